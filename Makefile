@@ -1,0 +1,65 @@
+# vcode — plain GNU make, libraries found with pkg-config.
+
+CC	?= cc
+PKGS	 = fcgi hiredis libpng jansson libcurl freetype2 libcrypto
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+FONTDIR	?= /usr/share/fonts/truetype/dejavu
+ASFLAGS	+= -DFONTDIR='"$(FONTDIR)"'
+
+B	 = build
+LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) $(wildcard sms/*.c) \
+	   render/render.c
+LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o
+VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all run stop test unit integration bench deps clean
+all: $(B)/vcoded $(B)/vcode-render
+
+$(B)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/render/fonts.o: render/fonts.S
+	@mkdir -p $(@D)
+	$(CC) $(ASFLAGS) -c -o $@ $<
+
+$(B)/libvcode.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/vcoded: $(VCODED_OBJS) $(B)/libvcode.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/vcode-render: $(B)/render/vcode-render.o $(B)/libvcode.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libvcode.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $^ \
+	    $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+# Install what is missing (Debian), then build.
+deps:
+	@sh deploy/deps.sh
+
+run: deps all
+	@sh deploy/run.sh
+
+stop:
+	@sh deploy/run.sh stop
+
+test: deps all $(UNIT_BINS)
+	@sh tests/run.sh $(UNIT_BINS)
+
+unit: all $(UNIT_BINS)
+	@sh tests/run.sh --unit-only $(UNIT_BINS)
+
+bench: deps all
+	@sh tests/bench/bench.sh
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,429 @@
+/*
+ * The flows: captcha image, SMS request, verification, health. Each
+ * handler checks its fields in the contract's order (§2.5), asks the store
+ * once, and answers through reply_outcome().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "render/render.h"
+#include "sms/sms.h"
+#include "store/store.h"
+
+static const char *const dialect_names[] = { "meiduo", "ihome", "news" };
+
+struct vc_ctx *
+ctx_new(const struct vc_config *cfg, char *err, size_t errlen)
+{
+	struct vc_ctx	*ctx;
+
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ctx->cfg = cfg;
+	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
+	    errlen)) == NULL ||
+	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
+	    errlen)) == NULL ||
+	    (ctx->render = render_new(cfg->captcha_width, cfg->captcha_height,
+	    cfg->captcha_font, err, errlen)) == NULL ||
+	    (ctx->sms = sms_new(cfg, err, errlen)) == NULL) {
+		ctx_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void
+ctx_free(struct vc_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	mobile_free(ctx->mobile);
+	store_free(ctx->store);
+	render_free(ctx->render);
+	sms_free(ctx->sms);
+	free(ctx);
+}
+
+/* Writes prefix + name into key; 0, or -1 if it does not fit. */
+static int
+make_key(char *key, const char *prefix, const char *kind, const char *name)
+{
+	int	 n;
+
+	n = snprintf(key, VC_KEY_MAX, "%s%s%s", prefix, kind, name);
+	return n < 0 || n >= VC_KEY_MAX ? -1 : 0;
+}
+
+/* A field as the handler sees it after reading the request. */
+enum fstate { F_ABSENT, F_BAD, F_OK };
+
+struct field {
+	enum fstate	 state;
+	char		 val[VC_ID_MAX + 1 > VC_CAPTCHA_TEXT_MAX + 1 ?
+			     VC_ID_MAX + 1 : VC_CAPTCHA_TEXT_MAX + 1];
+};
+
+/* A table row: where a field comes from and how it is checked. */
+struct fdef {
+	const char	*name;
+	int		(*valid)(const char *);
+};
+
+/*
+ * Reads field d from the query (GET) or the parsed JSON body (POST).
+ * An empty value counts as absent, as in the seeds (`if not all(...)`).
+ */
+static void
+field_read(struct hreq *h, const struct fdef *d, struct field *f)
+{
+	json_t		*v;
+	const char	*s;
+	int		 rc;
+
+	f->state = F_ABSENT;
+	f->val[0] = '\0';
+	if (h->body == NULL) {
+		rc = query_get(h->req->query, d->name, f->val, sizeof(f->val));
+		if (rc == 0 || (rc == 1 && f->val[0] == '\0'))
+			return;
+		f->state = rc == 1 && d->valid(f->val) ? F_OK : F_BAD;
+		return;
+	}
+	if ((v = json_object_get(h->body, d->name)) == NULL ||
+	    json_is_null(v))
+		return;
+	if (!json_is_string(v)) {
+		f->state = F_BAD;
+		return;
+	}
+	s = json_string_value(v);
+	if (s[0] == '\0')
+		return;
+	if (json_string_length(v) >= sizeof(f->val) ||
+	    strlen(s) != json_string_length(v)) {
+		f->state = F_BAD;	/* too long, or an embedded NUL */
+		return;
+	}
+	memcpy(f->val, s, json_string_length(v) + 1);
+	f->state = d->valid(f->val) ? F_OK : F_BAD;
+}
+
+/*
+ * Parses the POST body into h->body. 0, or -1 after replying PARAMERR
+ * (a body that is not a JSON object).
+ */
+static int
+read_body(struct hreq *h)
+{
+	json_error_t	 e;
+
+	if (h->req->body != NULL)
+		h->body = json_loadb(h->req->body, h->req->body_len,
+		    JSON_REJECT_DUPLICATES, &e);
+	if (h->body == NULL || !json_is_object(h->body)) {
+		reply_outcome(h, 200, R_PARAM);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The mobile of an SMS or verify request: from the path (meiduo) or the
+ * body. 1 with the number in out; 0 absent; -1 present but failing the
+ * pattern (not a string counts as failing).
+ */
+static int
+read_mobile(struct hreq *h, char *out, size_t outlen)
+{
+	json_t		*v;
+	const char	*s;
+
+	if (h->dialect == VC_MEIDUO)
+		s = h->arg;
+	else {
+		v = json_object_get(h->body, "mobile");
+		if (v == NULL || json_is_null(v))
+			return 0;
+		if (!json_is_string(v))
+			return -1;
+		s = json_string_value(v);
+		if (s[0] == '\0')
+			return 0;
+		if (strlen(s) != json_string_length(v))
+			return -1;
+	}
+	if (strlen(s) >= outlen || !mobile_match(h->ctx->mobile, s))
+		return -1;
+	snprintf(out, outlen, "%s", s);
+	return 1;
+}
+
+/* Per dialect: the field names of the captcha id and the typed text. */
+static const struct fdef id_fields[VC_DIALECT_COUNT] = {
+	[VC_MEIDUO] = { "uuid", valid_id },
+	[VC_IHOME] = { "uuid", valid_id },
+	[VC_NEWS] = { "image_code_id", valid_id },
+};
+static const struct fdef image_id_query[VC_DIALECT_COUNT] = {
+	[VC_MEIDUO] = { "pre", valid_id },	/* the path holds the id */
+	[VC_IHOME] = { "uuid", valid_id },
+	[VC_NEWS] = { "code_id", valid_id },
+};
+static const struct fdef text_field = { "image_code", valid_captcha_text };
+static const struct fdef code_field = { "sms_code", valid_sms_code };
+
+void
+flow_image(struct hreq *h)
+{
+	const struct vc_config	*cfg = h->ctx->cfg;
+	const struct vc_keys	*keys = &cfg->keys[h->dialect];
+	struct field		 id, pre;
+	char			 key[VC_KEY_MAX], text[VC_CAPTCHA_ANSWER_MAX];
+	unsigned char		*png;
+	size_t			 len;
+
+	if (h->dialect == VC_MEIDUO) {
+		id.state = F_BAD;
+		id.val[0] = '\0';
+		if (valid_id(h->arg)) {
+			/* valid_id() bounds the length to VC_ID_MAX. */
+			memcpy(id.val, h->arg, strlen(h->arg) + 1);
+			id.state = F_OK;
+		}
+		field_read(h, &image_id_query[VC_MEIDUO], &pre);
+	} else {
+		field_read(h, &image_id_query[h->dialect], &id);
+		pre.state = F_ABSENT;
+	}
+	if (id.state == F_ABSENT) {
+		reply_outcome(h, 400, R_MISSING);
+		return;
+	}
+	if (id.state == F_BAD || pre.state == F_BAD ||
+	    make_key(key, keys->captcha, "", id.val) == -1) {
+		reply_outcome(h, 400, R_PARAM);
+		return;
+	}
+	if (rand_text(cfg->captcha_charset, cfg->captcha_length, text,
+	    sizeof(text)) == -1) {
+		log_error("%s: no randomness for a captcha", __func__);
+		reply_outcome(h, 500, R_INTERNAL);
+		return;
+	}
+	if (pre.state == F_OK) {
+		char	 prekey[VC_KEY_MAX];
+
+		if (make_key(prekey, keys->captcha, "", pre.val) == 0 &&
+		    strcmp(prekey, key) != 0 &&
+		    store_del(h->ctx->store, prekey) == -1)
+			goto dberr;
+	}
+	if (store_put(h->ctx->store, key, text, cfg->captcha_ttl) == -1)
+		goto dberr;
+	if (render_png(h->ctx->render, text, &png, &len) == -1) {
+		log_error("%s: render failed", __func__);
+		explicit_bzero(text, sizeof(text));
+		reply_outcome(h, 500, R_INTERNAL);
+		return;
+	}
+	explicit_bzero(text, sizeof(text));
+	reply_bytes(h, 200, "image/png", png, len);
+	return;
+dberr:
+	explicit_bzero(text, sizeof(text));
+	log_error("%s: %s", __func__, store_strerror(h->ctx->store));
+	reply_outcome(h, 503, R_DB);
+}
+
+/* Maps what the SMS script decided to an outcome. */
+static const enum outcome sms_outcomes[] = {
+	[STORE_SMS_OK] = R_SENT,
+	[STORE_SMS_INTERVAL] = R_THROTTLE_INTERVAL,
+	[STORE_SMS_DAILY] = R_THROTTLE_DAILY,
+	[STORE_SMS_IP] = R_THROTTLE_IP,
+	[STORE_SMS_NOCAPTCHA] = R_IMAGE_EXPIRED,
+	[STORE_SMS_WRONG] = R_IMAGE_WRONG,
+};
+
+void
+flow_sms(struct hreq *h)
+{
+	const struct vc_config	*cfg = h->ctx->cfg;
+	const struct vc_keys	*keys = &cfg->keys[h->dialect];
+	struct store_sms	 q;
+	struct field		 id, text;
+	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
+	char			 ip[VC_IP_MAX], code[VC_SMS_CODE_MAX + 1];
+	char			 flag_key[VC_KEY_MAX], daily_key[VC_KEY_MAX];
+	char			 ip_key[VC_KEY_MAX], captcha_key[VC_KEY_MAX];
+	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
+	char			 err[VC_ERR_MAX];
+	int			 m, rc;
+
+	if (h->dialect != VC_MEIDUO && read_body(h) == -1)
+		return;
+	if ((m = read_mobile(h, mobile, sizeof(mobile))) == -1) {
+		reply_outcome(h, 200, R_MOBILE);
+		return;
+	}
+	field_read(h, &text_field, &text);
+	field_read(h, &id_fields[h->dialect], &id);
+	if (m == 0 || text.state == F_ABSENT || id.state == F_ABSENT) {
+		reply_outcome(h, 200, R_MISSING);
+		return;
+	}
+	if (text.state == F_BAD || id.state == F_BAD ||
+	    (h->req->query != NULL && strlen(h->req->query) > VC_QUERY_MAX)) {
+		reply_outcome(h, 200, R_PARAM);
+		return;
+	}
+	client_ip(cfg, h->req, ip, sizeof(ip));
+	if (make_key(flag_key, keys->flag, "", mobile) == -1 ||
+	    make_key(daily_key, cfg->key_prefix, "daily:", mobile) == -1 ||
+	    make_key(ip_key, cfg->key_prefix, "ip:", ip) == -1 ||
+	    make_key(captcha_key, keys->captcha, "", id.val) == -1 ||
+	    make_key(code_key, keys->sms, "", mobile) == -1 ||
+	    make_key(attempts_key, cfg->key_prefix, "verify:", mobile) == -1) {
+		reply_outcome(h, 200, R_PARAM);
+		return;
+	}
+	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1) {
+		log_error("%s: no randomness for a code", __func__);
+		reply_outcome(h, 200, R_INTERNAL);
+		return;
+	}
+	text_fold(text.val);
+	memset(&q, 0, sizeof(q));
+	q.flag_key = flag_key;
+	q.daily_key = daily_key;
+	q.ip_key = ip_key;
+	q.captcha_key = captcha_key;
+	q.code_key = code_key;
+	q.attempts_key = attempts_key;
+	q.answer = text.val;
+	q.code_value = code;
+	q.code_ttl = cfg->sms_code_ttl;
+	q.interval = cfg->sms_interval;
+	q.daily_limit = cfg->sms_daily_limit;
+	q.ip_limit = cfg->ip_hourly_limit;
+	q.daily_window = VC_DAY_WINDOW;
+	q.ip_window = VC_IP_WINDOW;
+	mobile_mask(mobile, masked, sizeof(masked));
+
+	rc = store_sms_request(h->ctx->store, &q);
+	if (rc < 0 || rc > STORE_SMS_WRONG) {
+		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
+		reply_outcome(h, 200, R_DB);
+		goto out;
+	}
+	if (rc != STORE_SMS_OK) {
+		log_info("sms refused for %s (%s): %s", masked,
+		    dialect_names[h->dialect],
+		    rc == STORE_SMS_INTERVAL ? "interval" :
+		    rc == STORE_SMS_DAILY ? "daily limit" :
+		    rc == STORE_SMS_IP ? "ip limit" :
+		    rc == STORE_SMS_NOCAPTCHA ? "captcha expired" :
+		    "captcha wrong");
+		reply_outcome(h, 200, sms_outcomes[rc]);
+		goto out;
+	}
+	if (sms_send(h->ctx->sms, mobile, code,
+	    (cfg->sms_code_ttl + 59) / 60, err, sizeof(err)) == -1) {
+		log_error("%s: sending to %s failed: %s", __func__, masked,
+		    err);
+		if (store_sms_rollback(h->ctx->store, &q) == -1)
+			log_error("%s: rollback: %s", __func__,
+			    store_strerror(h->ctx->store));
+		reply_outcome(h, 200, R_SEND);
+		goto out;
+	}
+	log_info("sms code sent to %s (%s)", masked, dialect_names[h->dialect]);
+	reply_outcome(h, 200, R_SENT);
+out:
+	explicit_bzero(code, sizeof(code));
+	explicit_bzero(&text, sizeof(text));
+}
+
+/* Checks "Authorization: Bearer KEY" against api_key in constant time. */
+static int
+authorized(const struct hreq *h)
+{
+	const char	*key = h->ctx->cfg->api_key, *a;
+
+	if (key[0] == '\0')
+		return 1;
+	a = h->req->authorization;
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return 0;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return ct_equal(a, strlen(a), key, strlen(key));
+}
+
+void
+flow_verify(struct hreq *h)
+{
+	const struct vc_config	*cfg = h->ctx->cfg;
+	const struct vc_keys	*keys = &cfg->keys[h->dialect];
+	struct field		 code;
+	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
+	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
+	int			 m, rc;
+
+	if (!authorized(h)) {
+		snprintf(h->resp->header, sizeof(h->resp->header),
+		    "WWW-Authenticate: Bearer");
+		reply_outcome(h, 401, R_UNAUTHORIZED);
+		return;
+	}
+	if (read_body(h) == -1)
+		return;
+	if ((m = read_mobile(h, mobile, sizeof(mobile))) == -1) {
+		reply_outcome(h, 200, R_MOBILE);
+		return;
+	}
+	field_read(h, &code_field, &code);
+	if (m == 0 || code.state == F_ABSENT) {
+		reply_outcome(h, 200, R_MISSING);
+		return;
+	}
+	if (code.state == F_BAD ||
+	    make_key(code_key, keys->sms, "", mobile) == -1 ||
+	    make_key(attempts_key, cfg->key_prefix, "verify:", mobile) == -1) {
+		reply_outcome(h, 200, R_PARAM);
+		goto out;
+	}
+	mobile_mask(mobile, masked, sizeof(masked));
+	rc = store_verify(h->ctx->store, code_key, attempts_key, code.val,
+	    cfg->verify_attempts, cfg->sms_code_ttl);
+	if (rc < 0) {
+		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
+		reply_outcome(h, 200, R_DB);
+	} else if (rc == STORE_VERIFY_OK) {
+		log_info("sms code verified for %s", masked);
+		reply_outcome(h, 200, R_VERIFIED);
+	} else {
+		log_info("sms code refused for %s: %s", masked,
+		    rc == STORE_VERIFY_MISSING ? "no code" :
+		    rc == STORE_VERIFY_BURNED ? "wrong, code burned" : "wrong");
+		reply_outcome(h, 200, R_SMSCODE);
+	}
+out:
+	explicit_bzero(&code, sizeof(code));
+}
+
+void
+flow_healthz(struct hreq *h)
+{
+	int	 up = store_ping(h->ctx->store) == 0;
+
+	if (!up)
+		log_warn("%s: %s", __func__, store_strerror(h->ctx->store));
+	reply_json(h, up ? 200 : 503, json_pack("{s:s}", "status",
+	    up ? "ok" : "unavailable"));
+}

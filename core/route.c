@@ -1,0 +1,144 @@
+/*
+ * Routing: SCRIPT_NAME + PATH_INFO minus the mount prefix, matched against
+ * one table of (method, pattern, dialect, handler).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+struct route {
+	const char	*method;
+	const char	*pattern;	/* '*' is one non-empty segment */
+	int		 dialect;
+	void		(*handler)(struct hreq *);
+};
+
+static const struct route routes[] = {
+	{ "GET",  "/image_codes/*",	  VC_MEIDUO,  flow_image },
+	{ "GET",  "/sms_codes/*",	  VC_MEIDUO,  flow_sms },
+	{ "POST", "/sms_codes/*/verify",  VC_MEIDUO,  flow_verify },
+	{ "GET",  "/image_code",	  VC_IHOME,   flow_image },
+	{ "POST", "/sms_code",		  VC_IHOME,   flow_sms },
+	{ "GET",  "/passport/image_code", VC_NEWS,    flow_image },
+	{ "POST", "/passport/sms_code",	  VC_NEWS,    flow_sms },
+	{ "GET",  "/healthz",		  VC_SERVICE, flow_healthz },
+};
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+int
+route_path(const char *mount, const char *script_name, const char *path_info,
+    char *out, size_t outlen)
+{
+	char	 full[VC_PATH_MAX * 2];
+	size_t	 m = mount != NULL ? strlen(mount) : 0;
+	int	 n;
+
+	n = snprintf(full, sizeof(full), "%s%s",
+	    script_name != NULL ? script_name : "",
+	    path_info != NULL ? path_info : "");
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return -1;
+	/* A mount of "/api/" and one of "/api" mean the same. */
+	while (m > 0 && mount[m - 1] == '/')
+		m--;
+	if (m > 0) {
+		if (strncmp(full, mount, m) != 0 ||
+		    (full[m] != '/' && full[m] != '\0'))
+			return -1;
+	}
+	n = snprintf(out, outlen, "%s", full[m] == '\0' ? "/" : full + m);
+	if (n < 0 || (size_t)n >= outlen || out[0] != '/')
+		return -1;
+	return 0;
+}
+
+/*
+ * Matches path against pattern; a trailing slash on path is optional.
+ * The segment matched by '*' is copied into arg. 1 on a match.
+ */
+static int
+route_match(const char *pattern, const char *path, char *arg, size_t arglen)
+{
+	const char	*p = pattern, *s = path;
+	size_t		 n;
+
+	while (*p != '\0') {
+		if (*p == '*') {
+			n = strcspn(s, "/");
+			if (n == 0 || n >= arglen)
+				return 0;
+			memcpy(arg, s, n);
+			arg[n] = '\0';
+			s += n;
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return *s == '\0' || (s[0] == '/' && s[1] == '\0');
+}
+
+void
+vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
+    struct vc_response *resp)
+{
+	struct hreq		 h;
+	const struct route	*r, *found = NULL;
+	char			 path[VC_PATH_MAX], allow[64] = "";
+	size_t			 i;
+	int			 known = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	memset(&h, 0, sizeof(h));
+	h.ctx = ctx;
+	h.req = req;
+	h.resp = resp;
+	h.dialect = VC_MEIDUO;	/* the canonical shape for unknown routes */
+
+	if (route_path(ctx->cfg->mount, req->script_name, req->path_info,
+	    path, sizeof(path)) == -1) {
+		reply_outcome(&h, 404, R_NOTFOUND);
+		goto done;
+	}
+	for (i = 0; i < NROUTES; i++) {
+		r = &routes[i];
+		if (r->dialect != VC_SERVICE &&
+		    !(ctx->cfg->dialects & (1u << r->dialect)))
+			continue;
+		if (!route_match(r->pattern, path, h.arg, sizeof(h.arg)))
+			continue;
+		known = 1;
+		h.dialect = r->dialect == VC_SERVICE ? VC_MEIDUO : r->dialect;
+		if (strcmp(r->method, req->method != NULL ? req->method : "")
+		    == 0) {
+			found = r;
+			break;
+		}
+		if (strstr(allow, r->method) == NULL)
+			snprintf(allow + strlen(allow),
+			    sizeof(allow) - strlen(allow), "%s%s",
+			    allow[0] != '\0' ? ", " : "", r->method);
+	}
+	if (found == NULL) {
+		if (known) {
+			snprintf(resp->header, sizeof(resp->header),
+			    "Allow: %s", allow);
+			reply_outcome(&h, 405, R_METHOD);
+		} else
+			reply_outcome(&h, 404, R_NOTFOUND);
+		goto done;
+	}
+	if (req->content_length > VC_BODY_MAX) {
+		reply_outcome(&h, 413, R_TOOLARGE);
+		goto done;
+	}
+	found->handler(&h);
+done:
+	json_decref(h.body);
+	explicit_bzero(h.arg, sizeof(h.arg));
+}

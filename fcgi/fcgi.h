@@ -1,0 +1,18 @@
+/*
+ * fcgi: the only code that touches libfcgi: the accept loop, the prefork
+ * master, CGI mode, and turning requests and responses into bytes.
+ */
+#ifndef VCODE_FCGI_H
+#define VCODE_FCGI_H
+
+struct vc_config;
+
+/* fcgi_serve: accept loop on listen_fd until SIGTERM/SIGINT; exit code. */
+int	 fcgi_serve(const struct vc_config *, int listen_fd);
+/* fcgi_cgi: serves the one CGI request in environ and stdin; exit code. */
+int	 fcgi_cgi(const struct vc_config *);
+/* fcgi_master: binds listen, runs the prefork pool; exit code. */
+int	 fcgi_master(const struct vc_config *, int daemonize,
+	    const char *pidfile);
+
+#endif /* VCODE_FCGI_H */

@@ -1,0 +1,115 @@
+/*
+ * vcoded: the vcode FastCGI application.
+ *
+ * Start-up in a fixed order: options, configuration, then one of three
+ * modes decided by what fd 0 and the environment are:
+ *   - fd 0 is a listening socket (spawn-fcgi): serve it;
+ *   - GATEWAY_INTERFACE is set (a web server runs us as CGI): one request;
+ *   - otherwise: bind `listen` and run the prefork master.
+ */
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "fcgi/fcgi.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: vcoded [-dht] [-c file] [-p pidfile]\n"
+	    "  -c file     configuration (default: $VCODE_CONFIG, else "
+	    "built-in defaults)\n"
+	    "  -d          run in the background (prefork mode)\n"
+	    "  -p pidfile  write the master's pid there\n"
+	    "  -t          check the configuration, print it, exit\n"
+	    "  -h          this help\n");
+}
+
+/* 1 when fd is a listening socket, as spawn-fcgi hands over. */
+static int
+is_listener(int fd)
+{
+	int		 on = 0;
+	socklen_t	 len = sizeof(on);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
+	    on;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct vc_config	 cfg;
+	const char		*conf = getenv("VCODE_CONFIG"), *pidfile = NULL;
+	char			 err[VC_ERR_MAX];
+	int			 ch, daemon_flag = 0, test = 0, rc;
+
+	/* fds 0-2 must be open before anything else opens a file. */
+	while ((rc = open("/dev/null", O_RDWR)) != -1 && rc <= STDERR_FILENO)
+		;
+	if (rc > STDERR_FILENO)
+		close(rc);
+
+	while ((ch = getopt(argc, argv, "c:dhp:t")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			daemon_flag = 1;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (conf != NULL && conf[0] == '\0')
+		conf = NULL;
+	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vcoded: %s\n", err);
+		return 1;
+	}
+	vc_log_init("vcoded", cfg.log_level);
+	if (test) {
+		struct vc_ctx	*ctx;
+
+		/* Compile everything a worker would, then say so. */
+		if ((ctx = ctx_new(&cfg, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "vcoded: %s%s%s\n", conf ? conf : "",
+			    conf ? ": " : "", err);
+			config_free(&cfg);
+			return 1;
+		}
+		ctx_free(ctx);
+		config_dump(&cfg, stdout);
+		printf("configuration ok\n");
+		config_free(&cfg);
+		return 0;
+	}
+	if (is_listener(STDIN_FILENO))
+		rc = fcgi_serve(&cfg, STDIN_FILENO);
+	else if (getenv("GATEWAY_INTERFACE") != NULL)
+		rc = fcgi_cgi(&cfg);
+	else
+		rc = fcgi_master(&cfg, daemon_flag, pidfile);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,287 @@
+/*
+ * The prefork master: binds the socket, forks the workers, respawns the
+ * ones that die, and on SIGTERM/SIGINT stops them (each finishes the
+ * request it is serving) and exits 0.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "fcgi/fcgi.h"
+
+#define LISTEN_BACKLOG		256
+#define SOCKET_MODE		0660
+#define STOP_GRACE_SEC		30	/* then SIGKILL what is left */
+#define RESPAWN_BACKOFF_SEC	1	/* a worker dying at start-up */
+
+/* Binds a unix socket at path, mode 0660, owned by user:group as root. */
+static int
+bind_unix(const struct vc_config *cfg, const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	struct passwd		*pw;
+	struct group		*gr;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("key 'listen': socket path too long");
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* A stale socket of an earlier run; never remove anything else. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_error("bind %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (chmod(path, SOCKET_MODE) == -1)
+		log_warn("chmod %s: %s", path, strerror(errno));
+	if (geteuid() == 0) {
+		pw = getpwnam(cfg->user);
+		gr = getgrnam(cfg->group);
+		if (pw == NULL || gr == NULL ||
+		    chown(path, pw->pw_uid, gr->gr_gid) == -1)
+			log_warn("socket %s: cannot give it to %s:%s", path,
+			    cfg->user, cfg->group);
+	}
+	return fd;
+}
+
+/* Binds HOST:PORT. */
+static int
+bind_tcp(const char *spec)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 host[256];
+	const char	*colon = strrchr(spec, ':');
+	size_t		 n;
+	int		 fd = -1, one = 1, rc;
+
+	if (colon == NULL || (n = colon - spec) >= sizeof(host)) {
+		log_error("key 'listen': expected unix:PATH or HOST:PORT");
+		return -1;
+	}
+	memcpy(host, spec, n);
+	host[n] = '\0';
+	/* "[::1]:9000" */
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(host[0] != '\0' ? host : NULL, colon + 1,
+	    &hints, &res)) != 0) {
+		log_error("listen %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		log_error("bind %s: %s", spec, strerror(errno));
+	return fd;
+}
+
+static int
+bind_listen(const struct vc_config *cfg)
+{
+	int	 fd;
+
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		fd = bind_unix(cfg, cfg->listen + 5);
+	else
+		fd = bind_tcp(cfg->listen);
+	if (fd != -1 && listen(fd, LISTEN_BACKLOG) == -1) {
+		log_error("listen %s: %s", cfg->listen, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+daemonize(void)
+{
+	int	 fd;
+
+	switch (fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);	/* stderr stays: the log */
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return 0;
+}
+
+struct worker {
+	pid_t	 pid;
+	time_t	 started;
+};
+
+static pid_t
+spawn(const struct vc_config *cfg, int fd, sigset_t *oldmask)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		signal(SIGCHLD, SIG_DFL);
+		_exit(fcgi_serve(cfg, fd));
+	}
+	return pid;
+}
+
+int
+fcgi_master(const struct vc_config *cfg, int daemon_flag, const char *pidfile)
+{
+	struct worker	*w;
+	sigset_t	 set, old;
+	siginfo_t	 si;
+	struct timespec	 tick = { 0, 500 * 1000 * 1000 };
+	time_t		 now, stop_at = 0;
+	pid_t		 pid;
+	FILE		*fp;
+	int		 fd, i, status, sig, alive, stopping = 0;
+
+	struct vc_ctx	*probe;
+	char		 err[VC_ERR_MAX];
+
+	/* A bad pattern or font fails here, not in a respawn loop. */
+	if ((probe = ctx_new(cfg, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return 1;
+	}
+	ctx_free(probe);
+	if ((w = calloc(cfg->workers, sizeof(*w))) == NULL)
+		return 1;
+	if ((fd = bind_listen(cfg)) == -1) {
+		free(w);
+		return 1;
+	}
+	if (daemon_flag && daemonize() == -1) {
+		log_error("daemonize: %s", strerror(errno));
+		free(w);
+		return 1;
+	}
+	if (pidfile != NULL) {
+		if ((fp = fopen(pidfile, "w")) == NULL) {
+			log_error("pidfile %s: %s", pidfile, strerror(errno));
+			free(w);
+			return 1;
+		}
+		fprintf(fp, "%d\n", (int)getpid());
+		fclose(fp);
+	}
+	/* The master takes its signals synchronously, one at a time. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("listening on %s with %d workers", cfg->listen,
+	    cfg->workers);
+
+	for (;;) {
+		now = time(NULL);
+		for (alive = 0, i = 0; i < cfg->workers; i++) {
+			if (w[i].pid == 0 && !stopping &&
+			    now - w[i].started >= RESPAWN_BACKOFF_SEC) {
+				w[i].started = now;
+				if ((pid = spawn(cfg, fd, &old)) > 0)
+					w[i].pid = pid;
+			}
+			if (w[i].pid > 0) {
+				alive++;
+				/*
+				 * A worker may have missed the first signal
+				 * between its last check and accept(2).
+				 */
+				if (stopping)
+					kill(w[i].pid, now >= stop_at ?
+					    SIGKILL : SIGTERM);
+			}
+		}
+		if (stopping && alive == 0)
+			break;
+		sig = sigtimedwait(&set, &si, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			if (!stopping)
+				log_info("stopping: draining workers");
+			stopping = 1;
+			stop_at = time(NULL) + STOP_GRACE_SEC;
+		} else if (sig == SIGHUP)
+			log_info("SIGHUP: configuration reload is not "
+			    "supported yet; restart to apply changes");
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (i = 0; i < cfg->workers; i++) {
+				if (w[i].pid != pid)
+					continue;
+				w[i].pid = 0;
+				if (!stopping && (!WIFEXITED(status) ||
+				    WEXITSTATUS(status) != 0))
+					log_warn("worker %d died (%s %d); "
+					    "respawning", (int)pid,
+					    WIFSIGNALED(status) ? "signal" :
+					    "status", WIFSIGNALED(status) ?
+					    WTERMSIG(status) :
+					    WEXITSTATUS(status));
+			}
+		}
+	}
+	close(fd);
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		unlink(cfg->listen + 5);
+	if (pidfile != NULL)
+		unlink(pidfile);
+	free(w);
+	log_info("stopped");
+	return 0;
+}

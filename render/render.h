@@ -1,0 +1,35 @@
+/*
+ * render: captcha text to PNG bytes.
+ *
+ * The one public header of render/. It knows nothing of requests, Redis or
+ * configuration files: it is given a size, a font and a UTF-8 text.
+ */
+#ifndef VCODE_RENDER_H
+#define VCODE_RENDER_H
+
+#include <stddef.h>
+
+struct render;	/* opaque: fonts, glyph cache, scratch raster */
+
+/*
+ * render_new: prepares a renderer for width x height images.
+ * font_path NULL or "" uses the font compiled into the binary; otherwise
+ * the TrueType/OpenType file at font_path. Returns NULL with a message in
+ * err (a missing or broken font file, a size out of range).
+ * Free with render_free().
+ */
+struct render	*render_new(int width, int height, const char *font_path,
+		    char *err, size_t errlen);
+/* render_free: releases everything; accepts NULL. */
+void		 render_free(struct render *);
+
+/*
+ * render_png: draws text (UTF-8, 1..12 characters) and encodes it as PNG.
+ * On success returns 0 and sets *png to a malloc'd buffer of *len bytes
+ * that the caller frees. Returns -1 (nothing allocated) on failure.
+ * Not thread-safe: one renderer per worker.
+ */
+int		 render_png(struct render *, const char *text,
+		    unsigned char **png, size_t *len);
+
+#endif /* VCODE_RENDER_H */

@@ -1,0 +1,27 @@
+/*
+ * sms: hands SMS messages to a provider.
+ *
+ * The one public header of sms/. Providers: log (development), and later
+ * ccp and webhook.
+ */
+#ifndef VCODE_SMS_H
+#define VCODE_SMS_H
+
+#include <stddef.h>
+
+struct vc_config;
+struct sms;	/* opaque: a provider and its state */
+
+/* sms_new: the provider named by cfg; NULL with err on a config error. */
+struct sms	*sms_new(const struct vc_config *cfg, char *err, size_t errlen);
+/* sms_free: releases the provider; accepts NULL. */
+void		 sms_free(struct sms *);
+/*
+ * sms_send: sends code to mobile, valid for minutes. Returns 0 when the
+ * provider accepted it, -1 with a message in err (which never contains the
+ * code) otherwise.
+ */
+int		 sms_send(struct sms *, const char *mobile, const char *code,
+		    int minutes, char *err, size_t errlen);
+
+#endif /* VCODE_SMS_H */

@@ -1,0 +1,465 @@
+/*
+ * store: hiredis, one connection per worker, Lua scripts for the two
+ * steps that must be atomic (an SMS request, a verification).
+ */
+#include <sys/time.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+#include "store/store.h"
+
+#define STORE_HOST_MAX	256
+#define STORE_PASS_MAX	256
+#define STORE_ERR_MAX	256
+
+/*
+ * KEYS: flag, daily, ip, captcha, code, attempts.
+ * ARGV: answer, code value, code ttl, interval, daily limit, ip limit,
+ *       daily window, ip window.
+ * Returns an enum store_sms_result.
+ */
+static const char sms_lua[] =
+"local interval = tonumber(ARGV[4])\n"
+"if interval > 0 and redis.call('EXISTS', KEYS[1]) == 1 then return 1 end\n"
+"local dl = tonumber(ARGV[5])\n"
+"if dl > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= dl then\n"
+"  return 2\n"
+"end\n"
+"local il = tonumber(ARGV[6])\n"
+"if il > 0 then\n"
+"  if tonumber(redis.call('GET', KEYS[3]) or '0') >= il then return 3 end\n"
+"  redis.call('INCR', KEYS[3])\n"
+"  if redis.call('TTL', KEYS[3]) < 0 then\n"
+"    redis.call('EXPIRE', KEYS[3], ARGV[8])\n"
+"  end\n"
+"end\n"
+"local v = redis.call('GET', KEYS[4])\n"
+"if not v then return 4 end\n"
+"redis.call('DEL', KEYS[4])\n"
+"if string.lower(v) ~= ARGV[1] then return 5 end\n"
+"redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[3])\n"
+"redis.call('DEL', KEYS[6])\n"
+"if interval > 0 then\n"
+"  redis.call('SET', KEYS[1], '1', 'EX', interval)\n"
+"end\n"
+"if dl > 0 then\n"
+"  redis.call('INCR', KEYS[2])\n"
+"  if redis.call('TTL', KEYS[2]) < 0 then\n"
+"    redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
+"  end\n"
+"end\n"
+"return 0\n";
+
+/* KEYS: code, flag, daily. ARGV: code value. */
+static const char rollback_lua[] =
+"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+"  redis.call('DEL', KEYS[1])\n"
+"end\n"
+"redis.call('DEL', KEYS[2])\n"
+"if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then\n"
+"  redis.call('DECR', KEYS[3])\n"
+"end\n"
+"return 0\n";
+
+/*
+ * KEYS: code, attempts. ARGV: value, max attempts, attempts ttl.
+ * The comparison touches every byte whatever the first difference.
+ * Returns an enum store_verify_result.
+ */
+static const char verify_lua[] =
+"local c = redis.call('GET', KEYS[1])\n"
+"if not c then return 1 end\n"
+"local t = ARGV[1]\n"
+"local d = 0\n"
+"if #c ~= #t then d = 1 end\n"
+"for i = 1, #c do\n"
+"  d = bit.bor(d, bit.bxor(string.byte(c, i), string.byte(t, i) or 0))\n"
+"end\n"
+"if d == 0 then\n"
+"  redis.call('DEL', KEYS[1], KEYS[2])\n"
+"  return 0\n"
+"end\n"
+"local n = redis.call('INCR', KEYS[2])\n"
+"if redis.call('TTL', KEYS[2]) < 0 then\n"
+"  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+"end\n"
+"local max = tonumber(ARGV[2])\n"
+"if max > 0 and n >= max then\n"
+"  redis.call('DEL', KEYS[1], KEYS[2])\n"
+"  return 3\n"
+"end\n"
+"return 2\n";
+
+struct script {
+	const char	*body;
+	char		 sha[SHA_DIGEST_LENGTH * 2 + 1];
+};
+
+enum { SCRIPT_SMS, SCRIPT_ROLLBACK, SCRIPT_VERIFY, SCRIPT_COUNT };
+
+struct store {
+	redisContext	*c;
+	int		 unix_sock;
+	char		 host[STORE_HOST_MAX];	/* or socket path */
+	int		 port;
+	char		 pass[STORE_PASS_MAX];
+	int		 db;
+	struct timeval	 timeout;
+	char		 err[STORE_ERR_MAX];
+	struct script	 scripts[SCRIPT_COUNT];
+};
+
+static void
+script_init(struct script *s, const char *body)
+{
+	unsigned char	 md[SHA_DIGEST_LENGTH];
+	int		 i;
+
+	s->body = body;
+	SHA1((const unsigned char *)body, strlen(body), md);
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(s->sha + i * 2, 3, "%02x", md[i]);
+}
+
+/* Parses "redis://[:PASS@]HOST[:PORT][/DB]" or "unix:PATH[?db=N]". */
+static int
+parse_url(struct store *st, const char *url, char *err, size_t errlen)
+{
+	const char	*p, *at, *colon, *slash;
+	char		*end;
+	long		 l;
+	size_t		 n;
+
+	if (strncmp(url, "unix:", 5) == 0) {
+		st->unix_sock = 1;
+		if (strlen(url + 5) == 0 || strlen(url + 5) >= sizeof(st->host))
+			goto bad;
+		snprintf(st->host, sizeof(st->host), "%s", url + 5);
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		goto bad;
+	p = url + 8;
+	if ((at = strrchr(p, '@')) != NULL) {
+		/* The user part before ':' is ignored (Redis < 6 has none). */
+		if ((colon = memchr(p, ':', at - p)) == NULL)
+			goto bad;
+		n = at - colon - 1;
+		if (n >= sizeof(st->pass))
+			goto bad;
+		memcpy(st->pass, colon + 1, n);
+		st->pass[n] = '\0';
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+	colon = memchr(p, ':', n);
+	st->port = 6379;
+	if (colon != NULL) {
+		l = strtol(colon + 1, &end, 10);
+		if (end != p + n || l < 1 || l > 65535)
+			goto bad;
+		st->port = (int)l;
+		n = colon - p;
+	}
+	if (n == 0 || n >= sizeof(st->host))
+		goto bad;
+	memcpy(st->host, p, n);
+	st->host[n] = '\0';
+	if (slash != NULL && slash[1] != '\0') {
+		l = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || l < 0 || l > 1024)
+			goto bad;
+		st->db = (int)l;
+	}
+	return 0;
+bad:
+	/* The url may hold a password: do not echo it. */
+	snprintf(err, errlen, "key 'redis': expected redis://[:PASSWORD@]"
+	    "HOST:PORT/DB or unix:PATH");
+	return -1;
+}
+
+struct store *
+store_new(const char *url, int timeout_ms, char *err, size_t errlen)
+{
+	struct store	*st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (parse_url(st, url, err, errlen) == -1) {
+		store_free(st);
+		return NULL;
+	}
+	st->timeout.tv_sec = timeout_ms / 1000;
+	st->timeout.tv_usec = (timeout_ms % 1000) * 1000;
+	script_init(&st->scripts[SCRIPT_SMS], sms_lua);
+	script_init(&st->scripts[SCRIPT_ROLLBACK], rollback_lua);
+	script_init(&st->scripts[SCRIPT_VERIFY], verify_lua);
+	snprintf(st->err, sizeof(st->err), "no error");
+	return st;
+}
+
+static void
+disconnect(struct store *st)
+{
+	if (st->c != NULL)
+		redisFree(st->c);
+	st->c = NULL;
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	disconnect(st);
+	explicit_bzero(st->pass, sizeof(st->pass));
+	free(st);
+}
+
+const char *
+store_strerror(const struct store *st)
+{
+	return st->err;
+}
+
+/* Runs one command on the current connection; NULL drops the connection. */
+static redisReply *
+command(struct store *st, int argc, const char **argv, const size_t *lens)
+{
+	redisReply	*r;
+
+	r = redisCommandArgv(st->c, argc, argv, lens);
+	if (r == NULL) {
+		snprintf(st->err, sizeof(st->err), "redis: %s",
+		    st->c->err ? st->c->errstr : "no reply");
+		disconnect(st);
+	}
+	return r;
+}
+
+/* Makes sure a connection is up (AUTH and SELECT done). 0 or -1. */
+static int
+connect_store(struct store *st)
+{
+	redisReply	*r;
+	const char	*argv[2];
+	char		 db[16];
+
+	if (st->c != NULL)
+		return 0;
+	if (st->unix_sock)
+		st->c = redisConnectUnixWithTimeout(st->host, st->timeout);
+	else
+		st->c = redisConnectWithTimeout(st->host, st->port,
+		    st->timeout);
+	if (st->c == NULL || st->c->err) {
+		snprintf(st->err, sizeof(st->err), "redis connect: %s",
+		    st->c != NULL ? st->c->errstr : "out of memory");
+		disconnect(st);
+		return -1;
+	}
+	if (redisSetTimeout(st->c, st->timeout) != REDIS_OK) {
+		snprintf(st->err, sizeof(st->err), "redis: cannot set timeout");
+		disconnect(st);
+		return -1;
+	}
+	if (st->pass[0] != '\0') {
+		argv[0] = "AUTH";
+		argv[1] = st->pass;
+		if ((r = command(st, 2, argv, NULL)) == NULL)
+			return -1;
+		if (r->type == REDIS_REPLY_ERROR) {
+			snprintf(st->err, sizeof(st->err), "redis AUTH refused");
+			freeReplyObject(r);
+			disconnect(st);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	if (st->db != 0) {
+		snprintf(db, sizeof(db), "%d", st->db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		if ((r = command(st, 2, argv, NULL)) == NULL)
+			return -1;
+		if (r->type == REDIS_REPLY_ERROR) {
+			snprintf(st->err, sizeof(st->err), "redis SELECT: %s",
+			    r->str);
+			freeReplyObject(r);
+			disconnect(st);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/*
+ * Runs a command, connecting first if needed. An error reply is returned
+ * to the caller as is; NULL means the store could not be reached.
+ */
+static redisReply *
+run(struct store *st, int argc, const char **argv)
+{
+	if (connect_store(st) == -1)
+		return NULL;
+	return command(st, argc, argv, NULL);
+}
+
+/* Expects an integer or status reply; 0 or -1. */
+static int
+run_simple(struct store *st, int argc, const char **argv, long long *out)
+{
+	redisReply	*r;
+	int		 rc = 0;
+
+	if ((r = run(st, argc, argv)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(st->err, sizeof(st->err), "redis %s: %s", argv[0],
+		    r->str);
+		rc = -1;
+	} else if (out != NULL)
+		*out = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	freeReplyObject(r);
+	return rc;
+}
+
+int
+store_ping(struct store *st)
+{
+	const char	*argv[] = { "PING" };
+
+	return run_simple(st, 1, argv, NULL);
+}
+
+int
+store_put(struct store *st, const char *key, const char *val, int ttl)
+{
+	char		 t[16];
+	const char	*argv[] = { "SET", key, val, "EX", t };
+
+	snprintf(t, sizeof(t), "%d", ttl);
+	return run_simple(st, 5, argv, NULL);
+}
+
+int
+store_del(struct store *st, const char *key)
+{
+	const char	*argv[] = { "DEL", key };
+
+	return run_simple(st, 2, argv, NULL);
+}
+
+long long
+store_ttl(struct store *st, const char *key)
+{
+	const char	*argv[] = { "TTL", key };
+	long long	 ttl;
+
+	if (run_simple(st, 2, argv, &ttl) == -1)
+		return -3;
+	return ttl;
+}
+
+/*
+ * EVALSHA the script with nkeys keys followed by args; on NOSCRIPT (a
+ * restarted or flushed Redis) EVAL it once, which caches it again.
+ * Returns the script's integer result, or -1.
+ */
+static int
+eval(struct store *st, int which, int nkeys, int nargs, const char **args)
+{
+	const struct script	*s = &st->scripts[which];
+	const char		*argv[3 + 16];
+	char			 nk[8];
+	redisReply		*r;
+	int			 i, rc;
+
+	if (nkeys + nargs > 16)
+		return -1;
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[0] = "EVALSHA";
+	argv[1] = s->sha;
+	argv[2] = nk;
+	for (i = 0; i < nkeys + nargs; i++)
+		argv[3 + i] = args[i];
+	if ((r = run(st, 3 + nkeys + nargs, argv)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(r);
+		argv[0] = "EVAL";
+		argv[1] = s->body;
+		if ((r = run(st, 3 + nkeys + nargs, argv)) == NULL)
+			return -1;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(st->err, sizeof(st->err), "redis script: %s",
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		rc = -1;
+	} else
+		rc = (int)r->integer;
+	freeReplyObject(r);
+	return rc;
+}
+
+int
+store_sms_request(struct store *st, const struct store_sms *q)
+{
+	char		 ttl[16], iv[16], dl[16], il[16], dw[16], iw[16];
+	const char	*args[14];
+
+	snprintf(ttl, sizeof(ttl), "%d", q->code_ttl);
+	snprintf(iv, sizeof(iv), "%d", q->interval);
+	snprintf(dl, sizeof(dl), "%d", q->daily_limit);
+	snprintf(il, sizeof(il), "%d", q->ip_limit);
+	snprintf(dw, sizeof(dw), "%d", q->daily_window);
+	snprintf(iw, sizeof(iw), "%d", q->ip_window);
+	args[0] = q->flag_key;
+	args[1] = q->daily_key;
+	args[2] = q->ip_key;
+	args[3] = q->captcha_key;
+	args[4] = q->code_key;
+	args[5] = q->attempts_key;
+	args[6] = q->answer;
+	args[7] = q->code_value;
+	args[8] = ttl;
+	args[9] = iv;
+	args[10] = dl;
+	args[11] = il;
+	args[12] = dw;
+	args[13] = iw;
+	return eval(st, SCRIPT_SMS, 6, 8, args);
+}
+
+int
+store_sms_rollback(struct store *st, const struct store_sms *q)
+{
+	const char	*args[] = { q->code_key, q->flag_key, q->daily_key,
+	    q->code_value };
+
+	return eval(st, SCRIPT_ROLLBACK, 3, 1, args) < 0 ? -1 : 0;
+}
+
+int
+store_verify(struct store *st, const char *code_key, const char *attempts_key,
+    const char *value, int max_attempts, int ttl)
+{
+	char		 mx[16], t[16];
+	const char	*args[] = { code_key, attempts_key, value, mx, t };
+
+	snprintf(mx, sizeof(mx), "%d", max_attempts);
+	snprintf(t, sizeof(t), "%d", ttl);
+	return eval(st, SCRIPT_VERIFY, 2, 3, args);
+}

@@ -1,0 +1,616 @@
+# tests/integration/lib.sh: the harness every integration test sources.
+#
+# It owns a temporary folder (short, for unix socket paths), a throwaway
+# redis-server on a socket there, vcoded (spawn-fcgi or prefork mode) and
+# nginx on a free 127.0.0.1 port, and removes all of it on exit, failure
+# or interrupt: every process it starts is recorded by PID and ended by PID.
+#
+# Each check prints one line, "ok - NAME" or "FAIL - NAME: expected X,
+# saw Y"; tests/run.sh counts them. A test file ends with it_done, which
+# prints "# done FILE" (run.sh treats a missing marker as a failure) and
+# exits 1 when any check failed.
+#
+# Knobs (environment): VCODED (default build/vcoded), IT_KEEP=1 keeps the
+# temporary folder, IT_VERBOSE=1 shows the body of every failed reply.
+
+set -u
+
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$IT_DIR/../.." && pwd)
+VCODED=${VCODED:-$ROOT/build/vcoded}
+case $VCODED in /*) ;; *) VCODED=$ROOT/$VCODED ;; esac
+IT_NAME=$(basename "$0")
+PASSN=0
+FAILN=0
+T=""
+PORT=""
+BASE=""
+MODE=none
+VC_MASTER=""
+VC_PIDFILE=""
+REDIS_PID=""
+CURL_MAX=${CURL_MAX:-10}
+
+# ---- checks ---------------------------------------------------------------
+
+# show VALUE: one line, at most 300 characters, for a FAIL message.
+show() {
+	local s=${1//$'\r'/\\r}
+	s=${s//$'\n'/\\n}
+	[ ${#s} -gt 300 ] && s="${s:0:300}...(${#1} chars)"
+	printf '%s' "$s"
+}
+
+ok() {
+	PASSN=$((PASSN + 1))
+	echo "ok - $1"
+}
+
+# fail NAME EXPECTED SAW
+fail() {
+	FAILN=$((FAILN + 1))
+	echo "FAIL - $1: expected $(show "$2"), saw $(show "$3")"
+	if [ "${IT_VERBOSE:-0}" = 1 ] && [ -n "${H_STATUS:-}" ]; then
+		echo "#   last reply: $H_STATUS $(show "${H_BODY:-}")"
+	fi
+}
+
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "$2" "$3"; fi
+}
+
+# expect_match NAME ERE ACTUAL
+expect_match() {
+	if [[ $3 =~ $2 ]]; then ok "$1"; else fail "$1" "match of /$2/" "$3"; fi
+}
+
+# expect_nomatch NAME ERE ACTUAL
+expect_nomatch() {
+	if [[ $3 =~ $2 ]]; then fail "$1" "no match of /$2/" "$3"; else ok "$1"; fi
+}
+
+# expect_in NAME "A|B|C" ACTUAL: ACTUAL is one of the listed values.
+expect_in() {
+	local v
+	local IFS='|'
+	for v in $2; do
+		if [ "$v" = "$3" ]; then ok "$1"; return; fi
+	done
+	fail "$1" "one of $2" "$3"
+}
+
+# expect_range NAME LO HI ACTUAL: integer LO <= ACTUAL <= HI.
+expect_range() {
+	if [[ $4 =~ ^-?[0-9]+$ ]] && [ "$4" -ge "$2" ] && [ "$4" -le "$3" ]; then
+		ok "$1"
+	else
+		fail "$1" "integer in [$2, $3]" "$4"
+	fi
+}
+
+# it_note TEXT: a comment line, not a check.
+it_note() { echo "# $*"; }
+
+# it_bail TEXT: a setup step failed; counts as a failure and ends the file.
+it_bail() {
+	FAILN=$((FAILN + 1))
+	echo "FAIL - setup: $*"
+	it_logs
+	it_done
+}
+
+# it_logs: the tails of the logs, as comments, to explain a setup failure.
+it_logs() {
+	local f
+	[ -n "$T" ] || return 0
+	for f in "$T"/vcoded.stderr "$T"/spawn.out "$T"/redis.log \
+	    "$T"/nginx-error.log "$T"/nginx-start.log; do
+		[ -s "$f" ] || continue
+		echo "# --- $f (tail)"
+		tail -n 15 "$f" | sed 's/^/#   /'
+	done
+}
+
+# it_done: prints the marker and the tally, exits 0 or 1.
+it_done() {
+	echo "# $IT_NAME: $PASSN passed, $FAILN failed"
+	echo "# done $IT_NAME"
+	[ "$FAILN" -eq 0 ] && exit 0
+	exit 1
+}
+
+# ---- processes ------------------------------------------------------------
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# track PID: remember a process for the final clean-up.
+track() { [ -n "$1" ] && echo "$1" >>"$T/pids"; }
+
+# children PID: live children of PID, sorted, space separated.
+children() {
+	local c out=""
+	for c in $(pgrep -P "$1" 2>/dev/null | sort -n); do
+		alive "$c" && out="$out $c"
+	done
+	echo "${out# }"
+}
+
+# wait_gone SECONDS PID...: polls until none is alive; 1 on timeout.
+wait_gone() {
+	local n=$(($1 * 20)) p any
+	shift
+	while [ $n -gt 0 ]; do
+		any=0
+		for p in "$@"; do alive "$p" && any=1; done
+		[ $any = 0 ] && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# stop_pid PID [SIGNAL]: signal, wait up to 3 s, then SIGKILL it and its
+# children.
+stop_pid() {
+	local p=$1 c
+	alive "$p" || return 0
+	c=$(children "$p")
+	kill -CONT "$p" 2>/dev/null
+	kill "-${2:-TERM}" "$p" 2>/dev/null
+	if ! wait_gone 3 "$p"; then
+		kill -KILL "$p" 2>/dev/null
+		wait_gone 1 "$p"
+	fi
+	for p in $c; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
+	return 0
+}
+
+it_cleanup() {
+	local p
+	trap - EXIT INT TERM HUP
+	[ -n "$T" ] && [ -d "$T" ] || return 0
+	if [ -s "$T/nginx.pid" ]; then
+		for p in $(children "$(cat "$T/nginx.pid")"); do track "$p"; done
+		stop_pid "$(cat "$T/nginx.pid")"
+	fi
+	[ -n "$VC_MASTER" ] && for p in $(children "$VC_MASTER"); do track "$p"; done
+	if [ -f "$T/pids" ]; then
+		for p in $(tac "$T/pids"); do stop_pid "$p"; done
+	fi
+	if [ "${IT_KEEP:-0}" = 1 ]; then
+		echo "# kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+
+# it_init: the temporary folder and the traps. Call first.
+it_init() {
+	T=$(mktemp -d /tmp/vcode-it.XXXXXX) || { echo "FAIL - setup: mktemp"; exit 1; }
+	# nginx workers and vcoded workers run as www-data when we are root:
+	# they must reach the sockets and the SMS log in here.
+	chmod 755 "$T"
+	: >"$T/pids"
+	: >"$T/sms.log"
+	chmod 666 "$T/sms.log"
+	trap it_cleanup EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	REDIS_SOCK=$T/redis.sock
+	VC_SOCK=$T/vcoded.sock
+	SMS_LOG=$T/sms.log
+	CONF=$T/vcode.conf
+	M_SEQ=0
+	write_conf
+}
+
+# write_conf [EXTRA LINES...]: the base configuration file that every mode
+# reads with -c; scenarios override keys through VCODE_* variables.
+write_conf() {
+	{
+		echo "# written by $IT_NAME"
+		echo "listen = unix:$VC_SOCK"
+		echo "redis = unix:$REDIS_SOCK"
+		echo "sms_log_file = $SMS_LOG"
+		echo "sms_provider = log"
+		echo "workers = 3"
+		for l in "$@"; do echo "$l"; done
+	} >"$CONF"
+	chmod 644 "$CONF"
+}
+
+# ---- redis ----------------------------------------------------------------
+
+rcli() { timeout 5 redis-cli -s "$REDIS_SOCK" "$@"; }
+
+start_redis() {
+	local n=100
+	rm -f "$REDIS_SOCK"
+	redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 777 \
+	    --save '' --appendonly no --daemonize no --dir "$T" \
+	    --logfile "$T/redis.log" >/dev/null 2>&1 &
+	REDIS_PID=$!
+	track "$REDIS_PID"
+	while [ $n -gt 0 ]; do
+		[ "$(rcli ping 2>/dev/null)" = PONG ] && return 0
+		alive "$REDIS_PID" || break
+		sleep 0.05
+		n=$((n - 1))
+	done
+	it_bail "redis-server did not answer PING on $REDIS_SOCK"
+}
+
+stop_redis() {
+	stop_pid "$REDIS_PID"
+	REDIS_PID=""
+}
+
+# ---- nginx ----------------------------------------------------------------
+
+# free_port: a high TCP port nothing listens on at 127.0.0.1.
+free_port() {
+	local n=50 p
+	while [ $n -gt 0 ]; do
+		p=$((20000 + RANDOM % 40000))
+		if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+		n=$((n - 1))
+	done
+	return 1
+}
+
+start_nginx() {
+	local user_line="" tries=5 n
+	[ "$(id -u)" = 0 ] && user_line="user www-data www-data;"
+	while [ $tries -gt 0 ]; do
+		PORT=$(free_port) || it_bail "no free port"
+		sed -e "s|@USER_LINE@|$user_line|" -e "s|@RUNDIR@|$T|g" \
+		    -e "s|@SOCKET@|$VC_SOCK|g" -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
+		    -e "s|@WWW@|$ROOT/deploy/www|g" "$ROOT/deploy/nginx.conf.in" \
+		    >"$T/nginx.conf"
+		if nginx -e "$T/nginx-start.log" -c "$T/nginx.conf" -p "$T" \
+		    >>"$T/nginx-start.log" 2>&1; then
+			n=100
+			while [ $n -gt 0 ] && ! [ -s "$T/nginx.pid" ]; do
+				sleep 0.05
+				n=$((n - 1))
+			done
+			if [ -s "$T/nginx.pid" ]; then
+				track "$(cat "$T/nginx.pid")"
+				BASE=http://127.0.0.1:$PORT
+				return 0
+			fi
+		fi
+		tries=$((tries - 1))
+	done
+	it_bail "nginx did not start (see nginx-start.log)"
+}
+
+# ---- vcoded ---------------------------------------------------------------
+
+# start_vcoded MODE [VCODE_KEY=VALUE...]: MODE is spawn (spawn-fcgi, 4
+# processes) or prefork (vcoded alone, config workers). Waits until
+# /healthz answers 200 through nginx. Returns 1 (after a FAIL) when it
+# does not come up.
+start_vcoded() {
+	local mode=$1 n p
+	shift
+	MODE=$mode
+	VC_MASTER=""
+	rm -f "$VC_SOCK"
+	case $mode in
+	spawn)
+		VC_PIDFILE=$T/spawn.pid
+		rm -f "$VC_PIDFILE"
+		local own=""
+		[ "$(id -u)" = 0 ] && own="-U www-data -G www-data"
+		# shellcheck disable=SC2086
+		env "$@" spawn-fcgi -s "$VC_SOCK" -M 0660 $own -F 4 \
+		    -P "$VC_PIDFILE" -- "$VCODED" -c "$CONF" >"$T/spawn.out" 2>&1
+		for p in $(cat "$VC_PIDFILE" 2>/dev/null); do track "$p"; done
+		;;
+	prefork)
+		env "$@" "$VCODED" -c "$CONF" >>"$T/vcoded.stderr" 2>&1 &
+		VC_MASTER=$!
+		track "$VC_MASTER"
+		;;
+	*)
+		echo "start_vcoded: unknown mode $mode" >&2
+		return 1
+		;;
+	esac
+	n=100
+	while [ $n -gt 0 ]; do
+		if [ -S "$VC_SOCK" ] &&
+		    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+		    "$BASE/healthz")" = 200 ]; then
+			# the pool may still be forking: wait for all workers.
+			[ "$mode" = spawn ] && return 0
+			[ "$(set -- $(children "$VC_MASTER"); echo $#)" -ge 1 ] &&
+			    return 0
+		fi
+		if [ "$mode" = prefork ] && ! alive "$VC_MASTER"; then
+			break
+		fi
+		sleep 0.05
+		n=$((n - 1))
+	done
+	FAILN=$((FAILN + 1))
+	echo "FAIL - start vcoded ($mode): /healthz did not answer 200 through nginx within 5 s"
+	it_logs
+	return 1
+}
+
+# workers: the live worker PIDs, sorted, space separated.
+workers() {
+	local p out=""
+	if [ "$MODE" = prefork ]; then
+		children "$VC_MASTER"
+		return
+	fi
+	for p in $(sort -n "$VC_PIDFILE" 2>/dev/null); do
+		alive "$p" && out="$out $p"
+	done
+	echo "${out# }"
+}
+
+# nworkers: how many.
+nworkers() { set -- $(workers); echo $#; }
+
+# wait_workers N: polls up to 5 s for exactly N live workers.
+wait_workers() {
+	local n=100
+	while [ $n -gt 0 ]; do
+		[ "$(nworkers)" = "$1" ] && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+stop_vcoded() {
+	local p
+	if [ "$MODE" = prefork ] && [ -n "$VC_MASTER" ]; then
+		local c
+		c=$(children "$VC_MASTER")
+		stop_pid "$VC_MASTER"
+		for p in $c; do stop_pid "$p"; done
+	elif [ "$MODE" = spawn ]; then
+		for p in $(cat "$VC_PIDFILE" 2>/dev/null); do stop_pid "$p"; done
+	fi
+	VC_MASTER=""
+	MODE=none
+	rm -f "$VC_SOCK"
+}
+
+# it_up MODE [VCODE_KEY=VALUE...]: redis (if not running), nginx (if not
+# running) and vcoded.
+it_up() {
+	[ -n "$REDIS_PID" ] || start_redis
+	[ -n "$BASE" ] || start_nginx
+	start_vcoded "$@"
+}
+
+# ---- HTTP -----------------------------------------------------------------
+
+# http METHOD PATH [CURL ARGS...]: one request through nginx. Sets H_STATUS
+# (or "curl-error:..."), H_BODY (NULs dropped), H_CTYPE; the raw reply is
+# in $T/last.body and headers in $T/last.hdr.
+http() {
+	local m=$1 p=$2
+	shift 2
+	local -a mflag=(-X "$m")
+	[ "$m" = HEAD ] && mflag=(-I)
+	: >"$T/last.hdr"
+	: >"$T/last.body"
+	H_STATUS=$(curl -sS --path-as-is --max-time "$CURL_MAX" "${mflag[@]}" \
+	    -o "$T/last.body" -D "$T/last.hdr" -w '%{http_code}' "$@" \
+	    "$BASE$p" 2>"$T/last.err") || H_STATUS="curl-error:$(head -c 200 "$T/last.err")"
+	H_BODY=$(tr -d '\000' <"$T/last.body")
+	H_CTYPE=$(hdr Content-Type)
+}
+
+# hdr NAME: a header of the last reply (last occurrence), without CR.
+hdr() {
+	grep -i "^$1:" "$T/last.hdr" | tail -n 1 | sed 's/^[^:]*: *//' | tr -d '\r'
+}
+
+# jv FILTER: jq -c FILTER over the last body, or "<not json: ...>".
+jv() {
+	local out
+	if out=$(printf '%s' "$H_BODY" | jq -c "$1" 2>/dev/null) && [ -n "$out" ]; then
+		printf '%s' "$out"
+	else
+		printf '<not json: %s>' "$(show "${H_BODY:0:200}")"
+	fi
+}
+
+# expect_reply NAME STATUS FILTER VALUE: HTTP status and one JSON value.
+expect_reply() {
+	expect_eq "$1" "$2 $4" "$H_STATUS $(jv "$3")"
+}
+
+# ---- dialects -------------------------------------------------------------
+
+DIALECTS="meiduo ihome news"
+
+# code DIALECT NAME: the JSON value (jq -c form) of an outcome.
+code() {
+	local m i
+	case $2 in
+	OK)		m=0	i=0 ;;
+	IMG_MISSING)	m=4001	i=4002 ;;
+	IMG_WRONG)	m=4001	i=4103 ;;
+	THROTTLE)	m=4002	i=4201 ;;
+	NECESSARY)	m=4003	i=4002 ;;
+	MOBILE)		m=4007	i=4004 ;;
+	PARAM)		m=5006	i=4103 ;;
+	DB)		m=5000	i=4001 ;;
+	SEND)		m=5010	i=4301 ;;
+	*) echo "code: unknown $2" >&2; return 1 ;;
+	esac
+	if [ "$1" = meiduo ]; then echo "$m"; else echo "\"$i\""; fi
+}
+
+# field DIALECT: the JSON field holding the code.
+field() { if [ "$1" = meiduo ]; then echo .code; else echo .errno; fi; }
+
+# expect_code NAME DIALECT STATUS OUTCOME: status and the dialect's code.
+expect_code() {
+	expect_reply "$1" "$3" "$(field "$2")" "$(code "$2" "$4")"
+}
+
+# expect_shape NAME DIALECT: the reply is exactly the dialect's JSON shape.
+expect_shape() {
+	if [ "$2" = meiduo ]; then
+		expect_eq "$1" '[["code","errmsg"],"number","string"]' \
+		    "$(jv '[keys, (.code|type), (.errmsg|type)]')"
+	else
+		expect_eq "$1" '[["errmsg","errno"],"string","string"]' \
+		    "$(jv '[keys, (.errno|type), (.errmsg|type)]')"
+	fi
+}
+
+ckey() {
+	case $1 in
+	meiduo) echo "img_$2" ;; ihome) echo "image_code_$2" ;;
+	news) echo "ImageCode_$2" ;;
+	esac
+}
+skey() {
+	case $1 in
+	meiduo) echo "sms_$2" ;; ihome) echo "sms_code_$2" ;;
+	news) echo "SMS_$2" ;;
+	esac
+}
+fkey() {
+	case $1 in
+	meiduo|news) echo "send_flag_$2" ;; ihome) echo "send_sms_code_$2" ;;
+	esac
+}
+
+new_id() { cat /proc/sys/kernel/random/uuid; }
+
+# new_mobile: a mobile number this file has not used yet.
+new_mobile() {
+	M_SEQ=$((M_SEQ + 1))
+	printf '1%d%09d\n' $((3 + (M_SEQ / 1000000000) % 7)) "$M_SEQ"
+}
+
+# image DIALECT ID [EXTRA QUERY]: GET the captcha image.
+image() {
+	local q=${3:+&$3}
+	case $1 in
+	meiduo) http GET "/image_codes/$2/${3:+?$3}" ;;
+	ihome)	http GET "/image_code/?uuid=$2$q" ;;
+	news)	http GET "/passport/image_code?code_id=$2$q" ;;
+	esac
+}
+
+# captcha DIALECT ID: fetches an image and sets ANSWER from Redis (the
+# test plays the human). Returns 1 when either step failed.
+captcha() {
+	ANSWER=""
+	image "$1" "$2"
+	[ "$H_STATUS" = 200 ] || return 1
+	ANSWER=$(rcli get "$(ckey "$1" "$2")")
+	[ -n "$ANSWER" ]
+}
+
+# sms DIALECT MOBILE TEXT ID [CURL ARGS...]: ask for an SMS code.
+sms() {
+	local d=$1 m=$2 t=$3 id=$4
+	shift 4
+	case $d in
+	meiduo)
+		http GET "/sms_codes/$m/" -G --data-urlencode "image_code=$t" \
+		    --data-urlencode "uuid=$id" "$@" ;;
+	ihome)
+		http POST /sms_code -H 'Content-Type: application/json' \
+		    --data-binary "$(jq -cn --arg m "$m" --arg t "$t" --arg u "$id" \
+		    '{mobile:$m, image_code:$t, uuid:$u}')" "$@" ;;
+	news)
+		http POST /passport/sms_code -H 'Content-Type: application/json' \
+		    --data-binary "$(jq -cn --arg m "$m" --arg t "$t" --arg u "$id" \
+		    '{mobile:$m, image_code:$t, image_code_id:$u}')" "$@" ;;
+	esac
+}
+
+# sms_raw DIALECT BODY [CURL ARGS]: POST a raw body to the dialect's SMS
+# route (ihome/news only).
+sms_raw() {
+	local d=$1 b=$2 path=/sms_code
+	shift 2
+	[ "$d" = news ] && path=/passport/sms_code
+	http POST "$path" -H 'Content-Type: application/json' --data-binary "$b" "$@"
+}
+
+# sms_json DIALECT MOBILE TEXT ID: the JSON body for ihome/news.
+sms_json() {
+	local idf=uuid
+	[ "$1" = news ] && idf=image_code_id
+	jq -cn --arg m "$2" --arg t "$3" --arg u "$4" --arg f "$idf" \
+	    '{mobile:$m, image_code:$t} + {($f):$u}'
+}
+
+# send_ok DIALECT MOBILE: a full captcha + SMS round; 0 when the reply is OK.
+send_ok() {
+	local id
+	id=$(new_id)
+	captcha "$1" "$id" || return 1
+	sms "$1" "$2" "$ANSWER" "$id"
+	[ "$(jv "$(field "$1")")" = "$(code "$1" OK)" ]
+}
+
+# log_code MOBILE: the code of the last dev-SMS line for MOBILE.
+log_code() {
+	grep -a "mobile=$1 " "$SMS_LOG" | tail -n 1 | sed -n 's/.* code=\([^ ]*\).*/\1/p'
+}
+
+# log_count MOBILE: how many dev-SMS lines name MOBILE.
+log_count() { grep -ac "mobile=$1 " "$SMS_LOG"; }
+
+# verify MOBILE CODE [CURL ARGS]: the meiduo verify route.
+verify() {
+	local m=$1 c=$2
+	shift 2
+	http POST "/sms_codes/$m/verify" -H 'Content-Type: application/json' \
+	    --data-binary "$(jq -cn --arg c "$c" '{sms_code:$c}')" "$@"
+}
+
+# check_ttls NAME: every key in Redis has a TTL (> 0).
+check_ttls() {
+	local k t bad="" n=0
+	while IFS= read -r k; do
+		[ -n "$k" ] || continue
+		n=$((n + 1))
+		t=$(rcli ttl "$k")
+		[ "$t" -gt 0 ] 2>/dev/null || bad="$bad $k($t)"
+	done < <(rcli --scan)
+	expect_eq "$1 (over $n keys)" "" "${bad# }"
+}
+
+# png_size FILE: "WIDTHxHEIGHT" from the IHDR of a PNG, or "not png".
+png_size() {
+	local sig w h
+	sig=$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')
+	if [ "$sig" != 89504e470d0a1a0a ]; then echo "not png"; return; fi
+	w=$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}')
+	h=$(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}')
+	echo "${w}x$h"
+}
+
+# need_vcoded: bail out early (one FAIL) when the binary is not built.
+need_vcoded() {
+	[ -x "$VCODED" ] || it_bail "$VCODED not built (run make)"
+}
