@@ -24,6 +24,7 @@ struct kdef {
 	int		 secret;	/* masked by config_dump */
 };
 
+static const char *const captcha_modes[] = { "text", "math", NULL };
 static const char *const storages[] = { "plain", "hash", NULL };
 static const char *const deliveries[] = { "inline", "queue", NULL };
 static const char *const providers[] = { "log", "ccp", "webhook", NULL };
@@ -59,6 +60,7 @@ static const struct kdef keydefs[] = {
 	INT(captcha_height, 40, 20, 240),
 	INT(captcha_ttl, 300, 10, 86400),
 	STR(captcha_font, ""),
+	ENUM(captcha_mode, "text", captcha_modes),
 	STR(mobile_pattern, "^1[3-9][0-9]{9}$"),
 	INT(sms_code_length, 6, 4, VC_SMS_CODE_MAX),
 	INT(sms_code_ttl, 300, 10, 86400),

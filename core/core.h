@@ -41,6 +41,7 @@ enum vc_dialect {
 };
 #define VC_SERVICE	VC_DIALECT_COUNT	/* routes of no dialect */
 
+enum vc_captcha_mode { VC_CAPTCHA_TEXT, VC_CAPTCHA_MATH };
 enum vc_storage	 { VC_STORE_PLAIN, VC_STORE_HASH };
 enum vc_delivery { VC_DELIVER_INLINE, VC_DELIVER_QUEUE };
 enum vc_provider { VC_PROVIDER_LOG, VC_PROVIDER_CCP, VC_PROVIDER_WEBHOOK };
@@ -72,6 +73,7 @@ struct vc_config {
 	int		 captcha_height;
 	int		 captcha_ttl;
 	char		*captcha_font;		/* empty: built-in font */
+	enum vc_captcha_mode captcha_mode;
 	char		*mobile_pattern;
 	int		 sms_code_length;
 	int		 sms_code_ttl;
@@ -160,6 +162,14 @@ int	 rand_digits(char *out, size_t outlen, int len);
  * charset is empty/invalid UTF-8 or out is too small.
  */
 int	 rand_text(const char *charset, int len, char *out, size_t outlen);
+/*
+ * captcha_draw: a new captcha as cfg says: text mode draws captcha_length
+ * characters of captcha_charset and the answer is the text; math mode
+ * draws a small sum or difference ("7+3=?") whose answer is "10".
+ * Writes both NUL-terminated; 0, or -1 (no randomness, buffers too small).
+ */
+int	 captcha_draw(const struct vc_config *cfg, char *text, size_t textlen,
+	    char *answer, size_t answerlen);
 /* utf8_count: number of code points in a valid UTF-8 string, -1 if invalid. */
 int	 utf8_count(const char *s);
 

@@ -183,6 +183,7 @@ flow_image(struct hreq *h)
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	struct field		 id, pre;
 	char			 key[VC_KEY_MAX], text[VC_CAPTCHA_ANSWER_MAX];
+	char			 answer[VC_CAPTCHA_ANSWER_MAX];
 	unsigned char		*png;
 	size_t			 len;
 
@@ -208,8 +209,8 @@ flow_image(struct hreq *h)
 		reply_outcome(h, 400, R_PARAM);
 		return;
 	}
-	if (rand_text(cfg->captcha_charset, cfg->captcha_length, text,
-	    sizeof(text)) == -1) {
+	if (captcha_draw(cfg, text, sizeof(text), answer, sizeof(answer))
+	    == -1) {
 		log_error("%s: no randomness for a captcha", __func__);
 		reply_outcome(h, 500, R_INTERNAL);
 		return;
@@ -222,19 +223,22 @@ flow_image(struct hreq *h)
 		    store_del(h->ctx->store, prekey) == -1)
 			goto dberr;
 	}
-	if (store_put(h->ctx->store, key, text, cfg->captcha_ttl) == -1)
+	if (store_put(h->ctx->store, key, answer, cfg->captcha_ttl) == -1)
 		goto dberr;
 	if (render_png(h->ctx->render, text, &png, &len) == -1) {
 		log_error("%s: render failed", __func__);
 		explicit_bzero(text, sizeof(text));
+		explicit_bzero(answer, sizeof(answer));
 		reply_outcome(h, 500, R_INTERNAL);
 		return;
 	}
 	explicit_bzero(text, sizeof(text));
+	explicit_bzero(answer, sizeof(answer));
 	reply_bytes(h, 200, "image/png", png, len);
 	return;
 dberr:
 	explicit_bzero(text, sizeof(text));
+	explicit_bzero(answer, sizeof(answer));
 	log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 	reply_outcome(h, 503, R_DB);
 }

@@ -269,3 +269,36 @@ rand_text(const char *charset, int len, char *out, size_t outlen)
 	out[off] = '\0';
 	return (int)off;
 }
+
+int
+captcha_draw(const struct vc_config *cfg, char *text, size_t textlen,
+    char *answer, size_t answerlen)
+{
+	long	 a, b, sub;
+	int	 n;
+
+	if (cfg->captcha_mode == VC_CAPTCHA_TEXT) {
+		if (rand_text(cfg->captcha_charset, cfg->captcha_length, text,
+		    textlen) == -1)
+			return -1;
+		n = snprintf(answer, answerlen, "%s", text);
+		return n < 0 || (size_t)n >= answerlen ? -1 : 0;
+	}
+	/* Operands 1..9; a difference is never negative. */
+	if ((a = rand_uniform(9)) < 0 || (b = rand_uniform(9)) < 0 ||
+	    (sub = rand_uniform(2)) < 0)
+		return -1;
+	a++;
+	b++;
+	if (sub && a < b) {
+		long	 t = a;
+
+		a = b;
+		b = t;
+	}
+	n = snprintf(text, textlen, "%ld%c%ld=?", a, sub ? '-' : '+', b);
+	if (n < 0 || (size_t)n >= textlen)
+		return -1;
+	n = snprintf(answer, answerlen, "%ld", sub ? a - b : a + b);
+	return n < 0 || (size_t)n >= answerlen ? -1 : 0;
+}
