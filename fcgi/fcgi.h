@@ -11,8 +11,12 @@ struct vc_config;
 int	 fcgi_serve(const struct vc_config *, int listen_fd);
 /* fcgi_cgi: serves the one CGI request in environ and stdin; exit code. */
 int	 fcgi_cgi(const struct vc_config *);
-/* fcgi_master: binds listen, runs the prefork pool; exit code. */
-int	 fcgi_master(const struct vc_config *, int daemonize,
+/*
+ * fcgi_master: binds listen, runs the prefork pool until SIGTERM/SIGINT;
+ * SIGHUP loads path (NULL: defaults and environment) again into cfg.
+ * Returns the exit code.
+ */
+int	 fcgi_master(struct vc_config *, const char *path, int daemonize,
 	    const char *pidfile);
 
 #endif /* VCODE_FCGI_H */

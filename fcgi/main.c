@@ -109,7 +109,7 @@ main(int argc, char *argv[])
 	else if (getenv("GATEWAY_INTERFACE") != NULL)
 		rc = fcgi_cgi(&cfg);
 	else
-		rc = fcgi_master(&cfg, daemon_flag, pidfile);
+		rc = fcgi_master(&cfg, conf, daemon_flag, pidfile);
 	config_free(&cfg);
 	return rc;
 }

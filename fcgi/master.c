@@ -158,7 +158,10 @@ daemonize(void)
 struct worker {
 	pid_t	 pid;
 	time_t	 started;
+	int	 gen;		/* configuration generation it runs */
 };
+
+#define MAX_WORKERS	512	/* two full pools during a reload */
 
 static pid_t
 spawn(const struct vc_config *cfg, int fd, sigset_t *oldmask)
@@ -177,42 +180,78 @@ spawn(const struct vc_config *cfg, int fd, sigset_t *oldmask)
 	return pid;
 }
 
-int
-fcgi_master(const struct vc_config *cfg, int daemon_flag, const char *pidfile)
+/* Checks that cfg can run: pattern, font, store url, provider. */
+static int
+probe(const struct vc_config *cfg)
 {
-	struct worker	*w;
-	sigset_t	 set, old;
-	siginfo_t	 si;
-	struct timespec	 tick = { 0, 500 * 1000 * 1000 };
-	time_t		 now, stop_at = 0;
-	pid_t		 pid;
-	FILE		*fp;
-	int		 fd, i, status, sig, alive, stopping = 0;
-
-	struct vc_ctx	*probe;
+	struct vc_ctx	*ctx;
 	char		 err[VC_ERR_MAX];
 
-	/* A bad pattern or font fails here, not in a respawn loop. */
-	if ((probe = ctx_new(cfg, err, sizeof(err))) == NULL) {
+	if ((ctx = ctx_new(cfg, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
-		return 1;
+		return -1;
 	}
-	ctx_free(probe);
-	if ((w = calloc(cfg->workers, sizeof(*w))) == NULL)
-		return 1;
-	if ((fd = bind_listen(cfg)) == -1) {
-		free(w);
-		return 1;
+	ctx_free(ctx);
+	return 0;
+}
+
+/*
+ * SIGHUP: loads path again; on success the new configuration replaces
+ * cfg and a new generation of workers takes over (the old ones finish
+ * their requests). The socket stays: a new `listen` needs a restart.
+ */
+static void
+reload(struct vc_config *cfg, const char *path, int *gen)
+{
+	struct vc_config	 next;
+	char			 err[VC_ERR_MAX];
+
+	if (config_load(&next, path, err, sizeof(err)) == -1) {
+		log_error("reload refused: %s", err);
+		return;
 	}
+	if (probe(&next) == -1) {
+		log_error("reload refused");
+		config_free(&next);
+		return;
+	}
+	if (strcmp(next.listen, cfg->listen) != 0)
+		log_warn("reload: 'listen' changed; restart to apply it");
+	config_free(cfg);
+	*cfg = next;
+	vc_log_init("vcoded", cfg->log_level);
+	(*gen)++;
+	log_info("reloaded: generation %d with %d workers", *gen,
+	    cfg->workers);
+}
+
+int
+fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
+    const char *pidfile)
+{
+	static struct worker	 w[MAX_WORKERS];
+	sigset_t		 set, old;
+	siginfo_t		 si;
+	struct timespec		 tick = { 0, 500 * 1000 * 1000 };
+	time_t			 now, stop_at = 0, last_spawn = 0;
+	pid_t			 pid;
+	FILE			*fp;
+	char			*sockpath = NULL;
+	int			 fd, i, n, status, sig, alive, gen = 0;
+	int			 stopping = 0;
+
+	if (probe(cfg) == -1 || (fd = bind_listen(cfg)) == -1)
+		return 1;
+	if (strncmp(cfg->listen, "unix:", 5) == 0 &&
+	    (sockpath = strdup(cfg->listen + 5)) == NULL)
+		return 1;
 	if (daemon_flag && daemonize() == -1) {
 		log_error("daemonize: %s", strerror(errno));
-		free(w);
 		return 1;
 	}
 	if (pidfile != NULL) {
 		if ((fp = fopen(pidfile, "w")) == NULL) {
 			log_error("pidfile %s: %s", pidfile, strerror(errno));
-			free(w);
 			return 1;
 		}
 		fprintf(fp, "%d\n", (int)getpid());
@@ -231,37 +270,49 @@ fcgi_master(const struct vc_config *cfg, int daemon_flag, const char *pidfile)
 
 	for (;;) {
 		now = time(NULL);
-		for (alive = 0, i = 0; i < cfg->workers; i++) {
-			if (w[i].pid == 0 && !stopping &&
-			    now - w[i].started >= RESPAWN_BACKOFF_SEC) {
-				w[i].started = now;
-				if ((pid = spawn(cfg, fd, &old)) > 0)
-					w[i].pid = pid;
-			}
-			if (w[i].pid > 0) {
-				alive++;
+		for (alive = 0, n = 0, i = 0; i < MAX_WORKERS; i++) {
+			if (w[i].pid <= 0)
+				continue;
+			alive++;
+			if (w[i].gen == gen && !stopping)
+				n++;
+			else
 				/*
-				 * A worker may have missed the first signal
-				 * between its last check and accept(2).
+				 * An old generation, or shutting down. The
+				 * signal repeats each tick: a worker may have
+				 * missed one between its check and accept(2).
 				 */
-				if (stopping)
-					kill(w[i].pid, now >= stop_at ?
-					    SIGKILL : SIGTERM);
-			}
+				kill(w[i].pid, stopping && now >= stop_at ?
+				    SIGKILL : SIGTERM);
 		}
 		if (stopping && alive == 0)
 			break;
+		/* Workers dying at start-up get a pause, not a fork storm. */
+		for (i = 0; !stopping && n < cfg->workers && i < MAX_WORKERS;
+		    i++) {
+			if (w[i].pid > 0)
+				continue;
+			if (w[i].started == now && last_spawn == now &&
+			    w[i].gen == gen)
+				break;
+			if ((pid = spawn(cfg, fd, &old)) <= 0)
+				break;
+			w[i].pid = pid;
+			w[i].started = last_spawn = now;
+			w[i].gen = gen;
+			n++;
+		}
 		sig = sigtimedwait(&set, &si, &tick);
 		if (sig == SIGTERM || sig == SIGINT) {
 			if (!stopping)
 				log_info("stopping: draining workers");
+			if (!stopping)
+				stop_at = time(NULL) + STOP_GRACE_SEC;
 			stopping = 1;
-			stop_at = time(NULL) + STOP_GRACE_SEC;
-		} else if (sig == SIGHUP)
-			log_info("SIGHUP: configuration reload is not "
-			    "supported yet; restart to apply changes");
+		} else if (sig == SIGHUP && !stopping)
+			reload(cfg, path, &gen);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < cfg->workers; i++) {
+			for (i = 0; i < MAX_WORKERS; i++) {
 				if (w[i].pid != pid)
 					continue;
 				w[i].pid = 0;
@@ -277,11 +328,11 @@ fcgi_master(const struct vc_config *cfg, int daemon_flag, const char *pidfile)
 		}
 	}
 	close(fd);
-	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		unlink(cfg->listen + 5);
+	if (sockpath != NULL)
+		unlink(sockpath);
+	free(sockpath);
 	if (pidfile != NULL)
 		unlink(pidfile);
-	free(w);
 	log_info("stopped");
 	return 0;
 }
