@@ -132,23 +132,21 @@ fi
 : >>"$RUN/sms.log"
 [ $ROOTUSER -eq 1 ] && chown "$VUSER:$VGROUP" "$RUN/sms.log"
 set -- -c "$CONF"
-[ -r "$CONF" ] || set --
+[ -r "$CONF" ] || set --		# built-in defaults
 export VCODE_LISTEN="unix:$RUN/vcoded.sock"
 export VCODE_REDIS="unix:$RUN/redis.sock"
 export VCODE_SMS_LOG_FILE="$RUN/sms.log"
-# vcoded stays in the foreground; setsid detaches it from this terminal
-# (it execs, so $! is vcoded's own pid).
-if command -v setsid >/dev/null; then
-	setsid "$VCODED" "$@" </dev/null >>"$RUN/vcoded.log" 2>&1 &
-else
-	nohup "$VCODED" "$@" </dev/null >>"$RUN/vcoded.log" 2>&1 &
-fi
-echo $! >"$RUN/vcoded.pid"
-if ! wait_for test -S "$RUN/vcoded.sock" || ! alive "$RUN/vcoded.pid" vcoded
-then
+# -d: the master forks into the background once its socket is bound
+# (a bad configuration fails here, with our exit status); its stderr is
+# the log. It writes the pidfile after the fork, so wait for that too.
+if ! "$VCODED" -d -p "$RUN/vcoded.pid" "$@" </dev/null \
+    >>"$RUN/vcoded.log" 2>&1 ||
+    ! wait_for test -s "$RUN/vcoded.pid" ||
+    ! wait_for test -S "$RUN/vcoded.sock" ||
+    ! alive "$RUN/vcoded.pid" vcoded; then
 	show_logs "$RUN/vcoded.log"
 	stop_all
-	die "vcoded did not bind $RUN/vcoded.sock"
+	die "vcoded did not start on $RUN/vcoded.sock"
 fi
 
 # ---- nginx: the demo page and every vcode route.
@@ -161,8 +159,8 @@ sed -e "s|@USER_LINE@|$(esc "$USER_LINE")|g" \
     "$ROOT/deploy/nginx.conf.in" >"$RUN/nginx.conf" || die "cannot write $RUN/nginx.conf"
 : >"$RUN/nginx-error.log"
 if ! nginx -e "$RUN/nginx-error.log" -c "$RUN/nginx.conf" -p "$RUN/" \
-    >>"$RUN/nginx-error.log" 2>&1; then
-	show_logs "$RUN/nginx-error.log"
+    >"$RUN/nginx-start.log" 2>&1; then
+	show_logs "$RUN/nginx-start.log"
 	stop_all
 	die "nginx did not start (is port $PORT taken? try PORT=8081)"
 fi
@@ -176,6 +174,7 @@ if ! wait_for healthz; then
 fi
 
 AUTH=""
+# shellcheck disable=SC2016 # printed for the user's shell to expand
 [ -n "$(conf_value api_key '')" ] &&
     AUTH=' -H "Authorization: Bearer $VCODE_API_KEY"'
 cat <<EOF
