@@ -309,6 +309,12 @@ check_config(const struct vc_config *cfg, char *err, size_t errlen)
 		    "valid UTF-8");
 		return -1;
 	}
+	if (cfg->sms_code_storage == VC_STORE_HASH &&
+	    strlen(cfg->sms_code_key) < 16) {
+		snprintf(err, errlen, "key 'sms_code_key': at least 16 bytes "
+		    "are needed when sms_code_storage = hash");
+		return -1;
+	}
 	if (strlen(cfg->key_prefix) > 64) {
 		snprintf(err, errlen, "key 'key_prefix': longer than 64 bytes");
 		return -1;

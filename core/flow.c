@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "core/internal.h"
 #include "render/render.h"
 #include "sms/sms.h"
@@ -56,6 +59,38 @@ make_key(char *key, const char *prefix, const char *kind, const char *name)
 
 	n = snprintf(key, VC_KEY_MAX, "%s%s%s", prefix, kind, name);
 	return n < 0 || n >= VC_KEY_MAX ? -1 : 0;
+}
+
+/*
+ * What is stored for code: the code itself (plain, for legacy readers),
+ * or hex HMAC-SHA256(sms_code_key, mobile ":" code) with storage = hash,
+ * so a leaked Redis dump gives no usable code. 0, or -1.
+ */
+static int
+code_value(const struct vc_config *cfg, const char *mobile, const char *code,
+    char *out, size_t outlen)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE], msg[VC_MOBILE_MAX + VC_SMS_CODE_MAX + 2];
+	unsigned int	 mdlen = 0, i;
+	int		 n;
+
+	if (cfg->sms_code_storage == VC_STORE_PLAIN) {
+		n = snprintf(out, outlen, "%s", code);
+		return n < 0 || (size_t)n >= outlen ? -1 : 0;
+	}
+	n = snprintf((char *)msg, sizeof(msg), "%s:%s", mobile, code);
+	if (n < 0 || (size_t)n >= sizeof(msg) || outlen < 65)
+		return -1;
+	if (HMAC(EVP_sha256(), cfg->sms_code_key, strlen(cfg->sms_code_key),
+	    msg, n, md, &mdlen) == NULL) {
+		explicit_bzero(msg, sizeof(msg));
+		return -1;
+	}
+	explicit_bzero(msg, sizeof(msg));
+	for (i = 0; i < mdlen && i * 2 + 2 < outlen; i++)
+		snprintf(out + i * 2, 3, "%02x", md[i]);
+	explicit_bzero(md, sizeof(md));
+	return 0;
 }
 
 /* A field as the handler sees it after reading the request. */
@@ -262,6 +297,7 @@ flow_sms(struct hreq *h)
 	struct field		 id, text;
 	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
 	char			 ip[VC_IP_MAX], code[VC_SMS_CODE_MAX + 1];
+	char			 stored[2 * EVP_MAX_MD_SIZE + 1];
 	char			 flag_key[VC_KEY_MAX], daily_key[VC_KEY_MAX];
 	char			 ip_key[VC_KEY_MAX], captcha_key[VC_KEY_MAX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
@@ -295,7 +331,8 @@ flow_sms(struct hreq *h)
 		reply_outcome(h, 200, R_PARAM);
 		return;
 	}
-	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1) {
+	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1 ||
+	    code_value(cfg, mobile, code, stored, sizeof(stored)) == -1) {
 		log_error("%s: no randomness for a code", __func__);
 		reply_outcome(h, 200, R_INTERNAL);
 		return;
@@ -309,7 +346,7 @@ flow_sms(struct hreq *h)
 	q.code_key = code_key;
 	q.attempts_key = attempts_key;
 	q.answer = text.val;
-	q.code_value = code;
+	q.code_value = stored;
 	q.code_ttl = cfg->sms_code_ttl;
 	q.interval = cfg->sms_interval;
 	q.daily_limit = cfg->sms_daily_limit;
@@ -349,6 +386,7 @@ flow_sms(struct hreq *h)
 	reply_outcome(h, 200, R_SENT);
 out:
 	explicit_bzero(code, sizeof(code));
+	explicit_bzero(stored, sizeof(stored));
 	explicit_bzero(&text, sizeof(text));
 }
 
@@ -376,6 +414,7 @@ flow_verify(struct hreq *h)
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	struct field		 code;
 	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
+	char			 stored[2 * EVP_MAX_MD_SIZE + 1];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
 	int			 m, rc;
 
@@ -397,13 +436,14 @@ flow_verify(struct hreq *h)
 		return;
 	}
 	if (code.state == F_BAD ||
+	    code_value(cfg, mobile, code.val, stored, sizeof(stored)) == -1 ||
 	    make_key(code_key, keys->sms, "", mobile) == -1 ||
 	    make_key(attempts_key, cfg->key_prefix, "verify:", mobile) == -1) {
 		reply_outcome(h, 200, R_PARAM);
 		goto out;
 	}
 	mobile_mask(mobile, masked, sizeof(masked));
-	rc = store_verify(h->ctx->store, code_key, attempts_key, code.val,
+	rc = store_verify(h->ctx->store, code_key, attempts_key, stored,
 	    cfg->verify_attempts, cfg->sms_code_ttl);
 	if (rc < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
@@ -419,6 +459,7 @@ flow_verify(struct hreq *h)
 	}
 out:
 	explicit_bzero(&code, sizeof(code));
+	explicit_bzero(stored, sizeof(stored));
 }
 
 void

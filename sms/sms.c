@@ -50,9 +50,8 @@ static int
 log_send(struct sms *s, const char *mobile, const char *code, int minutes,
     char *err, size_t errlen)
 {
-	if (fprintf(s->logfp, "[vcode dev sms] mobile=%s code=%s minutes=%d "
-	    "(development provider: nothing was sent)\n", mobile, code,
-	    minutes) < 0 || fflush(s->logfp) == EOF) {
+	if (fprintf(s->logfp, "[vcode dev sms] mobile=%s code=%s minutes=%d\n",
+	    mobile, code, minutes) < 0 || fflush(s->logfp) == EOF) {
 		snprintf(err, errlen, "sms log: %s", strerror(errno));
 		return -1;
 	}

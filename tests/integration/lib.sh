@@ -233,6 +233,10 @@ write_conf() {
 		echo "sms_log_file = $SMS_LOG"
 		echo "sms_provider = log"
 		echo "workers = 3"
+		# The suite runs 50 curls at once on a 2-core, shared machine:
+		# a Redis reply can then take longer than the 200 ms default.
+		# Tests of the timeout itself set VCODE_REDIS_TIMEOUT_MS.
+		echo "redis_timeout_ms = 2000"
 		for l in "$@"; do echo "$l"; done
 	} >"$CONF"
 	chmod 644 "$CONF"
@@ -616,8 +620,8 @@ check_ttls() {
 		[ -n "$k" ] || continue
 		n=$((n + 1))
 		t=$(rcli ttl "$k")
-		# -2: expired between SCAN and TTL, which is fine
-		[ "$t" -gt 0 ] 2>/dev/null || [ "$t" = -2 ] || bad="$bad $k($t)"
+		# -2: expired between SCAN and TTL; 0: under a second left. Both fine.
+		[ "$t" -ge 0 ] 2>/dev/null || [ "$t" = -2 ] || bad="$bad $k($t)"
 	done < <(rcli --scan)
 	expect_eq "$1 (over $n keys)" "" "${bad# }"
 }

@@ -495,7 +495,8 @@ concurrency() {
 		case $code in
 		0) n0=$((n0 + 1)) ;;
 		4201) nthr=$((nthr + 1)) ;;
-		*) nother=$((nother + 1)) ;;
+		*) nother=$((nother + 1))
+		   echo "# one mobile, request $i answered: $(head -c 200 "$dir/r$i" 2>/dev/null)" ;;
 		esac
 	done
 	expect_eq "$P 50 concurrent SMS, one mobile: OK/THROTTLE/other" "1/49/0" "$n0/$nthr/$nother"

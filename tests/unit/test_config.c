@@ -243,6 +243,7 @@ test_file_values(void **state)
 	    "mobile_pattern = ^\\+?[0-9]{8,15}$\n"
 	    "sms_code_length = 4\n"
 	    "sms_code_storage = hash\n"
+	    "sms_code_key = 0123456789abcdef-hmac\n"
 	    "sms_interval = 0\n"
 	    "sms_delivery = queue\n"
 	    "sms_provider = webhook\n"
@@ -404,6 +405,13 @@ test_bad_values(void **state)
 	load_fails("sms_delivery = pigeon\n", delivery, 1);
 	load_fails("sms_provider = twilio\n", provider, 1);
 	load_fails("sms_code_storage = rot13\n", storage, 1);
+	/* hash storage without a key long enough is refused, naming the key */
+	{
+		static const char *const hkey[] = { "sms_code_key" };
+
+		load_fails("sms_code_storage = hash\nsms_code_key = short\n",
+		    hkey, 1);
+	}
 	load_fails("captcha_ttl = 5m\n", ttl, 1);
 	load_fails("log_level = loud\n", level, 1);
 	load_fails("sms_code_length = 13\n", codelen, 1);	/* > VC_SMS_CODE_MAX */
