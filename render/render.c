@@ -2,23 +2,27 @@
  * render.c: captcha text to PNG bytes.
  *
  * Pipeline of one image (render_png):
- *   1. the UTF-8 text is decoded and each character gets a face and a
+ *   1. the UTF-8 text is decoded and each character gets a face (one of the
+ *      six built-in DejaVu faces at random, or the configured font) and a
  *      coverage raster from the glyph cache (filled by FreeType at
- *      render_new time for ASCII, on first use for anything else);
+ *      render_new time for printable ASCII, on first use for the rest);
  *   2. layout: each glyph gets a random scale, rotation, shear and vertical
- *      jitter, neighbours overlap, and the whole line is scaled so that its
- *      transformed boxes fit inside the margins (no glyph is ever clipped);
- *   3. glyphs, crossing strokes and arcs are drawn as 8-bit coverage into a
- *      scratch raster;
- *   4. that raster is resampled through a fresh smooth displacement field
- *      and quantised to a few levels between background and foreground;
- *   5. the levels are packed as a 2- or 4-bit palette PNG by libpng into a
- *      growable memory buffer.
+ *      jitter, neighbours touch or overlap, and the whole line is scaled so
+ *      that the transformed ink fits inside the margins: a glyph is never
+ *      clipped, whatever the size and length;
+ *   3. glyphs, and curves crossing them in the same colour and about the
+ *      same stroke width, are drawn as 8-bit coverage into a scratch raster;
+ *   4. that raster is resampled through a fresh smooth random displacement
+ *      field and quantised to LEVELS shades between background and
+ *      foreground; a few dots are sprinkled on;
+ *   5. the shades are packed 2 bits a pixel and written as an indexed PNG
+ *      by libpng, into a buffer kept by the renderer.
  *
- * Everything that does not change per image (faces, glyph rasters,
- * palettes, warp interpolation tables, scratch buffers) is made once per
- * renderer. The only mutable state is inside struct render; the library
- * never prints and never exits.
+ * Everything that does not change per image (faces, glyph rasters and
+ * outlines of their ink, palettes, warp interpolation tables, scratch
+ * rasters, the memory libpng and zlib use) is made once per renderer. The
+ * only mutable state is inside struct render; the library never prints
+ * and never exits.
  */
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -46,7 +50,7 @@ struct font_blob {
 extern const struct font_blob	render_font_table[];
 extern const size_t		render_font_count;
 
-/* ---- Limits and tuning. ---- */
+/* ---- Limits. ---- */
 #define RENDER_WIDTH_MIN	60
 #define RENDER_WIDTH_MAX	1024
 #define RENDER_HEIGHT_MIN	20
@@ -54,57 +58,63 @@ extern const size_t		render_font_count;
 #define RENDER_CHARS_MAX	12	/* characters per image */
 #define FACE_MAX		8	/* faces in use by one renderer */
 
+/* ---- Glyph cache. ---- */
 /*
- * Glyphs are rasterised once at an em of EM_PER_HEIGHT x image height and
- * only ever scaled down by the layout, so sampling stays sharp.
+ * Glyphs are rasterised once with an em of EM_PER_HEIGHT x image height
+ * and only ever scaled down by the layout, so sampling stays sharp.
  */
 #define EM_PER_HEIGHT		1.0f
-
-#define CACHE_SLOTS		4096	/* glyph cache slots, a power of two */
+#define CACHE_SLOTS		4096	/* a power of two */
 #define CACHE_FILL_MAX		(CACHE_SLOTS * 3 / 4)
-#define CACHE_BYTES_MAX		(32u << 20)	/* raster bytes cached */
+#define CACHE_BYTES_MAX		(32u << 20)	/* of rasters */
 #define PREWARM_FIRST		0x21	/* printable ASCII is cached up front */
 #define PREWARM_LAST		0x7e
-#define NOTDEF_KEY		0x110000u	/* past Unicode: the .notdef glyph */
+#define NOTDEF_KEY		0x110000u	/* past Unicode: .notdef */
+#define HULL_DIRS		32	/* support points kept per glyph */
 
-/* Per-glyph distortion ranges. */
-#define SCALE_MIN		0.82f
-#define SCALE_MAX		1.12f
-#define ROTATE_MAX		0.38f	/* radians, about 22 degrees */
-#define SHEAR_MAX		0.28f
-#define JITTER_MAX		0.07f	/* vertical, fraction of em */
-#define OVERLAP_MIN		0.10f	/* fraction of the narrower glyph */
-#define OVERLAP_MAX		0.28f
-
-/* Strokes across the text, half-widths as a fraction of em. */
-#define STROKE_HALF_MIN		0.030f
-#define STROKE_HALF_MAX		0.055f
-#define STROKE_SEGMENTS		16	/* polyline pieces per curve */
-#define ARCS_MAX		2	/* short arcs over single glyphs */
+/* ---- Distortion. ---- */
+#define SCALE_MIN		0.80f	/* per glyph */
+#define SCALE_MAX		1.10f
+#define ROTATE_MIN		0.05f	/* radians, either way */
+#define ROTATE_MAX		0.35f
+#define SHEAR_MAX		0.25f
+#define JITTER_MAX		0.08f	/* vertical, fraction of em */
+#define BASELINE_KEEP		0.5f	/* of the glyphs' height differences */
+#define STRETCH_MAX		1.3f	/* widening into spare width */
+#define OVERLAP_MIN		0.03f	/* fraction of the narrower glyph */
+#define OVERLAP_MAX		0.15f
+#define STROKE_HALF_MIN		0.025f	/* crossing curves, fraction of em */
+#define STROKE_HALF_MAX		0.040f
+#define ARCS_MAX		1	/* short arcs over single glyphs, 0..max */
 #define DOTS_PER_PIXEL		(1.0f / 500)
-
-/* The displacement field: a coarse grid of random offsets, smoothly
- * interpolated; its amplitude is a fraction of the image height. */
+/*
+ * The displacement field: a WARP_GX x WARP_GY grid of random offsets,
+ * smoothstep-interpolated, fresh per image. Amplitudes are fractions of
+ * the image height; the margins are sized from them.
+ */
 #define WARP_GX			6
 #define WARP_GY			4
-#define WARP_AMPLITUDE		0.055f
+#define WARP_X			0.06f
+#define WARP_Y			0.04f
 
-/* Colours: LEVELS shades from background (0) to foreground (LEVELS-1). */
+/* ---- Colour and PNG. ---- */
+/* LEVELS shades from background (index 0) to foreground (LEVELS - 1). */
 #define LEVELS			4
-#define PNG_DEPTH		2	/* bits per pixel for LEVELS entries */
-#define PALETTES		64	/* colour pairs made at start-up */
+#define PNG_DEPTH		2	/* bits per pixel, holds LEVELS */
+#define PALETTES		256	/* colour pairs made at start-up */
 #define CONTRAST_MIN		7.0	/* WCAG "AAA" luminance contrast */
-
-#ifndef PNG_ZLIB_LEVEL
+/*
+ * Chosen by measurement at 120x40 (tests/bench): Z_RLE beats every
+ * level of the default strategy in both time and size on these images
+ * (long runs of one index), PNG filters only add bytes to 2-bit indices,
+ * and a small memLevel keeps zlib's per-image set-up cheap.
+ */
 #define PNG_ZLIB_LEVEL		9
-#endif
-#ifndef PNG_ZLIB_STRATEGY
-#define PNG_ZLIB_STRATEGY	0
-#endif
-#ifndef PNG_ZLIB_MEMLEVEL
-#define PNG_ZLIB_MEMLEVEL	8
-#endif
-#define PNG_BUF_INITIAL		2048
+#define PNG_ZLIB_STRATEGY	3	/* Z_RLE */
+#define PNG_ZLIB_MEMLEVEL	5
+#define PNG_FILTERS		PNG_FILTER_NONE
+#define PNG_BUF_INITIAL		4096
+#define PNG_ARENA_BYTES		(256u << 10)
 
 struct glyph {
 	uint32_t	 cp;		/* code point or NOTDEF_KEY */
@@ -112,8 +122,10 @@ struct glyph {
 	uint8_t		 missing;	/* face has no glyph for cp */
 	uint8_t		 face;
 	int		 w, h;		/* raster size, 1-px zero border included */
-	float		 left, top;	/* ink box vs. pen origin (y up) */
+	float		 top;		/* raster top above the baseline, px */
 	float		 advance;
+	/* Ink support points, relative to the raster centre. */
+	float		 hx[HULL_DIRS], hy[HULL_DIRS];
 	unsigned char	*bits;		/* w * h coverage */
 };
 
@@ -127,22 +139,27 @@ struct render {
 	FT_Library	 ft;
 	FT_Face		 faces[FACE_MAX];
 	int		 nfaces;
-	struct glyph	*cache;		/* CACHE_SLOTS open-addressed */
+	struct glyph	*cache;		/* CACHE_SLOTS, open addressing */
 	int		 cached;
 	size_t		 cached_bytes;
 	struct glyph	 spare[RENDER_CHARS_MAX]; /* when the cache is full */
 	uint64_t	 rng;
-	struct rgb	 palettes[PALETTES][LEVELS];
-	unsigned char	*cov;		/* (width+2) x (height+2) coverage */
-	int		 covstride;
+	png_color	 palettes[PALETTES][LEVELS];
+	unsigned char	 shade[256];	/* coverage -> palette index */
+	/* Coverage raster with a zero border of padx/pady around the image. */
+	unsigned char	*cov;
+	int		 covstride, padx, pady;
+	/* Warp: amplitude (1/256 px), interpolation cells and weights. */
+	int		 warpx, warpy;
+	int		*wcol, *wcolt, *wrow, *wrowt;
 	unsigned char	*img;		/* packed PNG rows */
 	size_t		 rowbytes;
 	png_bytep	*rows;
-	/* Warp interpolation: cell and smoothstep weight (0..256) per pixel. */
-	int		*wcol, *wcolt, *wrow, *wrowt;
-	int		 warp_max;	/* amplitude in 1/256 px */
-	int		 margin;	/* pixels kept free of ink */
-	/* Bounding box of ink drawn into cov this image (cov coordinates). */
+	unsigned char	*arena;		/* libpng/zlib memory */
+	size_t		 arena_used;
+	unsigned char	*out;		/* PNG being written */
+	size_t		 outlen, outcap;
+	/* Bounding box of this image's ink in cov, image coordinates. */
 	int		 ink_x0, ink_y0, ink_x1, ink_y1;
 };
 
@@ -306,14 +323,16 @@ palettes_make(struct render *r)
 		for (k = 0; k < LEVELS; k++) {
 			int t = k * 256 / (LEVELS - 1);
 
-			r->palettes[i][k].r = (unsigned char)
+			r->palettes[i][k].red = (png_byte)
 			    ((bg.r * (256 - t) + fg.r * t) >> 8);
-			r->palettes[i][k].g = (unsigned char)
+			r->palettes[i][k].green = (png_byte)
 			    ((bg.g * (256 - t) + fg.g * t) >> 8);
-			r->palettes[i][k].b = (unsigned char)
+			r->palettes[i][k].blue = (png_byte)
 			    ((bg.b * (256 - t) + fg.b * t) >> 8);
 		}
-		r->palettes[i][LEVELS - 1] = fg;
+		r->palettes[i][LEVELS - 1].red = fg.r;
+		r->palettes[i][LEVELS - 1].green = fg.g;
+		r->palettes[i][LEVELS - 1].blue = fg.b;
 	}
 }
 
@@ -324,6 +343,52 @@ glyph_hash(int face, uint32_t cp)
 {
 	return ((cp * 2654435761u) ^ ((uint32_t)face * 0x9e3779b9u)) &
 	    (CACHE_SLOTS - 1);
+}
+
+/*
+ * glyph_hull: for HULL_DIRS directions, the ink corner farthest along it.
+ * The transformed extents of the ink are then those of these points, which
+ * is far tighter than the transformed raster box (whose corners are empty)
+ * and lets the layout make the text as large as the image allows.
+ * Only the first and last ink pixel of each row can be extreme.
+ */
+static void
+glyph_hull(struct glyph *g)
+{
+	float	best[HULL_DIRS], cx = g->w / 2.0f, cy = g->h / 2.0f;
+	float	dx[HULL_DIRS], dy[HULL_DIRS];
+	int	y, k, c, first, last;
+
+	for (k = 0; k < HULL_DIRS; k++) {
+		dx[k] = cosf(6.2831853f * k / HULL_DIRS);
+		dy[k] = sinf(6.2831853f * k / HULL_DIRS);
+		best[k] = -1e30f;
+		g->hx[k] = g->hy[k] = 0;
+	}
+	for (y = 0; y < g->h; y++) {
+		const unsigned char *row = g->bits + (size_t)y * g->w;
+
+		for (first = 0; first < g->w && row[first] == 0; first++)
+			;
+		if (first == g->w)
+			continue;
+		for (last = g->w - 1; row[last] == 0; last--)
+			;
+		for (c = 0; c < 4; c++) {
+			float px = (c & 1 ? last + 1 : first) - cx;
+			float py = (c & 2 ? y + 1 : y) - cy;
+
+			for (k = 0; k < HULL_DIRS; k++) {
+				float d = px * dx[k] + py * dy[k];
+
+				if (d > best[k]) {
+					best[k] = d;
+					g->hx[k] = px;
+					g->hy[k] = py;
+				}
+			}
+		}
+	}
 }
 
 /*
@@ -356,9 +421,11 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 		return 0;
 	slot = f->glyph;
 	bm = &slot->bitmap;
-	if (bm->pixel_mode != FT_PIXEL_MODE_GRAY &&
-	    bm->pixel_mode != FT_PIXEL_MODE_MONO && bm->rows > 0)
+	if (bm->rows > 0 && bm->pixel_mode != FT_PIXEL_MODE_GRAY &&
+	    bm->pixel_mode != FT_PIXEL_MODE_MONO)
 		return 0;
+	/* A zero border lets the bilinear sampler read a 2x2 block anywhere
+	 * inside without a bounds check per tap. */
 	w = (int)bm->width + 2;
 	h = (int)bm->rows + 2;
 	if ((bits = realloc(g->bits, (size_t)w * h)) == NULL)
@@ -376,10 +443,10 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 	g->bits = bits;
 	g->w = w;
 	g->h = h;
-	g->left = (float)slot->bitmap_left - 1;
 	g->top = (float)slot->bitmap_top + 1;
 	g->advance = (float)slot->advance.x / 64;
 	g->missing = 0;
+	glyph_hull(g);
 	return 0;
 }
 
@@ -437,6 +504,15 @@ glyph_pick(struct render *r, uint32_t cp, struct glyph *spare)
 
 /* ---- Drawing into the coverage raster. ---- */
 
+/* One glyph as laid out. */
+struct placed {
+	const struct glyph	*g;
+	float			 m[4];	/* glyph px -> image px, row-major */
+	float			 cx, cy;	/* raster centre in the image */
+	float			 x0, x1, y0, y1; /* ink around (cx, cy), px */
+	int			 blank;		/* nothing to draw (a space) */
+};
+
 static void
 ink_grow(struct render *r, int x0, int y0, int x1, int y1)
 {
@@ -446,36 +522,64 @@ ink_grow(struct render *r, int x0, int y0, int x1, int y1)
 	if (y1 > r->ink_y1) r->ink_y1 = y1;
 }
 
-/* One glyph as laid out: forward matrix, centre and half-extents (px). */
-struct placed {
-	const struct glyph	*g;
-	float			 m[4];	/* glyph px -> image px, row-major */
-	float			 cx, cy;
-	float			 ex, ey;
-};
+/* floor_div: floor(a / b) for b > 0 and any sign of a. */
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/*
+ * span_limit: narrows [*lo, *hi) to the steps k at which a + k * d stays
+ * in [0, lim), so the sampling loop needs no test per pixel.
+ */
+static void
+span_limit(int32_t a, int32_t d, int32_t lim, int *lo, int *hi)
+{
+	int64_t	kmin, kend;
+
+	if (d == 0) {
+		if (a < 0 || a >= lim)
+			*hi = *lo;
+		return;
+	}
+	if (d > 0) {
+		kmin = -floor_div(a, d);	/* ceil(-a / d) */
+		kend = floor_div((int64_t)lim - 1 - a, d) + 1;
+	} else {
+		kmin = floor_div((int64_t)a - lim, -d) + 1;
+		kend = floor_div(a, -d) + 1;
+	}
+	if (kmin > *lo)
+		*lo = kmin > *hi ? *hi : (int)kmin;
+	if (kend < *hi)
+		*hi = kend < *lo ? *lo : (int)kend;
+}
 
 /*
  * draw_glyph: resamples the glyph raster through the inverse of its
- * matrix (bilinear, 16.16 fixed point) into cov, keeping the maximum.
+ * matrix (bilinear, 16.16 fixed point) into cov, keeping the maximum
+ * where strokes meet.
  */
 static void
 draw_glyph(struct render *r, const struct placed *p)
 {
 	const struct glyph	*g = p->g;
-	float			 det, i00, i01, i10, i11;
-	int			 x0, y0, x1, y1, x, y;
+	float			 det, i00, i01, i10, i11, hu, hv;
+	int32_t			 du, dv, umax, vmax;
+	int			 x0, y0, x1, y1, y;
 
-	if (g->w <= 2 || g->h <= 2)
+	if (p->blank)
 		return;
 	det = p->m[0] * p->m[3] - p->m[1] * p->m[2];
 	if (fabsf(det) < 1e-6f)
 		return;
 	i00 = p->m[3] / det;  i01 = -p->m[1] / det;
 	i10 = -p->m[2] / det; i11 = p->m[0] / det;
-	x0 = (int)floorf(p->cx - p->ex) - 1;
-	x1 = (int)ceilf(p->cx + p->ex) + 1;
-	y0 = (int)floorf(p->cy - p->ey) - 1;
-	y1 = (int)ceilf(p->cy + p->ey) + 1;
+	x0 = (int)floorf(p->cx + p->x0) - 1;
+	x1 = (int)ceilf(p->cx + p->x1) + 1;
+	y0 = (int)floorf(p->cy + p->y0) - 1;
+	y1 = (int)ceilf(p->cy + p->y1) + 1;
 	if (x0 < 0) x0 = 0;
 	if (y0 < 0) y0 = 0;
 	if (x1 > r->width) x1 = r->width;
@@ -484,117 +588,106 @@ draw_glyph(struct render *r, const struct placed *p)
 		return;
 	ink_grow(r, x0, y0, x1, y1);
 
-	const int32_t du = (int32_t)lrintf(i00 * 65536);
-	const int32_t dv = (int32_t)lrintf(i10 * 65536);
-	/* Raster coordinates are shifted by -0.5 for bilinear sampling. */
-	const float hu = g->w / 2.0f - 0.5f, hv = g->h / 2.0f - 0.5f;
-	const int32_t umax = (g->w - 1) << 16, vmax = (g->h - 1) << 16;
+	du = (int32_t)lrintf(i00 * 65536);
+	dv = (int32_t)lrintf(i10 * 65536);
+	/* Sample positions are shifted half a pixel for bilinear taps. */
+	hu = g->w / 2.0f - 0.5f;
+	hv = g->h / 2.0f - 0.5f;
+	umax = (g->w - 1) << 16;
+	vmax = (g->h - 1) << 16;
+	/* Locals, not g->...: stores through a char pointer may alias
+	 * anything, which would make the compiler reload them per pixel. */
+	const unsigned char	*bits = g->bits;
+	const int		 gw = g->w;
 
 	for (y = y0; y < y1; y++) {
-		float qx = x0 + 0.5f - p->cx, qy = y + 0.5f - p->cy;
-		int32_t u = (int32_t)lrintf((i00 * qx + i01 * qy + hu) * 65536);
-		int32_t v = (int32_t)lrintf((i10 * qx + i11 * qy + hv) * 65536);
-		unsigned char *out = r->cov + (size_t)(y + 1) * r->covstride +
-		    x0 + 1;
+		float	qx = x0 + 0.5f - p->cx, qy = y + 0.5f - p->cy;
+		int32_t	u = (int32_t)lrintf((i00 * qx + i01 * qy + hu) * 65536);
+		int32_t	v = (int32_t)lrintf((i10 * qx + i11 * qy + hv) * 65536);
+		int	lo = 0, hi = x1 - x0, k;
+		unsigned char *out = r->cov + (size_t)(y + r->pady) *
+		    r->covstride + x0 + r->padx;
 
-		for (x = x0; x < x1; x++, out++, u += du, v += dv) {
-			if (u < 0 || v < 0 || u >= umax || v >= vmax)
-				continue;
-			const unsigned char *s = g->bits +
-			    (size_t)(v >> 16) * g->w + (u >> 16);
+		span_limit(u, du, umax, &lo, &hi);
+		span_limit(v, dv, vmax, &lo, &hi);
+		u += lo * du;
+		v += lo * dv;
+		for (k = lo; k < hi; k++, u += du, v += dv) {
+			const unsigned char *s = bits + (v >> 16) * gw +
+			    (u >> 16);
 			unsigned fu = (u >> 8) & 0xff, fv = (v >> 8) & 0xff;
 			unsigned top = s[0] * (256 - fu) + s[1] * fu;
-			unsigned bot = s[g->w] * (256 - fu) + s[g->w + 1] * fu;
+			unsigned bot = s[gw] * (256 - fu) + s[gw + 1] * fu;
 			unsigned c = (top * (256 - fv) + bot * fv) >> 16;
 
-			if (c > *out)
-				*out = (unsigned char)c;
+			if (c > out[k])
+				out[k] = (unsigned char)c;
 		}
 	}
 }
 
 /*
- * draw_segment: an anti-aliased capsule of half-width hw from (ax,ay) to
- * (bx,by), kept inside the margins so the warp cannot push it out.
+ * A stroke along y = base + tilt * t + amp * sin(2 pi (freq * t) + phase),
+ * t = 0..1 over x = xa..xb: with about one period it is a wave through the
+ * whole line, with half a period an arc over one glyph.
+ */
+struct curve {
+	float	xa, xb;
+	float	base, tilt, amp, freq, phase;
+	float	hw;		/* half-width, px */
+};
+
+/*
+ * draw_curve: draws c column by column (one vertical span each, widened
+ * by the slope), which is much cheaper than a distance test per pixel.
+ * Kept inside the margins, so the warp cannot push it off the image.
  */
 static void
-draw_segment(struct render *r, float ax, float ay, float bx, float by,
-    float hw)
+draw_curve(struct render *r, const struct curve *c)
 {
-	float	dx = bx - ax, dy = by - ay;
-	float	len2 = dx * dx + dy * dy;
-	int	x0, y0, x1, y1, x, y;
-	int	lo = r->margin, hix = r->width - r->margin,
-		hiy = r->height - r->margin;
+	float	span = c->xb - c->xa, w = 6.2831853f * c->freq;
+	int	x, y, xs, xe, ylo = r->pady, yhi = r->height - r->pady;
 
-	x0 = (int)floorf(fminf(ax, bx) - hw - 1);
-	x1 = (int)ceilf(fmaxf(ax, bx) + hw + 1);
-	y0 = (int)floorf(fminf(ay, by) - hw - 1);
-	y1 = (int)ceilf(fmaxf(ay, by) + hw + 1);
-	if (x0 < lo) x0 = lo;
-	if (y0 < lo) y0 = lo;
-	if (x1 > hix) x1 = hix;
-	if (y1 > hiy) y1 = hiy;
-	if (x0 >= x1 || y0 >= y1)
+	if (span < 1)
 		return;
-	ink_grow(r, x0, y0, x1, y1);
-	for (y = y0; y < y1; y++) {
-		unsigned char *out = r->cov + (size_t)(y + 1) * r->covstride + 1;
+	xs = (int)floorf(c->xa);
+	xe = (int)ceilf(c->xb);
+	if (xs < r->padx) xs = r->padx;
+	if (xe > r->width - r->padx) xe = r->width - r->padx;
+	/* sin and cos of the phase, stepped by a rotation per column. */
+	float	t0 = (xs + 0.5f - c->xa) / span, step = w / span;
+	float	sa = sinf(w * t0 + c->phase), ca = cosf(w * t0 + c->phase);
+	float	ss = sinf(step), cs = cosf(step), tmp;
 
-		for (x = x0; x < x1; x++) {
-			float px = x + 0.5f - ax, py = y + 0.5f - ay;
-			float t = len2 > 0 ? (px * dx + py * dy) / len2 : 0;
-			float ex, ey, d, c;
+	for (x = xs; x < xe; x++) {
+		float	t = (x + 0.5f - c->xa) / span, yv, slope, hh;
+		int	ys, ye;
+		unsigned char *col;
 
-			t = t < 0 ? 0 : t > 1 ? 1 : t;
-			ex = px - t * dx;
-			ey = py - t * dy;
-			d = sqrtf(ex * ex + ey * ey);
-			c = hw + 0.5f - d;
-			if (c <= 0)
+		yv = c->base + c->tilt * t + c->amp * sa;
+		slope = (c->tilt + c->amp * w * ca) / span;
+		tmp = sa * cs + ca * ss;
+		ca = ca * cs - sa * ss;
+		sa = tmp;
+		hh = c->hw * sqrtf(1 + slope * slope);
+		ys = (int)floorf(yv - hh - 0.5f);
+		ye = (int)ceilf(yv + hh + 0.5f);
+		if (ys < ylo) ys = ylo;
+		if (ye > yhi) ye = yhi;
+		if (ys >= ye)
+			continue;
+		ink_grow(r, x, ys, x + 1, ye);
+		col = r->cov + (size_t)r->pady * r->covstride + r->padx + x;
+		for (y = ys; y < ye; y++) {
+			float v = hh + 0.5f - fabsf(y + 0.5f - yv);
+			unsigned char *o = col + (size_t)y * r->covstride;
+
+			if (v <= 0)
 				continue;
-			c = c >= 1 ? 255 : c * 255;
-			if ((unsigned char)c > out[x])
-				out[x] = (unsigned char)c;
+			v = v >= 1 ? 255 : v * 255;
+			if ((unsigned char)v > *o)
+				*o = (unsigned char)v;
 		}
-	}
-}
-
-/* draw_curve: a cubic Bezier through four points as a polyline. */
-static void
-draw_curve(struct render *r, const float *px, const float *py, float hw)
-{
-	float	lx = px[0], ly = py[0];
-	int	i;
-
-	for (i = 1; i <= STROKE_SEGMENTS; i++) {
-		float t = (float)i / STROKE_SEGMENTS, s = 1 - t;
-		float x = s * s * s * px[0] + 3 * s * s * t * px[1] +
-		    3 * s * t * t * px[2] + t * t * t * px[3];
-		float y = s * s * s * py[0] + 3 * s * s * t * py[1] +
-		    3 * s * t * t * py[2] + t * t * t * py[3];
-
-		draw_segment(r, lx, ly, x, y, hw);
-		lx = x;
-		ly = y;
-	}
-}
-
-/* draw_arc: part of a circle, as a polyline. */
-static void
-draw_arc(struct render *r, float cx, float cy, float radius, float a0,
-    float span, float hw)
-{
-	float	lx = cx + radius * cosf(a0), ly = cy + radius * sinf(a0);
-	int	i;
-
-	for (i = 1; i <= STROKE_SEGMENTS; i++) {
-		float a = a0 + span * i / STROKE_SEGMENTS;
-		float x = cx + radius * cosf(a), y = cy + radius * sinf(a);
-
-		draw_segment(r, lx, ly, x, y, hw);
-		lx = x;
-		ly = y;
 	}
 }
 
@@ -610,219 +703,317 @@ draw_arc(struct render *r, float cx, float cy, float radius, float a0,
 static float
 layout(struct render *r, struct placed *p, int n)
 {
-	float	x = 0, top = 1e9f, bottom = -1e9f, gscale, sx, sy;
-	float	availw = (float)(r->width - 2 * r->margin);
-	float	availh = (float)(r->height - 2 * r->margin);
-	float	offx, offy;
-	int	i;
+	float	left = 1e9f, right = -1e9f, top = 1e9f, bottom = -1e9f;
+	float	availw = (float)(r->width - 2 * r->padx);
+	float	availh = (float)(r->height - 2 * r->pady);
+	float	gscale = 1, stretch, offx, offy;
+	int	i, k;
 
 	for (i = 0; i < n; i++) {
 		const struct glyph *g = p[i].g;
 		float s = rnd_range(r, SCALE_MIN, SCALE_MAX);
-		float a = rnd_range(r, -ROTATE_MAX, ROTATE_MAX);
-		float k = rnd_range(r, -SHEAR_MAX, SHEAR_MAX);
+		float a = rnd_range(r, ROTATE_MIN, ROTATE_MAX) *
+		    (rnd_below(r, 2) ? 1 : -1);
+		float sh = rnd_range(r, -SHEAR_MAX, SHEAR_MAX);
 		float c = cosf(a), sn = sinf(a);
-		float gw = (float)g->w, gh = (float)g->h;
 
-		/* m = s * rotate(a) * shear(k) */
+		/* m = s * rotate(a) * shear(sh) */
 		p[i].m[0] = s * c;
-		p[i].m[1] = s * (c * k - sn);
+		p[i].m[1] = s * (c * sh - sn);
 		p[i].m[2] = s * sn;
-		p[i].m[3] = s * (sn * k + c);
-		p[i].ex = (fabsf(p[i].m[0]) * gw + fabsf(p[i].m[1]) * gh) / 2;
-		p[i].ey = (fabsf(p[i].m[2]) * gw + fabsf(p[i].m[3]) * gh) / 2;
-		if (g->w <= 2 || g->h <= 2) {
-			/* A blank (space): it only takes room. */
-			p[i].ex = g->advance * s / 2;
-			p[i].ey = 0;
-		}
-		if (i > 0) {
-			float narrow = fminf(p[i].ex, p[i - 1].ex) * 2;
+		p[i].m[3] = s * (sn * sh + c);
+		p[i].blank = g->w <= 2 || g->h <= 2;
+		if (p[i].blank) {
+			p[i].x0 = -g->advance * s / 2;
+			p[i].x1 = g->advance * s / 2;
+			p[i].y0 = p[i].y1 = 0;
+		} else {
+			p[i].x0 = p[i].y0 = 1e9f;
+			p[i].x1 = p[i].y1 = -1e9f;
+			for (k = 0; k < HULL_DIRS; k++) {
+				float tx = p[i].m[0] * g->hx[k] +
+				    p[i].m[1] * g->hy[k];
+				float ty = p[i].m[2] * g->hx[k] +
+				    p[i].m[3] * g->hy[k];
 
-			x += p[i - 1].ex + p[i].ex -
+				p[i].x0 = fminf(p[i].x0, tx);
+				p[i].x1 = fmaxf(p[i].x1, tx);
+				p[i].y0 = fminf(p[i].y0, ty);
+				p[i].y1 = fmaxf(p[i].y1, ty);
+			}
+		}
+		if (i == 0)
+			p[i].cx = -p[i].x0;
+		else {
+			/* Touch, then overlap by part of the narrower one. */
+			float narrow = fminf(p[i].x1 - p[i].x0,
+			    p[i - 1].x1 - p[i - 1].x0);
+
+			p[i].cx = p[i - 1].cx + p[i - 1].x1 - p[i].x0 -
 			    narrow * rnd_range(r, OVERLAP_MIN, OVERLAP_MAX);
-		} else
-			x = p[i].ex;
-		p[i].cx = x;
-		/* Keep the glyph's height against the baseline (y down). */
-		p[i].cy = s * (-g->top + gh / 2) +
+		}
+		/* The raster centre against the baseline (y down), so that
+		 * x-height, cap-height and descenders stay apart (q and 9),
+		 * but only BASELINE_KEEP of it: the line gets less tall and
+		 * the glyphs larger. Plus a little jitter. */
+		p[i].cy = s * (g->h / 2.0f - g->top) * BASELINE_KEEP +
 		    r->em * rnd_range(r, -JITTER_MAX, JITTER_MAX);
-		if (p[i].ey > 0) {
-			top = fminf(top, p[i].cy - p[i].ey);
-			bottom = fmaxf(bottom, p[i].cy + p[i].ey);
+		left = fminf(left, p[i].cx + p[i].x0);
+		right = fmaxf(right, p[i].cx + p[i].x1);
+		if (!p[i].blank) {
+			top = fminf(top, p[i].cy + p[i].y0);
+			bottom = fmaxf(bottom, p[i].cy + p[i].y1);
 		}
 	}
-	sx = x + p[n - 1].ex;
 	if (bottom < top)
 		top = bottom = 0;
-	sy = bottom - top;
-	gscale = 1;
-	if (sx * gscale > availw)
-		gscale = availw / sx;
-	if (sy * gscale > availh)
-		gscale = availh / sy;
-	offx = r->margin + rnd_range(r, 0, availw - sx * gscale);
-	offy = r->margin + rnd_range(r, 0, availh - sy * gscale);
+	if ((right - left) * gscale > availw)
+		gscale = availw / (right - left);
+	if ((bottom - top) * gscale > availh)
+		gscale = availh / (bottom - top);
+	/* A line held back by the height may widen into the spare width:
+	 * wider glyphs are easier to read, not easier to segment. */
+	stretch = availw / ((right - left) * gscale);
+	stretch = stretch < 1 ? 1 : stretch > STRETCH_MAX ? STRETCH_MAX :
+	    stretch;
+	offx = r->padx + rnd_range(r, 0,
+	    availw - (right - left) * gscale * stretch);
+	offy = r->pady + rnd_range(r, 0, availh - (bottom - top) * gscale);
 	for (i = 0; i < n; i++) {
-		p[i].m[0] *= gscale; p[i].m[1] *= gscale;
-		p[i].m[2] *= gscale; p[i].m[3] *= gscale;
-		p[i].ex *= gscale;
-		p[i].ey *= gscale;
-		p[i].cx = offx + p[i].cx * gscale;
+		for (k = 0; k < 4; k++)
+			p[i].m[k] *= gscale * (k < 2 ? stretch : 1);
+		p[i].x0 *= gscale * stretch;
+		p[i].x1 *= gscale * stretch;
+		p[i].y0 *= gscale;
+		p[i].y1 *= gscale;
+		p[i].cx = offx + (p[i].cx - left) * gscale * stretch;
 		p[i].cy = offy + (p[i].cy - top) * gscale;
 	}
 	return gscale;
 }
 
 /*
- * draw_noise: a long curve through the line of text, short arcs over
- * single glyphs and a sprinkle of dots, all in the text's own colour so
- * that colour does not separate them from the glyphs.
+ * draw_strokes: a long curve through the line of text and short arcs over
+ * single glyphs, in the text's own colour and about its stroke width, so
+ * that neither colour nor thickness separates them from the glyphs and the
+ * glyphs no longer stand apart.
  */
 static void
-draw_noise(struct render *r, const struct placed *p, int n, float unit)
+draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 {
-	float	 px[4], py[4], lo = 1e9f, hi = -1e9f, left, right;
-	int	 i, arcs, dots;
+	struct curve	 c;
+	float		 left = 1e9f, right = -1e9f, top = 1e9f, bottom = -1e9f;
+	float		 band, ext;
+	int		 i, arcs;
 
 	for (i = 0; i < n; i++) {
-		lo = fminf(lo, p[i].cy - p[i].ey * 0.6f);
-		hi = fmaxf(hi, p[i].cy + p[i].ey * 0.6f);
+		left = fminf(left, p[i].cx + p[i].x0);
+		right = fmaxf(right, p[i].cx + p[i].x1);
+		if (!p[i].blank) {
+			top = fminf(top, p[i].cy + p[i].y0);
+			bottom = fmaxf(bottom, p[i].cy + p[i].y1);
+		}
 	}
-	if (hi <= lo) {
-		lo = r->height * 0.3f;
-		hi = r->height * 0.7f;
-	}
-	left = p[0].cx - p[0].ex;
-	right = p[n - 1].cx + p[n - 1].ex;
-	for (i = 0; i < 4; i++) {
-		px[i] = left + (right - left) * (i / 3.0f) +
-		    rnd_range(r, -0.1f, 0.1f) * (right - left);
-		py[i] = rnd_range(r, lo, hi);
-	}
-	draw_curve(r, px, py,
-	    unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX));
+	if (bottom <= top)
+		return;
+	band = bottom - top;
+	ext = (right - left) * 0.08f;
+	/* A wave that crosses the middle of the line more than once: OCR
+	 * shrugs off a straight strike-through, people shrug off both. */
+	c.xa = left - rnd_range(r, 0, ext);
+	c.xb = right + rnd_range(r, 0, ext);
+	c.base = top + band * rnd_range(r, 0.35f, 0.65f);
+	c.tilt = band * rnd_range(r, -0.3f, 0.3f);
+	c.base -= c.tilt / 2;
+	c.amp = band * rnd_range(r, 0.15f, 0.3f);
+	c.freq = rnd_range(r, 0.6f, 1.6f) * fmaxf(1, n / 4.0f);
+	c.phase = rnd_range(r, 0, 6.2831853f);
+	c.hw = unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
+	draw_curve(r, &c);
 
-	arcs = 1 + rnd_below(r, ARCS_MAX);
+	arcs = rnd_below(r, ARCS_MAX + 1);
 	for (i = 0; i < arcs; i++) {
 		const struct placed *q = &p[rnd_below(r, n)];
-		float rad = fmaxf(q->ey, q->ex) * rnd_range(r, 0.6f, 1.1f);
+		float w = q->x1 - q->x0, h = q->y1 - q->y0;
 
-		draw_arc(r, q->cx + rnd_range(r, -q->ex, q->ex),
-		    q->cy + rnd_range(r, -q->ey, q->ey), rad,
-		    rnd_range(r, 0, 6.2832f), rnd_range(r, 1.2f, 2.6f),
-		    unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX));
-	}
-
-	dots = (int)(r->width * r->height * DOTS_PER_PIXEL);
-	for (i = 0; i < dots; i++) {
-		int x = r->margin + rnd_below(r, r->width - 2 * r->margin);
-		int y = r->margin + rnd_below(r, r->height - 2 * r->margin);
-
-		r->cov[(size_t)(y + 1) * r->covstride + x + 1] = 255;
-		ink_grow(r, x, y, x + 1, y + 1);
+		if (q->blank)
+			continue;
+		c.xa = q->cx + q->x0 - w * rnd_range(r, 0, 0.3f);
+		c.xb = q->cx + q->x1 + w * rnd_range(r, 0, 0.3f);
+		c.base = q->cy + q->y0 + h * rnd_range(r, 0.3f, 0.7f);
+		c.tilt = h * rnd_range(r, -0.4f, 0.4f);
+		c.base -= c.tilt / 2;
+		c.amp = h * rnd_range(r, 0.25f, 0.45f) *
+		    (rnd_below(r, 2) ? 1 : -1);
+		c.freq = 0.5f;
+		c.phase = 0;
+		c.hw = unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
+		draw_curve(r, &c);
 	}
 }
 
-/* ---- Warp and quantise. ---- */
+/* ---- Warp, shade and pack. ---- */
 
 /*
- * warp_pack: for every pixel near the ink, samples cov at the pixel moved
- * by a smooth random displacement (a WARP_GX x WARP_GY grid of offsets,
- * smoothstep-interpolated, fresh per image), quantises the coverage to
- * LEVELS palette indices and packs them PNG_DEPTH bits per pixel.
+ * warp_pack: every pixel near the ink takes the coverage found at itself
+ * moved by a smooth random displacement (a WARP_GX x WARP_GY grid of
+ * offsets, smoothstep-interpolated, fresh per image; bilinear taps),
+ * turned into one of LEVELS shades and packed PNG_DEPTH bits per pixel.
+ * Then a few single-pixel dots. Pixels farther from the ink than the
+ * displacement amplitude stay background without being looked at.
  */
 static void
 warp_pack(struct render *r)
 {
-	int	gdx[WARP_GY][WARP_GX], gdy[WARP_GY][WARP_GX];
-	int	rdx[WARP_GX], rdy[WARP_GX];
-	int	x, y, i, j, x0, x1, y0, y1;
-	int	d = r->warp_max;
-	int	maxu = r->width << 8, maxv = r->height << 8;
-	const int per_byte = 8 / PNG_DEPTH;
+	int		 gdx[WARP_GY][WARP_GX], gdy[WARP_GY][WARP_GX];
+	int		 rdx[WARP_GX], rdy[WARP_GX];
+	int		 x, y, i, j, x0, x1, y0, y1, dots;
+	const int	 per_byte = 8 / PNG_DEPTH, stride = r->covstride;
 
 	for (j = 0; j < WARP_GY; j++)
 		for (i = 0; i < WARP_GX; i++) {
-			gdx[j][i] = rnd_below(r, 2 * d + 1) - d;
-			gdy[j][i] = rnd_below(r, 2 * d + 1) - d;
+			gdx[j][i] = rnd_below(r, 2 * r->warpx + 1) - r->warpx;
+			gdy[j][i] = rnd_below(r, 2 * r->warpy + 1) - r->warpy;
 		}
 	memset(r->img, 0, r->rowbytes * r->height);
-	if (r->ink_x1 <= r->ink_x0)
-		return;
-	/* Pixels farther than the amplitude from any ink stay background. */
-	x0 = r->ink_x0 - (d >> 8) - 2;
-	x1 = r->ink_x1 + (d >> 8) + 2;
-	y0 = r->ink_y0 - (d >> 8) - 2;
-	y1 = r->ink_y1 + (d >> 8) + 2;
-	if (x0 < 0) x0 = 0;
-	if (y0 < 0) y0 = 0;
-	if (x1 > r->width) x1 = r->width;
-	if (y1 > r->height) y1 = r->height;
+	if (r->ink_x1 > r->ink_x0) {
+		x0 = r->ink_x0 - r->padx;
+		x1 = r->ink_x1 + r->padx;
+		y0 = r->ink_y0 - r->pady;
+		y1 = r->ink_y1 + r->pady;
+		x0 = x0 < 0 ? 0 : x0 & ~(per_byte - 1);
+		x1 = x1 > r->width ? r->width : x1;
+		/* Whole bytes: the last may reach past the width into the
+		 * padding, whose taps read zero coverage. */
+		x1 = (x1 + per_byte - 1) & ~(per_byte - 1);
+		y0 = y0 < 0 ? 0 : y0;
+		y1 = y1 > r->height ? r->height : y1;
+	} else
+		x0 = x1 = y0 = y1 = 0;
+
+	/* Locals, not r->...: see draw_glyph. */
+	const unsigned char	*shade = r->shade;
+	const int		*wcol = r->wcol, *wcolt = r->wcolt;
 
 	for (y = y0; y < y1; y++) {
-		int cj = r->wrow[y], tj = r->wrowt[y];
-		unsigned char *row = r->img + (size_t)y * r->rowbytes;
+		int		 cj = r->wrow[y], tj = r->wrowt[y];
+		int		 u, v, du, dv, ci, ti;
+		unsigned char	*row = r->img + (size_t)y * r->rowbytes;
+		const unsigned char *base = r->cov +
+		    (size_t)(y + r->pady) * stride + r->padx;
 
 		for (i = 0; i < WARP_GX; i++) {
-			rdx[i] = gdx[cj][i] + (((gdx[cj + 1][i] - gdx[cj][i]) *
-			    tj) >> 8);
-			rdy[i] = gdy[cj][i] + (((gdy[cj + 1][i] - gdy[cj][i]) *
-			    tj) >> 8);
+			rdx[i] = gdx[cj][i] +
+			    (((gdx[cj + 1][i] - gdx[cj][i]) * tj) >> 8);
+			rdy[i] = gdy[cj][i] +
+			    (((gdy[cj + 1][i] - gdy[cj][i]) * tj) >> 8);
 		}
-		for (x = x0; x < x1; x++) {
-			int ci = r->wcol[x], ti = r->wcolt[x];
-			int u = (x << 8) + rdx[ci] +
+		/*
+		 * The field is evaluated once per packed byte and linearly
+		 * in between: it is smooth enough that this is exact to a
+		 * fraction of a pixel, and it leaves two additions per
+		 * pixel. u and v are the tap position in 1/256 px (the
+		 * padding keeps every tap inside cov: no bounds test).
+		 */
+		ci = wcol[x0];
+		ti = wcolt[x0];
+		u = (x0 << 8) + rdx[ci] + (((rdx[ci + 1] - rdx[ci]) * ti) >> 8);
+		v = rdy[ci] + (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
+		for (x = x0; x < x1; x += per_byte) {
+			unsigned b = 0;
+			int nu, nv;
+
+			ci = wcol[x + per_byte];
+			ti = wcolt[x + per_byte];
+			nu = ((x + per_byte) << 8) + rdx[ci] +
 			    (((rdx[ci + 1] - rdx[ci]) * ti) >> 8);
-			int v = (y << 8) + rdy[ci] +
-			    (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
-			unsigned c, level;
+			nv = rdy[ci] + (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
+			du = (nu - u) / per_byte;
+			dv = (nv - v) / per_byte;
+			for (i = 0; i < per_byte; i++, u += du, v += dv) {
+				const unsigned char *s = base +
+				    (v >> 8) * stride + (u >> 8);
+				unsigned fu = u & 0xff, fv = v & 0xff;
+				unsigned top = s[0] * (256 - fu) + s[1] * fu;
+				unsigned bot = s[stride] * (256 - fu) +
+				    s[stride + 1] * fu;
 
-			/* cov has a zero border: (u,v) in pixel-centre terms
-			 * minus a half pixel plus the border is just u,v. */
-			if (u < 0 || v < 0 || u >= maxu || v >= maxv)
-				continue;
-			const unsigned char *s = r->cov +
-			    (size_t)((v >> 8) + 1) * r->covstride + (u >> 8) + 1;
-			unsigned fu = u & 0xff, fv = v & 0xff;
-			unsigned top = s[0] * (256 - fu) + s[1] * fu;
-			unsigned bot = s[r->covstride] * (256 - fu) +
-			    s[r->covstride + 1] * fu;
-
-			c = (top * (256 - fv) + bot * fv) >> 16;
-			level = (c * (LEVELS - 1) + 127) / 255;
-			if (level)
-				row[x / per_byte] |= (unsigned char)(level <<
-				    ((per_byte - 1 - x % per_byte) * PNG_DEPTH));
+				b = (b << PNG_DEPTH) |
+				    shade[(top * (256 - fv) + bot * fv) >> 16];
+			}
+			row[x / per_byte] = (unsigned char)b;
+			u = nu;
+			v = nv;
 		}
+	}
+
+	dots = (int)(r->width * r->height * DOTS_PER_PIXEL);
+	for (i = 0; i < dots; i++) {
+		int dx = r->padx + rnd_below(r, r->width - 2 * r->padx);
+		int dy = r->pady + rnd_below(r, r->height - 2 * r->pady);
+		int shift = (per_byte - 1 - dx % per_byte) * PNG_DEPTH;
+		unsigned char *b = r->img + (size_t)dy * r->rowbytes +
+		    dx / per_byte;
+
+		*b = (unsigned char)((*b & ~(((1 << PNG_DEPTH) - 1) << shift)) |
+		    ((LEVELS - 1) << shift));
 	}
 }
 
 /* ---- PNG. ---- */
 
-struct pngbuf {
-	unsigned char	*p;
-	size_t		 len, cap;
-};
+/*
+ * libpng and zlib allocate a few hundred KB per image (png_struct, deflate
+ * window, hash chains, buffers). They are served from an arena made once
+ * per renderer and rewound per image, so the hot path makes no malloc/free
+ * or mmap/munmap calls for them and the pages stay warm. Anything that does
+ * not fit falls back to malloc.
+ */
+static png_voidp
+arena_alloc(png_structp png, png_alloc_size_t n)
+{
+	struct render	*r = png_get_mem_ptr(png);
+	size_t		 need = (n + 15) & ~(size_t)15;
+	void		*p;
 
+	if (need >= n && need <= PNG_ARENA_BYTES - r->arena_used) {
+		p = r->arena + r->arena_used;
+		r->arena_used += need;
+		return p;
+	}
+	return malloc(n);
+}
+
+static void
+arena_free(png_structp png, png_voidp p)
+{
+	struct render	*r = png_get_mem_ptr(png);
+	unsigned char	*c = p;
+
+	if (c >= r->arena && c < r->arena + PNG_ARENA_BYTES)
+		return;
+	free(p);
+}
+
+/* png_out: appends to r->out, which grows as needed and is kept. */
 static void
 png_out(png_structp png, png_bytep data, size_t len)
 {
-	struct pngbuf	*b = png_get_io_ptr(png);
+	struct render	*r = png_get_io_ptr(png);
 	unsigned char	*np;
 	size_t		 ncap;
 
-	if (b->len + len > b->cap) {
-		ncap = b->cap ? b->cap : PNG_BUF_INITIAL;
-		while (ncap < b->len + len)
+	if (len > r->outcap - r->outlen) {
+		ncap = r->outcap ? r->outcap : PNG_BUF_INITIAL;
+		while (ncap - r->outlen < len)
 			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL)
+		if ((np = realloc(r->out, ncap)) == NULL)
 			png_error(png, "out of memory");
-		b->p = np;
-		b->cap = ncap;
+		r->out = np;
+		r->outcap = ncap;
 	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
+	memcpy(r->out + r->outlen, data, len);
+	r->outlen += len;
 }
 
 static void
@@ -846,17 +1037,17 @@ png_warn_none(png_structp png, png_const_charp msg)
 	(void)msg;
 }
 
-/* encode: r->img with one of the palettes as PNG into b. 0 or -1. */
+/* encode: r->img with palette pal as PNG into r->out. 0 or -1. */
 static int
-encode(struct render *r, const struct rgb *pal, struct pngbuf *b)
+encode(struct render *r, const png_color *pal)
 {
 	png_structp	png;
 	png_infop	info;
-	png_color	plte[LEVELS];
-	int		i;
 
-	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, png_fail,
-	    png_warn_none);
+	r->arena_used = 0;
+	r->outlen = 0;
+	png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, NULL, png_fail,
+	    png_warn_none, r, arena_alloc, arena_free);
 	if (png == NULL)
 		return -1;
 	if ((info = png_create_info_struct(png)) == NULL) {
@@ -867,17 +1058,12 @@ encode(struct render *r, const struct rgb *pal, struct pngbuf *b)
 		png_destroy_write_struct(&png, &info);
 		return -1;
 	}
-	for (i = 0; i < LEVELS; i++) {
-		plte[i].red = pal[i].r;
-		plte[i].green = pal[i].g;
-		plte[i].blue = pal[i].b;
-	}
-	png_set_write_fn(png, b, png_out, png_flush_none);
+	png_set_write_fn(png, r, png_out, png_flush_none);
 	png_set_IHDR(png, info, (png_uint_32)r->width, (png_uint_32)r->height,
 	    PNG_DEPTH, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE,
 	    PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_set_PLTE(png, info, plte, LEVELS);
-	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+	png_set_PLTE(png, info, pal, LEVELS);
+	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTERS);
 	png_set_compression_level(png, PNG_ZLIB_LEVEL);
 	png_set_compression_strategy(png, PNG_ZLIB_STRATEGY);
 	png_set_compression_mem_level(png, PNG_ZLIB_MEMLEVEL);
@@ -897,9 +1083,10 @@ encode(struct render *r, const struct rgb *pal, struct pngbuf *b)
 static int
 faces_open(struct render *r, const char *path, char *err, size_t errlen)
 {
-	struct stat	st;
-	FT_Error	e;
-	size_t		i;
+	const char	*name = path && *path ? path : "built-in";
+	struct stat	 st;
+	FT_Error	 e;
+	size_t		 i;
 
 	if (path == NULL || path[0] == '\0') {
 		for (i = 0; i < render_font_count && i < FACE_MAX; i++) {
@@ -919,6 +1106,8 @@ faces_open(struct render *r, const char *path, char *err, size_t errlen)
 			return -1;
 		}
 	} else {
+		/* stat first: FreeType says "cannot open resource" for a
+		 * missing file, a directory and a permission problem alike. */
 		if (stat(path, &st) == -1) {
 			errf(err, errlen, "font %s: %s", path, strerror(errno));
 			return -1;
@@ -938,39 +1127,44 @@ faces_open(struct render *r, const char *path, char *err, size_t errlen)
 		FT_Face f = r->faces[i];
 
 		if (!FT_IS_SCALABLE(f) || f->num_glyphs <= 0) {
-			errf(err, errlen, "font %s: no scalable glyphs",
-			    path && *path ? path : "built-in");
+			errf(err, errlen, "font %s: no scalable glyphs", name);
 			return -1;
 		}
 		if (FT_Select_Charmap(f, FT_ENCODING_UNICODE)) {
 			errf(err, errlen, "font %s: no Unicode character map",
-			    path && *path ? path : "built-in");
+			    name);
 			return -1;
 		}
 		if (FT_Set_Pixel_Sizes(f, 0, (FT_UInt)r->em)) {
 			errf(err, errlen, "font %s: cannot scale to %d px",
-			    path && *path ? path : "built-in", r->em);
+			    name, r->em);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-/* warp_tables: per-column and per-row grid cell and smoothstep weight. */
+/*
+ * warp_tables: for n pixels along a side of size pixels, the grid cell
+ * and the smoothstep weight 0..256 within it. Pixels past size (the tail
+ * of a last packed byte) stay in the last cell.
+ */
 static void
-warp_tables(int *cell, int *weight, int n, int nodes)
+warp_tables(int *cell, int *weight, int n, int size, int nodes)
 {
-	int	i;
+	int	i, c;
 
 	for (i = 0; i < n; i++) {
-		float f = (i + 0.5f) * (nodes - 1) / n;
-		int c = (int)f;
-		float t = f - c;
+		float	f = (i + 0.5f) * (nodes - 1) / size, t;
 
+		c = (int)f;
 		if (c > nodes - 2)
 			c = nodes - 2;
-		cell[i] = c;
+		t = f - c;
+		if (t > 1)
+			t = 1;
 		weight[i] = (int)lrintf(t * t * (3 - 2 * t) * 256);
+		cell[i] = c;
 	}
 }
 
@@ -980,7 +1174,7 @@ render_new(int width, int height, const char *font_path, char *err,
 {
 	struct render	*r;
 	uint32_t	 cp;
-	int		 f, y;
+	int		 f, y, c;
 
 	if (width < RENDER_WIDTH_MIN || width > RENDER_WIDTH_MAX ||
 	    height < RENDER_HEIGHT_MIN || height > RENDER_HEIGHT_MAX) {
@@ -996,9 +1190,14 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->width = width;
 	r->height = height;
 	r->em = (int)lrintf(height * EM_PER_HEIGHT);
-	r->warp_max = (int)lrintf(height * WARP_AMPLITUDE * 256);
-	r->margin = (r->warp_max >> 8) + 2;
-	r->covstride = width + 2;
+	r->warpx = (int)lrintf(height * WARP_X * 256);
+	r->warpy = (int)lrintf(height * WARP_Y * 256);
+	/* Ink stays this far from the edges: the warp's reach plus a pixel
+	 * for each bilinear pass, so nothing is ever cut off. The scratch
+	 * raster has the same zero border, so no tap needs a bounds test. */
+	r->padx = (r->warpx + 255) / 256 + 2;
+	r->pady = (r->warpy + 255) / 256 + 2;
+	r->covstride = width + 2 * r->padx;
 	r->rowbytes = ((size_t)width * PNG_DEPTH + 7) / 8;
 	if (rnd_seed(r) == -1) {
 		errf(err, errlen, "getrandom: %s", strerror(errno));
@@ -1012,23 +1211,26 @@ render_new(int width, int height, const char *font_path, char *err,
 	if (faces_open(r, font_path, err, errlen) == -1)
 		goto fail;
 	r->cache = calloc(CACHE_SLOTS, sizeof(*r->cache));
-	r->cov = calloc((size_t)(width + 2) * (height + 2), 1);
+	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady), 1);
 	r->img = calloc(r->rowbytes, (size_t)height);
 	r->rows = calloc((size_t)height, sizeof(*r->rows));
-	r->wcol = calloc((size_t)width, sizeof(int));
-	r->wcolt = calloc((size_t)width, sizeof(int));
+	r->wcol = calloc((size_t)width + 8, sizeof(int));
+	r->wcolt = calloc((size_t)width + 8, sizeof(int));
 	r->wrow = calloc((size_t)height, sizeof(int));
 	r->wrowt = calloc((size_t)height, sizeof(int));
+	r->arena = malloc(PNG_ARENA_BYTES);
 	if (r->cache == NULL || r->cov == NULL || r->img == NULL ||
-	    r->rows == NULL || r->wcol == NULL || r->wcolt == NULL ||
-	    r->wrow == NULL || r->wrowt == NULL) {
+	    r->rows == NULL || r->wcol == NULL || r->wcolt == NULL || r->wrow == NULL || r->wrowt == NULL ||
+	    r->arena == NULL) {
 		errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (y = 0; y < height; y++)
 		r->rows[y] = r->img + (size_t)y * r->rowbytes;
-	warp_tables(r->wcol, r->wcolt, width, WARP_GX);
-	warp_tables(r->wrow, r->wrowt, height, WARP_GY);
+	for (c = 0; c < 256; c++)
+		r->shade[c] = (unsigned char)((c * (LEVELS - 1) + 127) / 255);
+	warp_tables(r->wcol, r->wcolt, width + 8, width, WARP_GX);
+	warp_tables(r->wrow, r->wrowt, height, height, WARP_GY);
 	palettes_make(r);
 	for (f = 0; f < r->nfaces; f++)
 		for (cp = PREWARM_FIRST; cp <= PREWARM_LAST; cp++)
@@ -1066,6 +1268,8 @@ render_free(struct render *r)
 	free(r->wcolt);
 	free(r->wrow);
 	free(r->wrowt);
+	free(r->arena);
+	free(r->out);
 	free(r);
 }
 
@@ -1075,7 +1279,6 @@ render_png(struct render *r, const char *text, unsigned char **png,
 {
 	uint32_t	cps[RENDER_CHARS_MAX];
 	struct placed	p[RENDER_CHARS_MAX];
-	struct pngbuf	b = { NULL, 0, 0 };
 	float		gscale;
 	int		n, i;
 
@@ -1088,19 +1291,19 @@ render_png(struct render *r, const char *text, unsigned char **png,
 			return -1;
 	gscale = layout(r, p, n);
 
-	memset(r->cov, 0, (size_t)r->covstride * (r->height + 2));
+	memset(r->cov, 0, (size_t)r->covstride * (r->height + 2 * r->pady));
 	r->ink_x0 = r->ink_y0 = INT32_MAX;
 	r->ink_x1 = r->ink_y1 = 0;
 	for (i = 0; i < n; i++)
 		draw_glyph(r, &p[i]);
-	draw_noise(r, p, n, r->em * gscale);
+	draw_strokes(r, p, n, r->em * gscale);
 	warp_pack(r);
 
-	if (encode(r, r->palettes[rnd_below(r, PALETTES)], &b) == -1) {
-		free(b.p);
+	if (encode(r, r->palettes[rnd_below(r, PALETTES)]) == -1)
 		return -1;
-	}
-	*png = b.p;
-	*len = b.len;
+	if ((*png = malloc(r->outlen)) == NULL)
+		return -1;
+	memcpy(*png, r->out, r->outlen);
+	*len = r->outlen;
 	return 0;
 }

@@ -1,0 +1,491 @@
+/*
+ * vcode-render: the captcha renderer outside the service.
+ *
+ *   vcode-render [-c FILE] -n N -o DIR	N labelled samples, DIR/ANSWER_I.png
+ *   vcode-render [-c FILE] --bench N	time N renders on one core
+ *   vcode-render [-c FILE] --sheet F.png	24 samples with their answers
+ *
+ * Size, length, alphabet and font come from the same configuration file
+ * as vcoded (captcha_width, captcha_height, captcha_length,
+ * captcha_charset, captcha_font), so what is measured or looked at here is
+ * what the service serves.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include <png.h>
+
+#include "core/core.h"
+#include "render/render.h"
+
+/* The built-in fonts (render/fonts.S), for the contact sheet's labels. */
+struct font_blob {
+	const unsigned char	*data;
+	size_t			 size;
+};
+extern const struct font_blob	render_font_table[];
+extern const size_t		render_font_count;
+
+#define COUNT_MAX	10000000L	/* -n and --bench upper bound */
+#define BENCH_WARMUP	100		/* untimed renders before --bench */
+#define SHEET_SAMPLES	24
+#define SHEET_COLS	4
+#define SHEET_GAP	8		/* pixels between cells */
+#define LABEL_PX_MIN	14		/* answer text size under a sample */
+#define NAME_MAX_BYTES	(VC_CAPTCHA_ANSWER_MAX * 3 + 32)
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: vcode-render [-c FILE] [-n N -o DIR] [--bench N] "
+	    "[--sheet FILE.png]\n"
+	    "  -c FILE          configuration (captcha_* keys); "
+	    "default: built-in defaults\n"
+	    "  -n N -o DIR      write N samples as DIR/ANSWER_I.png\n"
+	    "  --bench N        render and encode N captchas on one core; "
+	    "last line:\n"
+	    "                   us_per_image=X bytes_per_image=Y (medians)\n"
+	    "  --sheet FILE.png contact sheet of %d samples with their "
+	    "answers\n"
+	    "  -h               this help\n", SHEET_SAMPLES);
+}
+
+/* parse_count: a decimal in 1..COUNT_MAX, or -1. */
+static long
+parse_count(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > COUNT_MAX)
+		return -1;
+	return v;
+}
+
+/* draw: a fresh text and its answer, as the service would make them. */
+static int
+draw(const struct vc_config *cfg, char *text, char *answer)
+{
+	if (captcha_draw(cfg, text, VC_CAPTCHA_ANSWER_MAX, answer,
+	    VC_CAPTCHA_ANSWER_MAX) == -1) {
+		fprintf(stderr, "vcode-render: cannot draw a captcha text "
+		    "(captcha_charset, captcha_length)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* sample: one captcha drawn and rendered; text and answer hold
+ * VC_CAPTCHA_ANSWER_MAX bytes. */
+static int
+sample(struct render *r, const struct vc_config *cfg, char *text,
+    char *answer, unsigned char **png, size_t *len)
+{
+	if (draw(cfg, text, answer) == -1)
+		return -1;
+	if (render_png(r, text, png, len) == -1) {
+		fprintf(stderr, "vcode-render: cannot render \"%s\"\n", text);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * file_name: the answer as a file name: '/' and '%' are written as %2F
+ * and %25 so that any alphabet makes a valid name.
+ */
+static void
+file_name(char *out, size_t outlen, const char *dir, const char *answer,
+    long i)
+{
+	char	 enc[NAME_MAX_BYTES];
+	size_t	 k = 0;
+
+	for (; *answer != '\0' && k + 4 < sizeof(enc); answer++) {
+		if (*answer == '/' || *answer == '%')
+			k += (size_t)snprintf(enc + k, sizeof(enc) - k, "%%%02X",
+			    (unsigned char)*answer);
+		else
+			enc[k++] = *answer;
+	}
+	enc[k] = '\0';
+	snprintf(out, outlen, "%s/%s_%ld.png", dir, enc, i);
+}
+
+static int
+write_file(const char *path, const unsigned char *data, size_t len)
+{
+	FILE	*fp;
+
+	if ((fp = fopen(path, "wb")) == NULL) {
+		fprintf(stderr, "vcode-render: %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fwrite(data, 1, len, fp) != len || fclose(fp) != 0) {
+		fprintf(stderr, "vcode-render: %s: write failed\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_samples(struct render *r, const struct vc_config *cfg, long n,
+    const char *dir)
+{
+	char		 text[VC_CAPTCHA_ANSWER_MAX], path[PATH_MAX];
+	char		 answer[VC_CAPTCHA_ANSWER_MAX];
+	unsigned char	*png;
+	size_t		 len;
+	long		 i;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		fprintf(stderr, "vcode-render: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (sample(r, cfg, text, answer, &png, &len) == -1)
+			return -1;
+		file_name(path, sizeof(path), dir, answer, i);
+		if (write_file(path, png, len) == -1) {
+			free(png);
+			return -1;
+		}
+		free(png);
+	}
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+elapsed_us(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1e6 + (b->tv_nsec - a->tv_nsec) / 1e3;
+}
+
+/*
+ * cmd_bench: renders and encodes n captchas, each timed alone (the text
+ * is drawn outside the timed part), pinned to the CPU we start on so the
+ * figures are one core's. Prints medians on the last line.
+ */
+static int
+cmd_bench(struct render *r, const struct vc_config *cfg, long n)
+{
+	char		 text[VC_CAPTCHA_ANSWER_MAX];
+	char		 answer[VC_CAPTCHA_ANSWER_MAX];
+	unsigned char	*png;
+	size_t		 len;
+	double		*us, *bytes;
+	struct timespec	 t0, t1;
+	cpu_set_t	 set;
+	long		 i;
+	int		 cpu;
+
+	if ((cpu = sched_getcpu()) >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		(void)sched_setaffinity(0, sizeof(set), &set);
+	}
+	us = calloc((size_t)n, sizeof(*us));
+	bytes = calloc((size_t)n, sizeof(*bytes));
+	if (us == NULL || bytes == NULL) {
+		fprintf(stderr, "vcode-render: out of memory\n");
+		free(us);
+		free(bytes);
+		return -1;
+	}
+	for (i = 0; i < BENCH_WARMUP; i++) {
+		if (sample(r, cfg, text, answer, &png, &len) == -1)
+			goto fail;
+		free(png);
+	}
+	for (i = 0; i < n; i++) {
+		if (draw(cfg, text, answer) == -1)
+			goto fail;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (render_png(r, text, &png, &len) == -1) {
+			fprintf(stderr, "vcode-render: cannot render\n");
+			goto fail;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		free(png);
+		us[i] = elapsed_us(&t0, &t1);
+		bytes[i] = (double)len;
+	}
+	qsort(us, (size_t)n, sizeof(*us), cmp_double);
+	qsort(bytes, (size_t)n, sizeof(*bytes), cmp_double);
+	printf("images=%ld size=%dx%d length=%d cpu=%d\n", n,
+	    cfg->captcha_width, cfg->captcha_height, cfg->captcha_length, cpu);
+	printf("us: min=%.1f p90=%.1f max=%.1f; bytes: min=%.0f p90=%.0f "
+	    "max=%.0f\n", us[0], us[n * 9 / 10], us[n - 1], bytes[0],
+	    bytes[n * 9 / 10], bytes[n - 1]);
+	printf("us_per_image=%.1f bytes_per_image=%.0f\n", us[n / 2],
+	    bytes[n / 2]);
+	free(us);
+	free(bytes);
+	return 0;
+fail:
+	free(us);
+	free(bytes);
+	return -1;
+}
+
+/* ---- Contact sheet. ---- */
+
+struct sheet {
+	unsigned char	*px;		/* RGB */
+	int		 w, h;
+};
+
+/* put_png: decodes png and copies it to (x, y) of the sheet. */
+static int
+put_png(struct sheet *s, const unsigned char *png, size_t len, int x, int y)
+{
+	png_image	 im;
+	unsigned char	*buf;
+	int		 row;
+
+	memset(&im, 0, sizeof(im));
+	im.version = PNG_IMAGE_VERSION;
+	if (!png_image_begin_read_from_memory(&im, png, len))
+		return -1;
+	im.format = PNG_FORMAT_RGB;
+	if ((buf = malloc(PNG_IMAGE_SIZE(im))) == NULL) {
+		png_image_free(&im);
+		return -1;
+	}
+	if (!png_image_finish_read(&im, NULL, buf, 0, NULL)) {
+		free(buf);
+		return -1;
+	}
+	for (row = 0; row < (int)im.height && y + row < s->h; row++)
+		memcpy(s->px + ((size_t)(y + row) * s->w + x) * 3,
+		    buf + (size_t)row * im.width * 3, (size_t)im.width * 3);
+	free(buf);
+	return 0;
+}
+
+/* put_label: text in black, centred on (cx, baseline), with face. */
+static void
+put_label(struct sheet *s, FT_Face face, const char *text, int cx,
+    int baseline)
+{
+	const unsigned char	*p;
+	int			 pass, pen = 0, start = 0;
+
+	/* Pass 0 measures, pass 1 draws centred. */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			start = cx - pen / 2;
+		pen = 0;
+		for (p = (const unsigned char *)text; *p != '\0'; ) {
+			unsigned long	c = *p;
+			int		n = c < 0x80 ? 1 : c < 0xe0 ? 2 :
+					    c < 0xf0 ? 3 : 4, k;
+			FT_Bitmap	*bm;
+			unsigned	 bx, by;
+
+			c &= n == 1 ? 0x7f : n == 2 ? 0x1f : n == 3 ? 0x0f :
+			    0x07;
+			for (k = 1; k < n && p[k] != '\0'; k++)
+				c = (c << 6) | (p[k] & 0x3f);
+			p += k;
+			if (FT_Load_Char(face, c, FT_LOAD_RENDER))
+				continue;
+			bm = &face->glyph->bitmap;
+			if (pass == 1)
+				for (by = 0; by < bm->rows; by++)
+					for (bx = 0; bx < bm->width; bx++) {
+						int X = start + pen +
+						    face->glyph->bitmap_left +
+						    (int)bx;
+						int Y = baseline -
+						    face->glyph->bitmap_top +
+						    (int)by;
+						unsigned char a = bm->buffer[
+						    by * bm->pitch + bx];
+						unsigned char *d;
+
+						if (X < 0 || Y < 0 ||
+						    X >= s->w || Y >= s->h)
+							continue;
+						d = s->px + ((size_t)Y * s->w +
+						    X) * 3;
+						d[0] = d[1] = d[2] = (unsigned
+						    char)(d[0] * (255 - a) / 255);
+					}
+			pen += (int)(face->glyph->advance.x >> 6);
+		}
+	}
+}
+
+static int
+cmd_sheet(struct render *r, const struct vc_config *cfg, const char *out)
+{
+	char		 text[VC_CAPTCHA_ANSWER_MAX];
+	char		 answer[VC_CAPTCHA_ANSWER_MAX];
+	unsigned char	*png;
+	size_t		 len;
+	struct sheet	 s;
+	png_image	 im;
+	FT_Library	 ft = NULL;
+	FT_Face		 face = NULL;
+	int		 i, label, cellw, cellh, rows, x, y, rc = -1;
+
+	label = cfg->captcha_height / 2 > LABEL_PX_MIN ?
+	    cfg->captcha_height / 2 : LABEL_PX_MIN;
+	cellw = cfg->captcha_width + SHEET_GAP;
+	cellh = cfg->captcha_height + label * 3 / 2 + SHEET_GAP;
+	rows = (SHEET_SAMPLES + SHEET_COLS - 1) / SHEET_COLS;
+	s.w = SHEET_COLS * cellw + SHEET_GAP;
+	s.h = rows * cellh + SHEET_GAP;
+	if ((s.px = malloc((size_t)s.w * s.h * 3)) == NULL) {
+		fprintf(stderr, "vcode-render: out of memory\n");
+		return -1;
+	}
+	memset(s.px, 255, (size_t)s.w * s.h * 3);
+	if (FT_Init_FreeType(&ft)) {
+		ft = NULL;
+		fprintf(stderr, "vcode-render: FreeType cannot start\n");
+		goto done;
+	}
+	/* Labels in the captcha font when one is set (a CJK alphabet needs
+	 * it), else in the built-in sans. */
+	if ((cfg->captcha_font[0] != '\0' ?
+	    FT_New_Face(ft, cfg->captcha_font, 0, &face) :
+	    FT_New_Memory_Face(ft, render_font_table[0].data,
+	    (FT_Long)render_font_table[0].size, 0, &face)) ||
+	    FT_Set_Pixel_Sizes(face, 0, (FT_UInt)label)) {
+		fprintf(stderr, "vcode-render: cannot load the label font\n");
+		goto done;
+	}
+	for (i = 0; i < SHEET_SAMPLES; i++) {
+		x = SHEET_GAP + (i % SHEET_COLS) * cellw;
+		y = SHEET_GAP + (i / SHEET_COLS) * cellh;
+		if (sample(r, cfg, text, answer, &png, &len) == -1)
+			goto done;
+		if (put_png(&s, png, len, x, y) == -1) {
+			fprintf(stderr, "vcode-render: a sample does not "
+			    "decode\n");
+			free(png);
+			goto done;
+		}
+		free(png);
+		put_label(&s, face, answer, x + cfg->captcha_width / 2,
+		    y + cfg->captcha_height + label * 5 / 4);
+	}
+	memset(&im, 0, sizeof(im));
+	im.version = PNG_IMAGE_VERSION;
+	im.width = (png_uint_32)s.w;
+	im.height = (png_uint_32)s.h;
+	im.format = PNG_FORMAT_RGB;
+	if (!png_image_write_to_file(&im, out, 0, s.px, 0, NULL)) {
+		fprintf(stderr, "vcode-render: %s: %s\n", out, im.message);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (face != NULL)
+		FT_Done_Face(face);
+	if (ft != NULL)
+		FT_Done_FreeType(ft);
+	free(s.px);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "bench",	required_argument,	NULL, 'b' },
+		{ "sheet",	required_argument,	NULL, 's' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct vc_config	 cfg;
+	struct render		*r;
+	const char		*conf = NULL, *dir = NULL, *sheet = NULL;
+	char			 err[VC_ERR_MAX];
+	long			 n = 0, bench = 0;
+	int			 ch, rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:n:o:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'n':
+			if ((n = parse_count(optarg)) == -1) {
+				fprintf(stderr, "vcode-render: -n wants 1..%ld"
+				    "\n", COUNT_MAX);
+				return 2;
+			}
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		case 'b':
+			if ((bench = parse_count(optarg)) == -1) {
+				fprintf(stderr, "vcode-render: --bench wants "
+				    "1..%ld\n", COUNT_MAX);
+				return 2;
+			}
+			break;
+		case 's':
+			sheet = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (n > 0) != (dir != NULL) ||
+	    (n == 0 && bench == 0 && sheet == NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vcode-render: %s\n", err);
+		return 1;
+	}
+	if ((r = render_new(cfg.captcha_width, cfg.captcha_height,
+	    cfg.captcha_font, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vcode-render: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	if (n > 0 && cmd_samples(r, &cfg, n, dir) == -1)
+		rc = 1;
+	if (rc == 0 && sheet != NULL && cmd_sheet(r, &cfg, sheet) == -1)
+		rc = 1;
+	if (rc == 0 && bench > 0 && cmd_bench(r, &cfg, bench) == -1)
+		rc = 1;
+	render_free(r);
+	config_free(&cfg);
+	return rc;
+}

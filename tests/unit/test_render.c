@@ -1,0 +1,406 @@
+/*
+ * Unit tests of render/ (render_new, render_png, render_free): the PNG
+ * decodes with libpng to the configured size, a small palette, ink inside
+ * the margins; any UTF-8 text of 1..12 characters draws; fonts that are
+ * missing or broken are clean errors; a CJK font works.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <png.h>
+
+#include "core/core.h"
+#include "render/render.h"
+
+#define CJK_FONT	"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+#define DEJAVU_SANS	"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define PALETTE_MAX	16
+#define REPEATS		50	/* images per size for the margin check */
+
+/* A decoded captcha: RGB pixels plus what the header said. */
+struct decoded {
+	int		 width, height;
+	int		 colormap;	/* palette entries, 0 if not indexed */
+	unsigned char	*rgb;
+};
+
+static struct render *
+new_or_fail(int w, int h, const char *font)
+{
+	char		 err[VC_ERR_MAX] = "";
+	struct render	*r = render_new(w, h, font, err, sizeof(err));
+
+	if (r == NULL)
+		fail_msg("render_new(%d, %d, %s): expected a renderer, saw "
+		    "NULL: %s", w, h, font ? font : "NULL", err);
+	return r;
+}
+
+/* decode: libpng read-back; fails the test with libpng's message. */
+static void
+decode(const unsigned char *png, size_t len, struct decoded *d)
+{
+	png_image	im;
+
+	memset(&im, 0, sizeof(im));
+	im.version = PNG_IMAGE_VERSION;
+	if (!png_image_begin_read_from_memory(&im, png, len))
+		fail_msg("PNG of %zu bytes: expected it to decode, libpng "
+		    "says: %s", len, im.message);
+	d->width = (int)im.width;
+	d->height = (int)im.height;
+	d->colormap = (im.format & PNG_FORMAT_FLAG_COLORMAP) ?
+	    (int)im.colormap_entries : 0;
+	im.format = PNG_FORMAT_RGB;
+	d->rgb = malloc(PNG_IMAGE_SIZE(im));
+	assert_non_null(d->rgb);
+	if (!png_image_finish_read(&im, NULL, d->rgb, 0, NULL))
+		fail_msg("PNG of %zu bytes: expected pixels, libpng says: %s",
+		    len, im.message);
+}
+
+/* render_or_fail: render text and decode it. */
+static void
+render_or_fail(struct render *r, const char *text, struct decoded *d,
+    size_t *lenp)
+{
+	unsigned char	*png = NULL;
+	size_t		 len = 0;
+	int		 rc = render_png(r, text, &png, &len);
+
+	if (rc != 0 || png == NULL || len == 0)
+		fail_msg("render_png(\"%s\"): expected 0 and bytes, saw %d "
+		    "and %zu bytes", text, rc, len);
+	decode(png, len, d);
+	free(png);
+	if (lenp != NULL)
+		*lenp = len;
+}
+
+static int
+same_px(const unsigned char *a, const unsigned char *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
+}
+
+/* ink: pixels that differ from the top-left (background) pixel. */
+static int
+ink(const struct decoded *d)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < d->width * d->height; i++)
+		n += !same_px(d->rgb + i * 3, d->rgb);
+	return n;
+}
+
+/* border_ink: ink on the outermost rows and columns (0 = nothing cut). */
+static int
+border_ink(const struct decoded *d)
+{
+	int	x, y, n = 0;
+
+	for (y = 0; y < d->height; y++)
+		for (x = 0; x < d->width; x++)
+			if ((x == 0 || y == 0 || x == d->width - 1 ||
+			    y == d->height - 1) &&
+			    !same_px(d->rgb + (y * d->width + x) * 3, d->rgb))
+				n++;
+	return n;
+}
+
+/* Every supported size decodes to itself, indexed, with text inside. */
+static void
+test_sizes(void **state)
+{
+	static const int sizes[][2] = {
+		{ 100, 32 }, { 120, 40 }, { 150, 50 }, { 200, 64 },
+		{ 240, 80 }, { 320, 100 }, { 100, 100 }, { 320, 32 },
+	};
+	struct decoded	 d;
+	struct render	*r;
+	size_t		 i;
+	int		 k, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		r = new_or_fail(sizes[i][0], sizes[i][1], NULL);
+		for (k = 0; k < REPEATS; k++) {
+			render_or_fail(r, k % 2 ? "aB3k" : "WMWMWMWM", &d,
+			    NULL);
+			if (d.width != sizes[i][0] || d.height != sizes[i][1])
+				fail_msg("expected %dx%d, decoded %dx%d",
+				    sizes[i][0], sizes[i][1], d.width,
+				    d.height);
+			if (d.colormap < 2 || d.colormap > PALETTE_MAX)
+				fail_msg("%dx%d: expected an indexed PNG of "
+				    "2..%d colours, saw %d entries",
+				    d.width, d.height, PALETTE_MAX,
+				    d.colormap);
+			if ((n = ink(&d)) < d.width * d.height / 50)
+				fail_msg("%dx%d: expected visible text, saw "
+				    "%d ink pixels", d.width, d.height, n);
+			if ((n = border_ink(&d)) != 0)
+				fail_msg("%dx%d: expected nothing on the "
+				    "outer edge (no clipping), saw %d pixels",
+				    d.width, d.height, n);
+			free(d.rgb);
+		}
+		render_free(r);
+	}
+}
+
+/* 1..12 characters draw; 0, 13 and broken UTF-8 are refused. */
+static void
+test_lengths(void **state)
+{
+	static const char	 alphabet[] = "34679ACDEFGHJKLMNPQRTUVWXY";
+	char			 text[16];
+	unsigned char		*png = NULL;
+	size_t			 len = 0;
+	struct decoded		 d;
+	struct render		*r = new_or_fail(120, 40, NULL);
+	int			 n, rc;
+
+	(void)state;
+	for (n = 1; n <= 12; n++) {
+		memcpy(text, alphabet, (size_t)n);
+		text[n] = '\0';
+		render_or_fail(r, text, &d, NULL);
+		if (ink(&d) == 0)
+			fail_msg("\"%s\": expected ink, saw a blank image",
+			    text);
+		if ((rc = border_ink(&d)) != 0)
+			fail_msg("\"%s\": expected nothing on the outer edge, "
+			    "saw %d pixels", text, rc);
+		free(d.rgb);
+	}
+	static const char *const bad[] = {
+		"", "ABCDEFGHJKLMN", "ab\xff", "\xc0\xaf", "\xed\xa0\x80",
+		"abc\xe4\xbd",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rc = render_png(r, bad[i], &png, &len);
+		if (rc != -1)
+			fail_msg("render_png(bad text #%zu): expected -1, saw "
+			    "%d", i, rc);
+	}
+	if ((rc = render_png(r, NULL, &png, &len)) != -1)
+		fail_msg("render_png(NULL text): expected -1, saw %d", rc);
+	if ((rc = render_png(NULL, "ab", &png, &len)) != -1)
+		fail_msg("render_png(NULL renderer): expected -1, saw %d", rc);
+	render_free(r);
+}
+
+/* Any UTF-8: glyphs the built-in fonts lack draw as a box, not a crash. */
+static void
+test_utf8(void **state)
+{
+	static const char *const texts[] = {
+		"Ωß€é", "7+3=?", "日本語", "\xf0\x9f\x98\x80", "a b", " ",
+		"\xe2\x80\x8b\xe2\x80\x8b",	/* zero-width spaces */
+	};
+	struct decoded	 d;
+	struct render	*r = new_or_fail(160, 50, NULL);
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		render_or_fail(r, texts[i], &d, NULL);
+		if (d.width != 160 || d.height != 50)
+			fail_msg("\"%s\": expected 160x50, saw %dx%d",
+			    texts[i], d.width, d.height);
+		free(d.rgb);
+	}
+	render_free(r);
+}
+
+/* A font file from Debian's fonts-wqy-microhei draws Chinese text. */
+static void
+test_cjk_font(void **state)
+{
+	struct decoded	 d;
+	struct render	*r;
+	int		 n;
+
+	(void)state;
+	if (access(CJK_FONT, R_OK) != 0) {
+		print_message("no %s (apt-get install fonts-wqy-microhei)\n",
+		    CJK_FONT);
+		skip();
+	}
+	r = new_or_fail(120, 40, CJK_FONT);
+	render_or_fail(r, "验证码字", &d, NULL);
+	if ((n = ink(&d)) < 120 * 40 / 20)
+		fail_msg("CJK text: expected visible glyphs, saw %d ink "
+		    "pixels", n);
+	if ((n = border_ink(&d)) != 0)
+		fail_msg("CJK text: expected nothing on the outer edge, saw "
+		    "%d pixels", n);
+	free(d.rgb);
+	render_free(r);
+}
+
+/* expect_font_error: render_new refuses path with err mentioning want. */
+static void
+expect_font_error(const char *path, const char *want)
+{
+	char		 err[VC_ERR_MAX] = "";
+	struct render	*r = render_new(120, 40, path, err, sizeof(err));
+
+	if (r != NULL) {
+		render_free(r);
+		fail_msg("font %s: expected NULL, saw a renderer", path);
+	}
+	if (strstr(err, want) == NULL || strstr(err, path) == NULL)
+		fail_msg("font %s: expected a message naming it and saying "
+		    "\"%s\", saw \"%s\"", path, want, err);
+}
+
+static void
+write_tmp(char *path, const void *data, size_t len)
+{
+	int	fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Missing, empty, garbage, truncated fonts and directories are errors. */
+static void
+test_bad_font(void **state)
+{
+	char		 garbage[] = "/tmp/vcode-font-XXXXXX";
+	char		 truncated[] = "/tmp/vcode-font-XXXXXX";
+	char		 empty[] = "/tmp/vcode-font-XXXXXX";
+	char		 head[4096];
+	FILE		*fp;
+	size_t		 n;
+
+	(void)state;
+	expect_font_error("/nonexistent/vcode/font.ttf", "No such file");
+	expect_font_error("/tmp", "not a regular file");
+	write_tmp(garbage, "this is not a font, just text\n", 30);
+	expect_font_error(garbage, "not a font");
+	write_tmp(empty, "", 0);
+	expect_font_error(empty, "not a font");
+	if ((fp = fopen(DEJAVU_SANS, "rb")) != NULL) {
+		n = fread(head, 1, sizeof(head), fp);
+		fclose(fp);
+		write_tmp(truncated, head, n);
+		expect_font_error(truncated, "not a font");
+		unlink(truncated);
+	}
+	unlink(garbage);
+	unlink(empty);
+}
+
+/* Sizes outside the supported range are refused with a message. */
+static void
+test_bad_size(void **state)
+{
+	static const int bad[][2] = {
+		{ 0, 40 }, { 120, 0 }, { -1, -1 }, { 10, 10 }, { 5000, 40 },
+		{ 120, 5000 },
+	};
+	char		 err[VC_ERR_MAX];
+	struct render	*r;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		r = render_new(bad[i][0], bad[i][1], NULL, err, sizeof(err));
+		if (r != NULL) {
+			render_free(r);
+			fail_msg("render_new(%d, %d): expected NULL, saw a "
+			    "renderer", bad[i][0], bad[i][1]);
+		}
+		if (strstr(err, "size") == NULL)
+			fail_msg("render_new(%d, %d): expected a message about "
+			    "the size, saw \"%s\"", bad[i][0], bad[i][1], err);
+	}
+	render_free(NULL);
+}
+
+/* Two renders of one text differ: every image is freshly distorted. */
+static void
+test_variety(void **state)
+{
+	struct render	*r = new_or_fail(120, 40, NULL);
+	unsigned char	*a = NULL, *b = NULL;
+	size_t		 la = 0, lb = 0;
+
+	(void)state;
+	assert_int_equal(render_png(r, "aB3k", &a, &la), 0);
+	assert_int_equal(render_png(r, "aB3k", &b, &lb), 0);
+	if (la == lb && memcmp(a, b, la) == 0)
+		fail_msg("expected two different images of \"aB3k\", saw the "
+		    "same %zu bytes twice", la);
+	free(a);
+	free(b);
+	render_free(r);
+}
+
+/*
+ * The default alphabet has no look-alikes, and every character of an
+ * answer comes from the configured alphabet.
+ */
+static void
+test_alphabet(void **state)
+{
+	static const char	 lookalikes[] = "0Oo1Ili2Zz5Ss8B";
+	struct vc_config	 cfg;
+	char			 err[VC_ERR_MAX], text[VC_CAPTCHA_ANSWER_MAX];
+	char			 answer[VC_CAPTCHA_ANSWER_MAX];
+	const char		*p;
+	int			 i;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_load(&cfg, NULL, err, sizeof(err)) != 0)
+		fail_msg("config_load(NULL): expected defaults, saw: %s", err);
+	for (p = lookalikes; *p != '\0'; p++)
+		if (strchr(cfg.captcha_charset, *p) != NULL)
+			fail_msg("default alphabet \"%s\": expected no '%c'",
+			    cfg.captcha_charset, *p);
+	for (i = 0; i < 1000; i++) {
+		if (captcha_draw(&cfg, text, sizeof(text), answer,
+		    sizeof(answer)) != 0)
+			fail_msg("captcha_draw: expected 0");
+		if ((int)strlen(answer) != cfg.captcha_length)
+			fail_msg("answer \"%s\": expected %d characters",
+			    answer, cfg.captcha_length);
+		for (p = answer; *p != '\0'; p++)
+			if (strchr(cfg.captcha_charset, *p) == NULL)
+				fail_msg("answer \"%s\": '%c' is not in the "
+				    "alphabet \"%s\"", answer, *p,
+				    cfg.captcha_charset);
+	}
+	config_free(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_lengths),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_cjk_font),
+		cmocka_unit_test(test_bad_font),
+		cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_variety),
+		cmocka_unit_test(test_alphabet),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
