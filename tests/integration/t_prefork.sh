@@ -57,6 +57,26 @@ expect_eq "$P -t missing file: non-zero" yes "$([ "$V_RC" -ne 0 ] && echo yes ||
 V_OUT=$(VCODE_CONFIG="$CONF" timeout 10 "$VCODED" -t 2>&1 </dev/null)
 expect_eq "$P -t with VCODE_CONFIG: exit 0" 0 "$?"
 
+# stop_checks SIG: sends SIG to the master and checks that it exits 0,
+# removes its socket and leaves no worker behind.
+stop_checks() {
+	local w0 rc left="" p
+	w0=$(workers)
+	kill -"$1" "$VC_MASTER"
+	if wait_gone 10 "$VC_MASTER"; then
+		wait "$VC_MASTER"
+		rc=$?
+	else
+		rc="still running after 10 s"
+	fi
+	expect_eq "$P SIG$1: master exits 0" 0 "$rc"
+	expect_eq "$P SIG$1: socket removed" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
+	for p in $w0; do alive "$p" && left="$left $p"; done
+	expect_eq "$P SIG$1: no worker left" "" "$left"
+	VC_MASTER=""
+	MODE=none
+}
+
 P="[prefork]"
 write_conf "workers = 2"
 if start_vcoded prefork VCODE_WORKERS=3 VCODE_IP_HOURLY_LIMIT=0; then
@@ -110,41 +130,13 @@ if start_vcoded prefork VCODE_WORKERS=3 VCODE_IP_HOURLY_LIMIT=0; then
 	expect_eq "$P SIGHUP: 3 workers (env still wins)" 3 "$(nworkers)"
 	write_conf "workers = 2"
 
-	w0=$(workers)
-	kill -TERM "$VC_MASTER"
-	if wait_gone 10 "$VC_MASTER"; then
-		wait "$VC_MASTER"
-		rc=$?
-	else
-		rc="still running after 10 s"
-	fi
-	expect_eq "$P SIGTERM: master exits 0" 0 "$rc"
-	expect_eq "$P SIGTERM: socket removed" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
-	left=""
-	for p in $w0; do alive "$p" && left="$left $p"; done
-	expect_eq "$P SIGTERM: no worker left" "" "$left"
-	VC_MASTER=""
-	MODE=none
+	stop_checks TERM
 fi
 
 P="[prefork SIGINT]"
 if start_vcoded prefork VCODE_WORKERS=2; then
 	wait_workers 2
-	w0=$(workers)
-	kill -INT "$VC_MASTER"
-	if wait_gone 10 "$VC_MASTER"; then
-		wait "$VC_MASTER"
-		rc=$?
-	else
-		rc="still running after 10 s"
-	fi
-	expect_eq "$P SIGINT: master exits 0" 0 "$rc"
-	expect_eq "$P SIGINT: socket removed" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
-	left=""
-	for p in $w0; do alive "$p" && left="$left $p"; done
-	expect_eq "$P SIGINT: no worker left" "" "$left"
-	VC_MASTER=""
-	MODE=none
+	stop_checks INT
 fi
 
 P="[drain]"
