@@ -70,7 +70,8 @@ static int
 code_value(const struct vc_config *cfg, const char *mobile, const char *code,
     char *out, size_t outlen)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE], msg[VC_MOBILE_MAX + VC_SMS_CODE_MAX + 2];
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned char	 msg[VC_MOBILE_MAX + VC_SMS_CODE_MAX + 2];
 	unsigned int	 mdlen = 0, i;
 	int		 n;
 

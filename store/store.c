@@ -361,17 +361,6 @@ store_del(struct store *st, const char *key)
 	return run_simple(st, 2, argv, NULL);
 }
 
-long long
-store_ttl(struct store *st, const char *key)
-{
-	const char	*argv[] = { "TTL", key };
-	long long	 ttl;
-
-	if (run_simple(st, 2, argv, &ttl) == -1)
-		return -3;
-	return ttl;
-}
-
 /*
  * EVALSHA the script with nkeys keys followed by args; on NOSCRIPT (a
  * restarted or flushed Redis) EVAL it once, which caches it again.

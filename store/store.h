@@ -32,8 +32,6 @@ int		 store_put(struct store *, const char *key, const char *val,
 		    int ttl);
 /* store_del: DEL key (missing is fine). 0 or -1. */
 int		 store_del(struct store *, const char *key);
-/* store_ttl: the TTL of key as Redis reports it (-2 missing), or -3. */
-long long	 store_ttl(struct store *, const char *key);
 
 /* What one SMS request decided, atomically (see store_sms_request). */
 enum store_sms_result {
