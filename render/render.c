@@ -822,10 +822,10 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 	 * shrugs off a straight strike-through, people shrug off both. */
 	c.xa = left - rnd_range(r, 0, ext);
 	c.xb = right + rnd_range(r, 0, ext);
-	c.base = top + band * rnd_range(r, 0.35f, 0.65f);
-	c.tilt = band * rnd_range(r, -0.3f, 0.3f);
+	c.base = top + band * rnd_range(r, 0.4f, 0.6f);
+	c.tilt = band * rnd_range(r, -0.2f, 0.2f);
 	c.base -= c.tilt / 2;
-	c.amp = band * rnd_range(r, 0.15f, 0.3f);
+	c.amp = band * rnd_range(r, 0.1f, 0.22f);
 	c.freq = rnd_range(r, 0.6f, 1.6f) * fmaxf(1, n / 4.0f);
 	c.phase = rnd_range(r, 0, 6.2831853f);
 	c.hw = unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
