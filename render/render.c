@@ -81,8 +81,8 @@ extern const size_t		render_font_count;
 #define JITTER_MAX		0.08f	/* vertical, fraction of em */
 #define BASELINE_KEEP		0.5f	/* of the glyphs' height differences */
 #define STRETCH_MAX		1.3f	/* widening into spare width */
-#define OVERLAP_MIN		0.03f	/* fraction of the narrower glyph */
-#define OVERLAP_MAX		0.15f
+#define OVERLAP_MIN 0.08f	/* fraction of the narrower glyph */
+#define OVERLAP_MAX 0.22f
 #define STROKE_HALF_MIN		0.025f	/* crossing curves, fraction of em */
 #define STROKE_HALF_MAX		0.040f
 #define ARCS_MAX		1	/* short arcs over single glyphs, 0..max */
