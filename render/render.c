@@ -39,6 +39,7 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 #include <png.h>
+#include <zlib.h>
 
 #include "render/render.h"
 
@@ -73,16 +74,18 @@ extern const size_t		render_font_count;
 #define HULL_DIRS		32	/* support points kept per glyph */
 
 /* ---- Distortion. ---- */
-#define SCALE_MIN		0.80f	/* per glyph */
-#define SCALE_MAX		1.10f
+#define SCALE_MIN		0.75f	/* per glyph */
+#define SCALE_MAX		1.15f
 #define ROTATE_MIN		0.05f	/* radians, either way */
-#define ROTATE_MAX		0.35f
+#define ROTATE_MAX		0.45f
 #define SHEAR_MAX		0.25f
-#define JITTER_MAX		0.08f	/* vertical, fraction of em */
+#define JITTER_MAX		0.12f	/* vertical, fraction of em */
 #define BASELINE_KEEP		0.5f	/* of the glyphs' height differences */
 #define STRETCH_MAX		1.3f	/* widening into spare width */
-#define OVERLAP_MIN 0.08f	/* fraction of the narrower glyph */
-#define OVERLAP_MAX 0.22f
+#define SYMBOL_CALM		0.3f	/* distortion left to punctuation */
+#define SYMBOL_GAP		0.15f	/* space around it, of the narrower */
+#define OVERLAP_MIN		0.03f	/* fraction of the narrower glyph */
+#define OVERLAP_MAX		0.15f
 #define STROKE_HALF_MIN		0.025f	/* crossing curves, fraction of em */
 #define STROKE_HALF_MAX		0.040f
 #define ARCS_MAX		1	/* short arcs over single glyphs, 0..max */
@@ -110,7 +113,7 @@ extern const size_t		render_font_count;
  * and a small memLevel keeps zlib's per-image set-up cheap.
  */
 #define PNG_ZLIB_LEVEL		9
-#define PNG_ZLIB_STRATEGY	3	/* Z_RLE */
+#define PNG_ZLIB_STRATEGY	Z_RLE
 #define PNG_ZLIB_MEMLEVEL	5
 #define PNG_FILTERS		PNG_FILTER_NONE
 #define PNG_BUF_INITIAL		4096
@@ -251,6 +254,14 @@ utf8_decode(const char *s, uint32_t *out, int max)
 	return n;
 }
 
+/* is_symbol: ASCII punctuation (the operators of a math captcha). */
+static int
+is_symbol(uint32_t cp)
+{
+	return (cp >= 0x21 && cp <= 0x2f) || (cp >= 0x3a && cp <= 0x40) ||
+	    (cp >= 0x5b && cp <= 0x60) || (cp >= 0x7b && cp <= 0x7e);
+}
+
 /* ---- Colours. ---- */
 
 static double
@@ -330,9 +341,6 @@ palettes_make(struct render *r)
 			r->palettes[i][k].blue = (png_byte)
 			    ((bg.b * (256 - t) + fg.b * t) >> 8);
 		}
-		r->palettes[i][LEVELS - 1].red = fg.r;
-		r->palettes[i][LEVELS - 1].green = fg.g;
-		r->palettes[i][LEVELS - 1].blue = fg.b;
 	}
 }
 
@@ -511,6 +519,7 @@ struct placed {
 	float			 cx, cy;	/* raster centre in the image */
 	float			 x0, x1, y0, y1; /* ink around (cx, cy), px */
 	int			 blank;		/* nothing to draw (a space) */
+	int			 symbol;	/* ASCII punctuation: + - = ? */
 };
 
 static void
@@ -565,6 +574,10 @@ static void
 draw_glyph(struct render *r, const struct placed *p)
 {
 	const struct glyph	*g = p->g;
+	/* Locals, not g->...: stores through a char pointer may alias
+	 * anything, which would make the compiler reload them per pixel. */
+	const unsigned char	*bits = g->bits;
+	const int		 gw = g->w;
 	float			 det, i00, i01, i10, i11, hu, hv;
 	int32_t			 du, dv, umax, vmax;
 	int			 x0, y0, x1, y1, y;
@@ -595,11 +608,6 @@ draw_glyph(struct render *r, const struct placed *p)
 	hv = g->h / 2.0f - 0.5f;
 	umax = (g->w - 1) << 16;
 	vmax = (g->h - 1) << 16;
-	/* Locals, not g->...: stores through a char pointer may alias
-	 * anything, which would make the compiler reload them per pixel. */
-	const unsigned char	*bits = g->bits;
-	const int		 gw = g->w;
-
 	for (y = y0; y < y1; y++) {
 		float	qx = x0 + 0.5f - p->cx, qy = y + 0.5f - p->cy;
 		int32_t	u = (int32_t)lrintf((i00 * qx + i01 * qy + hu) * 65536);
@@ -635,6 +643,9 @@ struct curve {
 	float	xa, xb;
 	float	base, tilt, amp, freq, phase;
 	float	hw;		/* half-width, px */
+	/* Columns left alone (around punctuation): [skip0[i], skip1[i]). */
+	float	skip0[RENDER_CHARS_MAX], skip1[RENDER_CHARS_MAX];
+	int	nskip;
 };
 
 /*
@@ -646,7 +657,10 @@ static void
 draw_curve(struct render *r, const struct curve *c)
 {
 	float	span = c->xb - c->xa, w = 6.2831853f * c->freq;
-	int	x, y, xs, xe, ylo = r->pady, yhi = r->height - r->pady;
+	float	t, yv, slope, hh, v, sa, ca, ss, cs, tmp;
+	int	x, y, xs, xe, ys, ye, k, skip;
+	int	ylo = r->pady, yhi = r->height - r->pady;
+	unsigned char *col;
 
 	if (span < 1)
 		return;
@@ -655,20 +669,22 @@ draw_curve(struct render *r, const struct curve *c)
 	if (xs < r->padx) xs = r->padx;
 	if (xe > r->width - r->padx) xe = r->width - r->padx;
 	/* sin and cos of the phase, stepped by a rotation per column. */
-	float	t0 = (xs + 0.5f - c->xa) / span, step = w / span;
-	float	sa = sinf(w * t0 + c->phase), ca = cosf(w * t0 + c->phase);
-	float	ss = sinf(step), cs = cosf(step), tmp;
-
+	t = (xs + 0.5f - c->xa) / span;
+	sa = sinf(w * t + c->phase);
+	ca = cosf(w * t + c->phase);
+	ss = sinf(w / span);
+	cs = cosf(w / span);
 	for (x = xs; x < xe; x++) {
-		float	t = (x + 0.5f - c->xa) / span, yv, slope, hh;
-		int	ys, ye;
-		unsigned char *col;
-
+		t = (x + 0.5f - c->xa) / span;
 		yv = c->base + c->tilt * t + c->amp * sa;
 		slope = (c->tilt + c->amp * w * ca) / span;
 		tmp = sa * cs + ca * ss;
 		ca = ca * cs - sa * ss;
 		sa = tmp;
+		for (skip = 0, k = 0; k < c->nskip; k++)
+			skip |= x + 1 > c->skip0[k] && x < c->skip1[k];
+		if (skip)
+			continue;
 		hh = c->hw * sqrtf(1 + slope * slope);
 		ys = (int)floorf(yv - hh - 0.5f);
 		ye = (int)ceilf(yv + hh + 0.5f);
@@ -679,9 +695,9 @@ draw_curve(struct render *r, const struct curve *c)
 		ink_grow(r, x, ys, x + 1, ye);
 		col = r->cov + (size_t)r->pady * r->covstride + r->padx + x;
 		for (y = ys; y < ye; y++) {
-			float v = hh + 0.5f - fabsf(y + 0.5f - yv);
 			unsigned char *o = col + (size_t)y * r->covstride;
 
+			v = hh + 0.5f - fabsf(y + 0.5f - yv);
 			if (v <= 0)
 				continue;
 			v = v >= 1 ? 255 : v * 255;
@@ -715,7 +731,19 @@ layout(struct render *r, struct placed *p, int n)
 		float a = rnd_range(r, ROTATE_MIN, ROTATE_MAX) *
 		    (rnd_below(r, 2) ? 1 : -1);
 		float sh = rnd_range(r, -SHEAR_MAX, SHEAR_MAX);
-		float c = cosf(a), sn = sinf(a);
+		float jitter = rnd_range(r, -JITTER_MAX, JITTER_MAX);
+		float c, sn;
+
+		if (p[i].symbol) {
+			/* "7+3=?" must stay a sum: operators are barely
+			 * distorted, never overlapped, never crossed. */
+			s = 1;
+			a *= SYMBOL_CALM;
+			sh *= SYMBOL_CALM;
+			jitter *= SYMBOL_CALM;
+		}
+		c = cosf(a);
+		sn = sinf(a);
 
 		/* m = s * rotate(a) * shear(sh) */
 		p[i].m[0] = s * c;
@@ -748,16 +776,18 @@ layout(struct render *r, struct placed *p, int n)
 			/* Touch, then overlap by part of the narrower one. */
 			float narrow = fminf(p[i].x1 - p[i].x0,
 			    p[i - 1].x1 - p[i - 1].x0);
+			float overlap = p[i].symbol || p[i - 1].symbol ?
+			    -SYMBOL_GAP : rnd_range(r, OVERLAP_MIN, OVERLAP_MAX);
 
 			p[i].cx = p[i - 1].cx + p[i - 1].x1 - p[i].x0 -
-			    narrow * rnd_range(r, OVERLAP_MIN, OVERLAP_MAX);
+			    narrow * overlap;
 		}
 		/* The raster centre against the baseline (y down), so that
 		 * x-height, cap-height and descenders stay apart (q and 9),
 		 * but only BASELINE_KEEP of it: the line gets less tall and
 		 * the glyphs larger. Plus a little jitter. */
 		p[i].cy = s * (g->h / 2.0f - g->top) * BASELINE_KEEP +
-		    r->em * rnd_range(r, -JITTER_MAX, JITTER_MAX);
+		    r->em * jitter;
 		left = fminf(left, p[i].cx + p[i].x0);
 		right = fmaxf(right, p[i].cx + p[i].x1);
 		if (!p[i].blank) {
@@ -825,18 +855,26 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 	c.base = top + band * rnd_range(r, 0.4f, 0.6f);
 	c.tilt = band * rnd_range(r, -0.2f, 0.2f);
 	c.base -= c.tilt / 2;
-	c.amp = band * rnd_range(r, 0.1f, 0.22f);
-	c.freq = rnd_range(r, 0.6f, 1.6f) * fmaxf(1, n / 4.0f);
+	c.amp = band * rnd_range(r, 0.15f, 0.25f);
+	c.freq = rnd_range(r, 1.0f, 2.0f) * fmaxf(1, n / 4.0f);
 	c.phase = rnd_range(r, 0, 6.2831853f);
 	c.hw = unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
+	c.nskip = 0;
+	for (i = 0; i < n; i++)
+		if (p[i].symbol) {
+			c.skip0[c.nskip] = p[i].cx + p[i].x0 - 2 * c.hw - 1;
+			c.skip1[c.nskip++] = p[i].cx + p[i].x1 + 2 * c.hw + 1;
+		}
 	draw_curve(r, &c);
 
-	arcs = rnd_below(r, ARCS_MAX + 1);
+	/* No arcs in a sum: over a digit they make a 1 read as a 2. */
+	arcs = c.nskip > 0 ? 0 : rnd_below(r, ARCS_MAX + 1);
+	c.nskip = 0;
 	for (i = 0; i < arcs; i++) {
 		const struct placed *q = &p[rnd_below(r, n)];
 		float w = q->x1 - q->x0, h = q->y1 - q->y0;
 
-		if (q->blank)
+		if (q->blank || q->symbol)
 			continue;
 		c.xa = q->cx + q->x0 - w * rnd_range(r, 0, 0.3f);
 		c.xb = q->cx + q->x1 + w * rnd_range(r, 0, 0.3f);
@@ -865,10 +903,14 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 static void
 warp_pack(struct render *r)
 {
-	int		 gdx[WARP_GY][WARP_GX], gdy[WARP_GY][WARP_GX];
-	int		 rdx[WARP_GX], rdy[WARP_GX];
-	int		 x, y, i, j, x0, x1, y0, y1, dots;
-	const int	 per_byte = 8 / PNG_DEPTH, stride = r->covstride;
+	/* Locals, not r->...: see draw_glyph. */
+	const unsigned char	*shade = r->shade;
+	const int		*wcol = r->wcol, *wcolt = r->wcolt;
+	const int		 per_byte = 8 / PNG_DEPTH, stride = r->covstride;
+	const int		 tail = r->width % per_byte;
+	int			 gdx[WARP_GY][WARP_GX], gdy[WARP_GY][WARP_GX];
+	int			 rdx[WARP_GX], rdy[WARP_GX];
+	int			 x, y, i, j, x0, x1, y0, y1, dots;
 
 	for (j = 0; j < WARP_GY; j++)
 		for (i = 0; i < WARP_GX; i++) {
@@ -890,10 +932,6 @@ warp_pack(struct render *r)
 		y1 = y1 > r->height ? r->height : y1;
 	} else
 		x0 = x1 = y0 = y1 = 0;
-
-	/* Locals, not r->...: see draw_glyph. */
-	const unsigned char	*shade = r->shade;
-	const int		*wcol = r->wcol, *wcolt = r->wcolt;
 
 	for (y = y0; y < y1; y++) {
 		int		 cj = r->wrow[y], tj = r->wrowt[y];
@@ -945,6 +983,10 @@ warp_pack(struct render *r)
 			u = nu;
 			v = nv;
 		}
+		/* Bits past the width stay zero. */
+		if (tail != 0 && x1 > r->width)
+			row[r->width / per_byte] &= (unsigned char)
+			    (0xff << (8 - tail * PNG_DEPTH));
 	}
 
 	dots = (int)(r->width * r->height * DOTS_PER_PIXEL);
@@ -1190,7 +1232,10 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->width = width;
 	r->height = height;
 	r->em = (int)lrintf(height * EM_PER_HEIGHT);
-	r->warpx = (int)lrintf(height * WARP_X * 256);
+	/* Relative to the glyph size, which follows the height; a tall,
+	 * narrow image must not lose its width to the margins. */
+	r->warpx = (int)lrintf((height < width / 2 ? height : width / 2) *
+	    WARP_X * 256);
 	r->warpy = (int)lrintf(height * WARP_Y * 256);
 	/* Ink stays this far from the edges: the warp's reach plus a pixel
 	 * for each bilinear pass, so nothing is ever cut off. The scratch
@@ -1286,9 +1331,11 @@ render_png(struct render *r, const char *text, unsigned char **png,
 		return -1;
 	if ((n = utf8_decode(text, cps, RENDER_CHARS_MAX)) <= 0)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((p[i].g = glyph_pick(r, cps[i], &r->spare[i])) == NULL)
 			return -1;
+		p[i].symbol = is_symbol(cps[i]);
+	}
 	gscale = layout(r, p, n);
 
 	memset(r->cov, 0, (size_t)r->covstride * (r->height + 2 * r->pady));

@@ -4,6 +4,7 @@
  * the margins; any UTF-8 text of 1..12 characters draws; fonts that are
  * missing or broken are clean errors; a CJK font works.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #define DEJAVU_SANS	"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 #define PALETTE_MAX	16
 #define REPEATS		50	/* images per size for the margin check */
+#define CONTRAST_MIN	7.0	/* WCAG AAA, what people read at a glance */
 
 /* A decoded captcha: RGB pixels plus what the header said. */
 struct decoded {
@@ -116,6 +118,37 @@ border_ink(const struct decoded *d)
 	return n;
 }
 
+static double
+channel(unsigned char v)
+{
+	double	c = v / 255.0;
+
+	return c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4);
+}
+
+/* contrast: WCAG contrast ratio of background and the most distant ink. */
+static double
+contrast(const struct decoded *d)
+{
+	double	lb, l, best = 1;
+	int	i;
+
+	lb = 0.2126 * channel(d->rgb[0]) + 0.7152 * channel(d->rgb[1]) +
+	    0.0722 * channel(d->rgb[2]);
+	for (i = 0; i < d->width * d->height; i++) {
+		const unsigned char *px = d->rgb + i * 3;
+		double ratio;
+
+		l = 0.2126 * channel(px[0]) + 0.7152 * channel(px[1]) +
+		    0.0722 * channel(px[2]);
+		ratio = l > lb ? (l + 0.05) / (lb + 0.05) :
+		    (lb + 0.05) / (l + 0.05);
+		if (ratio > best)
+			best = ratio;
+	}
+	return best;
+}
+
 /* Every supported size decodes to itself, indexed, with text inside. */
 static void
 test_sizes(void **state)
@@ -151,6 +184,10 @@ test_sizes(void **state)
 				fail_msg("%dx%d: expected nothing on the "
 				    "outer edge (no clipping), saw %d pixels",
 				    d.width, d.height, n);
+			if (contrast(&d) < CONTRAST_MIN)
+				fail_msg("%dx%d: expected text/background "
+				    "contrast >= %.1f, saw %.2f", d.width,
+				    d.height, CONTRAST_MIN, contrast(&d));
 			free(d.rgb);
 		}
 		render_free(r);
