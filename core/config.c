@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/core.h"
+#include "core/internal.h"
 
 enum ktype { K_STR, K_INT, K_ENUM, K_DIALECTS };
 
@@ -30,7 +30,7 @@ static const char *const deliveries[] = { "inline", "queue", NULL };
 static const char *const providers[] = { "log", "ccp", "webhook", NULL };
 static const char *const langs[] = { "zh", "en", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
-static const char *const dialect_names[] = { "meiduo", "ihome", "news", NULL };
+const char *const dialect_names[] = { "meiduo", "ihome", "news", NULL };
 
 /* Digits and letters without look-alikes: 0 O o 1 I l i 2 Z z 5 S s 8 B. */
 #define DEFAULT_CHARSET	"34679ACDEFGHJKLMNPQRTUVWXYacdefghjkmnpqrtuvwxy"

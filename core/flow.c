@@ -14,8 +14,6 @@
 #include "sms/sms.h"
 #include "store/store.h"
 
-static const char *const dialect_names[] = { "meiduo", "ihome", "news" };
-
 struct vc_ctx *
 ctx_new(const struct vc_config *cfg, char *err, size_t errlen)
 {

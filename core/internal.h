@@ -53,6 +53,9 @@ struct hreq {
 	json_t				*body;		/* parsed POST body */
 };
 
+/* config.c: names of enum vc_dialect, NULL-terminated. */
+extern const char *const dialect_names[];
+
 /* reply.c */
 void	 reply_outcome(struct hreq *, int status, enum outcome);
 void	 reply_json(struct hreq *, int status, json_t *);	/* steals */
