@@ -32,8 +32,12 @@ static const char *const langs[] = { "zh", "en", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
 const char *const dialect_names[] = { "meiduo", "ihome", "news", NULL };
 
-/* Digits and letters without look-alikes: 0 O o 1 I l i 2 Z z 5 S s 8 B. */
-#define DEFAULT_CHARSET	"34679ACDEFGHJKLMNPQRTUVWXYacdefghjkmnpqrtuvwxy"
+/*
+ * Digits and letters without look-alikes, even once warped: 0 O o, 1 I l i,
+ * 2 Z z, 5 S s, 8 B b, 6 G b, 9 g q, and lowercase r (r n reads as m).
+ * Answers compare case-insensitively, so c/C, k/K and the like are one.
+ */
+#define DEFAULT_CHARSET	"347ACDEFGHJKLMNPQRTUVWXYacdefhjkmnptuvwxy"
 
 #define O(f)		offsetof(struct vc_config, f)
 #define STR(k, d)	{ #k, K_STR, O(k), d, 0, 0, NULL, 0 }

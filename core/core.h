@@ -170,6 +170,15 @@ int	 rand_text(const char *charset, int len, char *out, size_t outlen);
  */
 int	 captcha_draw(const struct vc_config *cfg, char *text, size_t textlen,
 	    char *answer, size_t answerlen);
+/*
+ * captcha_font_check: 0 when the renderer's fonts can draw every character
+ * a captcha of cfg can show (the alphabet, or the digits and operators of
+ * a sum); -1 with a message naming the configuration key otherwise. Run at
+ * start-up, so that a font without the alphabet is refused there.
+ */
+struct render;
+int	 captcha_font_check(struct render *r, const struct vc_config *cfg,
+	    char *err, size_t errlen);
 /* utf8_count: number of code points in a valid UTF-8 string, -1 if invalid. */
 int	 utf8_count(const char *s);
 

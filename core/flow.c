@@ -30,6 +30,7 @@ ctx_new(const struct vc_config *cfg, char *err, size_t errlen)
 	    errlen)) == NULL ||
 	    (ctx->render = render_new(cfg->captcha_width, cfg->captcha_height,
 	    cfg->captcha_font, err, errlen)) == NULL ||
+	    captcha_font_check(ctx->render, cfg, err, errlen) == -1 ||
 	    (ctx->sms = sms_new(cfg, err, errlen)) == NULL) {
 		ctx_free(ctx);
 		return NULL;

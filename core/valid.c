@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "render/render.h"
 
 struct vc_mobile {
 	regex_t	 re;
@@ -268,6 +269,21 @@ rand_text(const char *charset, int len, char *out, size_t outlen)
 	}
 	out[off] = '\0';
 	return (int)off;
+}
+
+int
+captcha_font_check(struct render *r, const struct vc_config *cfg,
+    char *err, size_t errlen)
+{
+	char	 why[VC_ERR_MAX];
+	int	 text = cfg->captcha_mode == VC_CAPTCHA_TEXT;
+
+	if (render_check(r, text ? cfg->captcha_charset : "0123456789+-=?",
+	    why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s; set captcha_font to a font that has "
+	    "it", text ? "captcha_charset" : "captcha_mode = math", why);
+	return -1;
 }
 
 int

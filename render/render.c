@@ -77,18 +77,21 @@ extern const size_t		render_font_count;
 #define SCALE_MIN		0.75f	/* per glyph */
 #define SCALE_MAX		1.15f
 #define ROTATE_MIN		0.05f	/* radians, either way */
-#define ROTATE_MAX		0.45f
-#define SHEAR_MAX		0.25f
+#define ROTATE_MAX		0.35f
+#define SHEAR_MAX		0.20f
 #define JITTER_MAX		0.12f	/* vertical, fraction of em */
 #define BASELINE_KEEP		0.5f	/* of the glyphs' height differences */
 #define STRETCH_MAX		1.3f	/* widening into spare width */
 #define SYMBOL_CALM		0.3f	/* distortion left to punctuation */
 #define SYMBOL_GAP		0.15f	/* space around it, of the narrower */
 #define OVERLAP_MIN		0.03f	/* fraction of the narrower glyph */
-#define OVERLAP_MAX		0.15f
-#define STROKE_HALF_MIN		0.025f	/* crossing curves, fraction of em */
-#define STROKE_HALF_MAX		0.040f
-#define ARCS_MAX		1	/* short arcs over single glyphs, 0..max */
+#define OVERLAP_MAX		0.12f
+/* Half-width of the crossing curves, of the glyphs' mean stroke width. */
+#define STROKE_HALF_MIN		0.25f
+#define STROKE_HALF_MAX		0.35f
+#define STROKE_FALLBACK		0.05f	/* of em, when no glyph has a stroke */
+#define ARCS_MIN		1	/* short arcs over single glyphs */
+#define ARCS_MAX		1
 #define DOTS_PER_PIXEL		(1.0f / 500)
 /*
  * The displacement field: a WARP_GX x WARP_GY grid of random offsets,
@@ -97,8 +100,8 @@ extern const size_t		render_font_count;
  */
 #define WARP_GX			6
 #define WARP_GY			4
-#define WARP_X			0.06f
-#define WARP_Y			0.04f
+#define WARP_X			0.07f
+#define WARP_Y			0.05f
 
 /* ---- Colour and PNG. ---- */
 /* LEVELS shades from background (index 0) to foreground (LEVELS - 1). */
@@ -127,6 +130,7 @@ struct glyph {
 	int		 w, h;		/* raster size, 1-px zero border included */
 	float		 top;		/* raster top above the baseline, px */
 	float		 advance;
+	float		 stroke;	/* typical stroke width, px */
 	/* Ink support points, relative to the raster centre. */
 	float		 hx[HULL_DIRS], hy[HULL_DIRS];
 	unsigned char	*bits;		/* w * h coverage */
@@ -142,6 +146,7 @@ struct render {
 	FT_Library	 ft;
 	FT_Face		 faces[FACE_MAX];
 	int		 nfaces;
+	char		*font_path;	/* NULL: the built-in faces */
 	struct glyph	*cache;		/* CACHE_SLOTS, open addressing */
 	int		 cached;
 	size_t		 cached_bytes;
@@ -216,40 +221,50 @@ rnd_seed(struct render *r)
 }
 
 /*
- * utf8_decode: strict UTF-8 to code points (no overlongs, surrogates or
- * values past U+10FFFF). Returns the count, or -1 if s is invalid or has
+ * utf8_next: decodes the character at s into *cp and returns its length
+ * in bytes, or 0 for a malformed, overlong or surrogate sequence.
+ */
+static int
+utf8_next(const char *s, uint32_t *cp)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 c = p[0], min;
+	int			 len, i;
+
+	if (c < 0x80) {
+		len = 1; min = 0;
+	} else if ((c & 0xe0) == 0xc0) {
+		len = 2; min = 0x80; c &= 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3; min = 0x800; c &= 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4; min = 0x10000; c &= 0x07;
+	} else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/*
+ * utf8_decode: the code points of s into out; -1 for malformed UTF-8 or
  * more than max characters.
  */
 static int
 utf8_decode(const char *s, uint32_t *out, int max)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	int			 n = 0, len, i;
-	uint32_t		 c, min;
+	int	n = 0, len;
 
-	while (*p != '\0') {
-		if (n == max)
+	for (; *s != '\0'; s += len) {
+		if (n == max || (len = utf8_next(s, &out[n])) == 0)
 			return -1;
-		c = *p;
-		if (c < 0x80) {
-			len = 1; min = 0;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2; min = 0x80; c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3; min = 0x800; c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4; min = 0x10000; c &= 0x07;
-		} else
-			return -1;
-		for (i = 1; i < len; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return -1;
-			c = (c << 6) | (p[i] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return -1;
-		out[n++] = c;
-		p += len;
+		n++;
 	}
 	return n;
 }
@@ -400,6 +415,32 @@ glyph_hull(struct glyph *g)
 }
 
 /*
+ * glyph_stroke: the glyph's typical stroke width, 2 x area / perimeter
+ * (exact for a long bar), with the perimeter counted as ink/no-ink edges
+ * between 4-neighbours and corrected by pi/4 for the staircase of curves.
+ * The crossing curves take it, so that thickness does not tell them apart.
+ */
+static void
+glyph_stroke(struct glyph *g)
+{
+	double	area = 0, edges = 0;
+	int	x, y, in, right, down;
+
+	for (y = 0; y + 1 < g->h; y++) {
+		const unsigned char *row = g->bits + (size_t)y * g->w;
+
+		for (x = 0; x + 1 < g->w; x++) {
+			area += row[x] / 255.0;
+			in = row[x] >= 128;
+			right = row[x + 1] >= 128;
+			down = row[x + g->w] >= 128;
+			edges += (in != right) + (in != down);
+		}
+	}
+	g->stroke = edges > 0 ? (float)(2 * area / (edges * 0.785398)) : 0;
+}
+
+/*
  * glyph_load: rasterises cp of face into g (whose bits are replaced).
  * A code point the face lacks sets g->missing; that is not an error.
  * Returns -1 only when memory runs out.
@@ -455,6 +496,7 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 	g->advance = (float)slot->advance.x / 64;
 	g->missing = 0;
 	glyph_hull(g);
+	glyph_stroke(g);
 	return 0;
 }
 
@@ -508,6 +550,34 @@ glyph_pick(struct render *r, uint32_t cp, struct glyph *spare)
 			return g;
 	}
 	return glyph_get(r, 0, NOTDEF_KEY, spare);
+}
+
+int
+render_check(struct render *r, const char *alphabet, char *err,
+    size_t errlen)
+{
+	const char	*p;
+	uint32_t	 cp;
+	int		 k, len;
+
+	for (p = alphabet; *p != '\0'; p += len) {
+		if ((len = utf8_next(p, &cp)) == 0) {
+			errf(err, errlen, "alphabet is not UTF-8 (byte %td)",
+			    p - alphabet);
+			return -1;
+		}
+		for (k = 0; k < r->nfaces; k++)
+			if (FT_Get_Char_Index(r->faces[k], cp) != 0)
+				break;
+		if (k == r->nfaces) {
+			errf(err, errlen, "no glyph for '%.*s' (U+%04X) in "
+			    "%s%s", len, p, (unsigned int)cp,
+			    r->font_path ? "font " : "the built-in fonts",
+			    r->font_path ? r->font_path : "");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* ---- Drawing into the coverage raster. ---- */
@@ -643,9 +713,6 @@ struct curve {
 	float	xa, xb;
 	float	base, tilt, amp, freq, phase;
 	float	hw;		/* half-width, px */
-	/* Columns left alone (around punctuation): [skip0[i], skip1[i]). */
-	float	skip0[RENDER_CHARS_MAX], skip1[RENDER_CHARS_MAX];
-	int	nskip;
 };
 
 /*
@@ -658,7 +725,7 @@ draw_curve(struct render *r, const struct curve *c)
 {
 	float	span = c->xb - c->xa, w = 6.2831853f * c->freq;
 	float	t, yv, slope, hh, v, sa, ca, ss, cs, tmp;
-	int	x, y, xs, xe, ys, ye, k, skip;
+	int	x, y, xs, xe, ys, ye;
 	int	ylo = r->pady, yhi = r->height - r->pady;
 	unsigned char *col;
 
@@ -681,10 +748,6 @@ draw_curve(struct render *r, const struct curve *c)
 		tmp = sa * cs + ca * ss;
 		ca = ca * cs - sa * ss;
 		sa = tmp;
-		for (skip = 0, k = 0; k < c->nskip; k++)
-			skip |= x + 1 > c->skip0[k] && x < c->skip1[k];
-		if (skip)
-			continue;
 		hh = c->hw * sqrtf(1 + slope * slope);
 		ys = (int)floorf(yv - hh - 0.5f);
 		ye = (int)ceilf(yv + hh + 0.5f);
@@ -833,19 +896,33 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 {
 	struct curve	 c;
 	float		 left = 1e9f, right = -1e9f, top = 1e9f, bottom = -1e9f;
-	float		 band, ext;
-	int		 i, arcs;
+	float		 band, ext, stroke = 0;
+	int		 i, arcs, nstroke = 0;
 
 	for (i = 0; i < n; i++) {
+		/*
+		 * Not across a sum: a stroke through a 1 makes it a 4 or a
+		 * 7, and a wrong sum is a wrong answer whatever the reader's
+		 * skill. (Its answers, 0..18, are guessable anyway.)
+		 */
+		if (p[i].symbol)
+			return;
 		left = fminf(left, p[i].cx + p[i].x0);
 		right = fmaxf(right, p[i].cx + p[i].x1);
 		if (!p[i].blank) {
 			top = fminf(top, p[i].cy + p[i].y0);
 			bottom = fmaxf(bottom, p[i].cy + p[i].y1);
 		}
+		if (!p[i].blank && p[i].g->stroke > 0) {
+			stroke += p[i].g->stroke * sqrtf(fabsf(p[i].m[0] *
+			    p[i].m[3] - p[i].m[1] * p[i].m[2]));
+			nstroke++;
+		}
 	}
 	if (bottom <= top)
 		return;
+	/* From here on, stroke is the full width the curves are made about. */
+	stroke = nstroke > 0 ? stroke / nstroke : unit * STROKE_FALLBACK * 2;
 	band = bottom - top;
 	ext = (right - left) * 0.08f;
 	/* A wave that crosses the middle of the line more than once: OCR
@@ -858,23 +935,15 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 	c.amp = band * rnd_range(r, 0.15f, 0.25f);
 	c.freq = rnd_range(r, 1.0f, 2.0f) * fmaxf(1, n / 4.0f);
 	c.phase = rnd_range(r, 0, 6.2831853f);
-	c.hw = unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
-	c.nskip = 0;
-	for (i = 0; i < n; i++)
-		if (p[i].symbol) {
-			c.skip0[c.nskip] = p[i].cx + p[i].x0 - 2 * c.hw - 1;
-			c.skip1[c.nskip++] = p[i].cx + p[i].x1 + 2 * c.hw + 1;
-		}
+	c.hw = stroke * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
 	draw_curve(r, &c);
 
-	/* No arcs in a sum: over a digit they make a 1 read as a 2. */
-	arcs = c.nskip > 0 ? 0 : rnd_below(r, ARCS_MAX + 1);
-	c.nskip = 0;
+	arcs = ARCS_MIN + rnd_below(r, ARCS_MAX - ARCS_MIN + 1);
 	for (i = 0; i < arcs; i++) {
 		const struct placed *q = &p[rnd_below(r, n)];
 		float w = q->x1 - q->x0, h = q->y1 - q->y0;
 
-		if (q->blank || q->symbol)
+		if (q->blank)
 			continue;
 		c.xa = q->cx + q->x0 - w * rnd_range(r, 0, 0.3f);
 		c.xb = q->cx + q->x1 + w * rnd_range(r, 0, 0.3f);
@@ -885,7 +954,7 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 		    (rnd_below(r, 2) ? 1 : -1);
 		c.freq = 0.5f;
 		c.phase = 0;
-		c.hw = unit * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
+		c.hw = stroke * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
 		draw_curve(r, &c);
 	}
 }
@@ -1164,6 +1233,10 @@ faces_open(struct render *r, const char *path, char *err, size_t errlen)
 			return -1;
 		}
 		r->nfaces = 1;
+		if ((r->font_path = strdup(path)) == NULL) {
+			errf(err, errlen, "out of memory");
+			return -1;
+		}
 	}
 	for (i = 0; i < (size_t)r->nfaces; i++) {
 		FT_Face f = r->faces[i];
@@ -1315,6 +1388,7 @@ render_free(struct render *r)
 	free(r->wrowt);
 	free(r->arena);
 	free(r->out);
+	free(r->font_path);
 	free(r);
 }
 

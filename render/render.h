@@ -20,6 +20,15 @@ struct render;	/* opaque: fonts, glyph cache, scratch raster */
  */
 struct render	*render_new(int width, int height, const char *font_path,
 		    char *err, size_t errlen);
+/*
+ * render_check: 0 when the renderer's fonts have a glyph for every
+ * character of alphabet (UTF-8); -1 with a message in err naming the first
+ * one missing, or the alphabet is not UTF-8. Call it at start-up, so that
+ * an alphabet the font cannot show is a configuration error and not a row
+ * of empty boxes in front of a user.
+ */
+int		 render_check(struct render *, const char *alphabet,
+		    char *err, size_t errlen);
 /* render_free: releases everything; accepts NULL. */
 void		 render_free(struct render *);
 

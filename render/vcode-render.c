@@ -474,7 +474,9 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if ((r = render_new(cfg.captcha_width, cfg.captcha_height,
-	    cfg.captcha_font, err, sizeof(err))) == NULL) {
+	    cfg.captcha_font, err, sizeof(err))) == NULL ||
+	    captcha_font_check(r, &cfg, err, sizeof(err)) == -1) {
+		render_free(r);
 		fprintf(stderr, "vcode-render: %s\n", err);
 		config_free(&cfg);
 		return 1;

@@ -14,7 +14,8 @@
 # Prints the exact-solve rate of each; the last line is
 #   solve_rate=P% (the worse of the two for us), goal <= 1% over 1000.
 # OCR_LANG picks tesseract's language (default eng; chi_sim for a CJK
-# alphabet, from tesseract-ocr-chi-sim). Needs tesseract-ocr and python3.
+# alphabet, from tesseract-ocr-chi-sim). OCR_KEEP=DIR keeps the samples
+# and lists the solved ones in DIR/solved. Needs tesseract-ocr and python3.
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$here/build/vcode-render
 n=${1:-1000}
@@ -25,8 +26,12 @@ command -v tesseract >/dev/null ||
     { echo "ocr: tesseract missing (apt-get install tesseract-ocr)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "ocr: python3 missing" >&2; exit 1; }
 [ -x "$bin" ] || { echo "ocr: $bin missing (run make)" >&2; exit 1; }
-work=$(mktemp -d /tmp/vcode-ocr.XXXXXX) || exit 1
-trap 'rm -rf "$work"' EXIT
+if [ -n "${OCR_KEEP:-}" ]; then
+	rm -rf "$OCR_KEEP" && mkdir -p "$OCR_KEEP" && work=$OCR_KEEP || exit 1
+else
+	work=$(mktemp -d /tmp/vcode-ocr.XXXXXX) || exit 1
+	trap 'rm -rf "$work"' EXIT
+fi
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -68,7 +73,10 @@ for kind in ("raw", "clean"):
         print(f"{kind}: tesseract produced nothing"); sys.exit(1)
     got = ["".join(p.split()).lower() for p in pages[:len(answers)]]
     got += [""] * (len(answers) - len(got))
-    solved = sum(a == g for a, g in zip(answers, got))
+    hits = [nm for nm, a, g in zip(names, answers, got) if a == g]
+    solved = len(hits)
+    with open(f"{work}/solved", "a", encoding="utf-8") as f:
+        f.writelines(f"{kind}/{nm}\n" for nm in hits)
     chars = sum(len(a) for a in answers)
     right = sum(sum(x == y for x, y in zip(a, g)) for a, g in zip(answers, got))
     rate = 100.0 * solved / len(answers)

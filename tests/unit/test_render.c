@@ -394,7 +394,7 @@ test_variety(void **state)
 static void
 test_alphabet(void **state)
 {
-	static const char	 lookalikes[] = "0Oo1Ili2Zz5Ss8B";
+	static const char	 lookalikes[] = "0Oo1Ili2Zz5Ss8Bb69gqr";
 	struct vc_config	 cfg;
 	char			 err[VC_ERR_MAX], text[VC_CAPTCHA_ANSWER_MAX];
 	char			 answer[VC_CAPTCHA_ANSWER_MAX];
@@ -425,6 +425,154 @@ test_alphabet(void **state)
 	config_free(&cfg);
 }
 
+/*
+ * captcha_mode = math: "A+B=?" or "A-B=?" with operands 1..9, answers
+ * the sum or the difference (never negative); both operators occur; the
+ * text renders and decodes.
+ */
+static void
+test_math(void **state)
+{
+	struct vc_config	 cfg;
+	struct decoded		 d;
+	struct render		*r;
+	char			 err[VC_ERR_MAX], text[VC_CAPTCHA_ANSWER_MAX];
+	char			 answer[VC_CAPTCHA_ANSWER_MAX], op, tail[8];
+	int			 a, b, got, want, end, i, plus = 0, minus = 0;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_load(&cfg, NULL, err, sizeof(err)) != 0)
+		fail_msg("config_load(NULL): expected defaults, saw: %s", err);
+	cfg.captcha_mode = VC_CAPTCHA_MATH;
+	r = new_or_fail(120, 40, NULL);
+	for (i = 0; i < 2000; i++) {
+		if (captcha_draw(&cfg, text, sizeof(text), answer,
+		    sizeof(answer)) != 0)
+			fail_msg("captcha_draw (math): expected 0");
+		end = 0;
+		if (sscanf(text, "%d%c%d%7s%n", &a, &op, &b, tail, &end) != 4 ||
+		    text[end] != '\0' || strcmp(tail, "=?") != 0 ||
+		    (op != '+' && op != '-'))
+			fail_msg("math text \"%s\": expected \"A+B=?\" or "
+			    "\"A-B=?\"", text);
+		if (a < 1 || a > 9 || b < 1 || b > 9)
+			fail_msg("math text \"%s\": expected operands 1..9",
+			    text);
+		want = op == '+' ? a + b : a - b;
+		end = 0;
+		if (sscanf(answer, "%d%n", &got, &end) != 1 ||
+		    answer[end] != '\0' || got != want)
+			fail_msg("math text \"%s\": expected answer \"%d\", "
+			    "saw \"%s\"", text, want, answer);
+		if (want < 0)
+			fail_msg("math text \"%s\": expected no negative "
+			    "answer", text);
+		plus += op == '+';
+		minus += op == '-';
+		if (i < 20) {
+			render_or_fail(r, text, &d, NULL);
+			if (d.width != 120 || d.height != 40 ||
+			    border_ink(&d) != 0)
+				fail_msg("math \"%s\": expected 120x40 and a "
+				    "clear edge, saw %dx%d, %d edge pixels",
+				    text, d.width, d.height, border_ink(&d));
+			free(d.rgb);
+		}
+	}
+	/* Each side has p = 1/2: 2000 draws below 800 is > 9 sigma off. */
+	if (plus < 800 || minus < 800)
+		fail_msg("2000 sums: expected both operators about 1000 "
+		    "times, saw + %d, - %d", plus, minus);
+	render_free(r);
+	config_free(&cfg);
+}
+
+/*
+ * captcha_font_check: the built-in fonts cover the default alphabet and
+ * math, not a Chinese one (a start-up error naming the key and the
+ * character); the CJK font covers it, and the answers drawn from a CJK
+ * alphabet are its characters.
+ */
+static void
+test_font_coverage(void **state)
+{
+	struct vc_config	 cfg;
+	struct render		*r;
+	char			 err[VC_ERR_MAX];
+	char			 text[VC_CAPTCHA_ANSWER_MAX];
+	char			 answer[VC_CAPTCHA_ANSWER_MAX];
+	char			*def;
+	int			 i, k;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_load(&cfg, NULL, err, sizeof(err)) != 0)
+		fail_msg("config_load(NULL): expected defaults, saw: %s", err);
+	def = cfg.captcha_charset;
+	r = new_or_fail(120, 40, NULL);
+	if (captcha_font_check(r, &cfg, err, sizeof(err)) != 0)
+		fail_msg("default alphabet, built-in fonts: expected 0, saw "
+		    "\"%s\"", err);
+	cfg.captcha_mode = VC_CAPTCHA_MATH;
+	if (captcha_font_check(r, &cfg, err, sizeof(err)) != 0)
+		fail_msg("math, built-in fonts: expected 0, saw \"%s\"", err);
+	cfg.captcha_mode = VC_CAPTCHA_TEXT;
+	cfg.captcha_charset = "AB验证";
+	err[0] = '\0';
+	if (captcha_font_check(r, &cfg, err, sizeof(err)) != -1 ||
+	    strstr(err, "captcha_charset") == NULL ||
+	    strstr(err, "验") == NULL || strstr(err, "U+9A8C") == NULL)
+		fail_msg("\"AB验证\" with the built-in fonts: expected -1 "
+		    "naming captcha_charset, 验 and U+9A8C, saw \"%s\"", err);
+	cfg.captcha_charset = "AB\xff";
+	if (captcha_font_check(r, &cfg, err, sizeof(err)) != -1 ||
+	    strstr(err, "UTF-8") == NULL)
+		fail_msg("alphabet with a 0xff byte: expected -1 saying "
+		    "UTF-8, saw \"%s\"", err);
+	render_free(r);
+
+	if (access(CJK_FONT, R_OK) == 0) {
+		static const char *const han[] = { "验", "证", "码", "字" };
+
+		cfg.captcha_charset = "验证码字";
+		r = new_or_fail(120, 40, CJK_FONT);
+		if (captcha_font_check(r, &cfg, err, sizeof(err)) != 0)
+			fail_msg("\"验证码字\" with %s: expected 0, saw "
+			    "\"%s\"", CJK_FONT, err);
+		for (i = 0; i < 200; i++) {
+			struct decoded	 d;
+			size_t		 off;
+
+			if (captcha_draw(&cfg, text, sizeof(text), answer,
+			    sizeof(answer)) != 0)
+				fail_msg("captcha_draw (CJK): expected 0");
+			if (utf8_count(answer) != cfg.captcha_length ||
+			    strlen(answer) != 3u * cfg.captcha_length)
+				fail_msg("CJK answer \"%s\": expected %d "
+				    "characters of 3 bytes", answer,
+				    cfg.captcha_length);
+			for (off = 0; off < strlen(answer); off += 3) {
+				for (k = 0; k < 4; k++)
+					if (strncmp(answer + off, han[k], 3)
+					    == 0)
+						break;
+				if (k == 4)
+					fail_msg("CJK answer \"%s\": byte %zu "
+					    "is not a character of \"%s\"",
+					    answer, off, cfg.captcha_charset);
+			}
+			if (i < 5) {
+				render_or_fail(r, text, &d, NULL);
+				free(d.rgb);
+			}
+		}
+		render_free(r);
+	}
+	cfg.captcha_charset = def;
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -437,6 +585,8 @@ main(void)
 		cmocka_unit_test(test_bad_size),
 		cmocka_unit_test(test_variety),
 		cmocka_unit_test(test_alphabet),
+		cmocka_unit_test(test_math),
+		cmocka_unit_test(test_font_coverage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
