@@ -34,7 +34,7 @@ const char *const dialect_names[] = { "meiduo", "ihome", "news", NULL };
 
 /*
  * Digits and letters without look-alikes, even once warped: 0 O o, 1 I l i,
- * 2 Z z, 5 S s, 8 B b, 6 G b, 9 g q, and lowercase r (r n reads as m).
+ * 2 Z z, 5 S s, 8 B b, 6 (G, b), 9 g q, and lowercase r (r n reads as m).
  * Answers compare case-insensitively, so c/C, k/K and the like are one.
  */
 #define DEFAULT_CHARSET	"347ACDEFGHJKLMNPQRTUVWXYacdefhjkmnptuvwxy"
