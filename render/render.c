@@ -89,7 +89,7 @@ extern const size_t		render_font_count;
 /* Half-width of the crossing curves, of the glyphs' mean stroke width. */
 #define STROKE_HALF_MIN		0.25f
 #define STROKE_HALF_MAX		0.35f
-#define STROKE_FALLBACK		0.05f	/* of em, when no glyph has a stroke */
+#define STROKE_FALLBACK		0.10f	/* width, of em, when no glyph has one */
 #define ARCS_MIN		1	/* short arcs over single glyphs */
 #define ARCS_MAX		1
 #define DOTS_PER_PIXEL		(1.0f / 500)
@@ -921,8 +921,7 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 	}
 	if (bottom <= top)
 		return;
-	/* From here on, stroke is the full width the curves are made about. */
-	stroke = nstroke > 0 ? stroke / nstroke : unit * STROKE_FALLBACK * 2;
+	stroke = nstroke > 0 ? stroke / nstroke : unit * STROKE_FALLBACK;
 	band = bottom - top;
 	ext = (right - left) * 0.08f;
 	/* A wave that crosses the middle of the line more than once: OCR
