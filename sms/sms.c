@@ -1,14 +1,32 @@
 /*
  * sms: the provider interface. A provider is a row of function pointers;
  * sms_new() picks the row named by sms_provider.
+ *
+ * log writes the message to a file (development). ccp and webhook POST it
+ * with libcurl over one easy handle per process, so that connections are
+ * kept alive between requests; TLS certificates are verified (libcurl's
+ * default, never turned off). An error message never carries the code,
+ * the body or the URL (which may hold credentials).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/core.h"
 #include "sms/sms.h"
+
+#define HTTP_CONNECT_MS		2000
+#define HTTP_TOTAL_MS		5000	/* a request waits for the gateway */
+#define HTTP_REPLY_MAX		(64 * 1024)	/* bytes of reply kept */
+#define CCP_VERSION		"2013-12-26"
+#define CCP_OK			"000000"
 
 struct provider {
 	const char	*name;
@@ -21,7 +39,11 @@ struct provider {
 
 struct sms {
 	const struct provider	*p;
+	const struct vc_config	*cfg;
 	FILE			*logfp;		/* log provider */
+	CURL			*curl;		/* ccp and webhook */
+	char			 reply[HTTP_REPLY_MAX + 1];
+	size_t			 replylen;
 };
 
 /*
@@ -65,10 +87,334 @@ log_close(struct sms *s)
 		fclose(s->logfp);
 }
 
+/* ---- HTTP providers. ---- */
+
+static size_t
+http_collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct sms	*s = arg;
+	size_t		 len = size * n, room = HTTP_REPLY_MAX - s->replylen;
+
+	/* A reply past the cap is cut, not an error: only its start counts. */
+	memcpy(s->reply + s->replylen, data, len < room ? len : room);
+	s->replylen += len < room ? len : room;
+	return len;
+}
+
+/* http_url_ok: an http:// or https:// URL with something after it. */
+static int
+http_url_ok(const char *url)
+{
+	return (strncmp(url, "http://", 7) == 0 && url[7] != '\0') ||
+	    (strncmp(url, "https://", 8) == 0 && url[8] != '\0');
+}
+
+/* http_open: the easy handle shared by the requests of this process. */
+static int
+http_open(struct sms *s, char *err, size_t errlen)
+{
+	static int	 inited;
+
+	/* Not thread-safe, and need not be: workers are processes. */
+	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		snprintf(err, errlen, "libcurl: global init failed");
+		return -1;
+	}
+	inited = 1;
+	if ((s->curl = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "libcurl: no easy handle");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * http_post: POSTs body to url with headers (NULL-terminated); the reply
+ * lands in s->reply. Returns the HTTP status, or -1 with err filled when
+ * no reply came (refused, timed out, TLS failure).
+ */
+static long
+http_post(struct sms *s, const char *what, const char *url,
+    const char *const *headers, const char *body, char *err, size_t errlen)
+{
+	struct curl_slist	*list = NULL, *l;
+	CURLcode		 rc;
+	long			 status = -1;
+	size_t			 i;
+
+	for (i = 0; headers[i] != NULL; i++) {
+		if ((l = curl_slist_append(list, headers[i])) == NULL) {
+			curl_slist_free_all(list);
+			snprintf(err, errlen, "%s: out of memory", what);
+			return -1;
+		}
+		list = l;
+	}
+	s->replylen = 0;
+	curl_easy_reset(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_URL, url);
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)HTTP_CONNECT_MS);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)HTTP_TOTAL_MS);
+	curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "vcode");
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, http_collect);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+	rc = curl_easy_perform(s->curl);
+	curl_slist_free_all(list);
+	s->reply[s->replylen] = '\0';
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s: %s", what, curl_easy_strerror(rc));
+		return -1;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+static void
+http_close(struct sms *s)
+{
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+}
+
+/* hex: n bytes as lowercase (or uppercase) hex into out (2n + 1 bytes). */
+static void
+hex(const unsigned char *in, size_t n, char *out, int upper)
+{
+	static const char	 lo[] = "0123456789abcdef";
+	static const char	 up[] = "0123456789ABCDEF";
+	const char		*d = upper ? up : lo;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* dump_free: the JSON text of o (which is released), or NULL. */
+static char *
+dump_free(json_t *o)
+{
+	char	*text = o == NULL ? NULL : json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	return text;
+}
+
+/* wipe_free: frees a body that held a code, zeroing it first. */
+static void
+wipe_free(char *body)
+{
+	if (body != NULL) {
+		explicit_bzero(body, strlen(body));
+		free(body);
+	}
+}
+
+/*
+ * ccp: Ronglian Cloud Communications template SMS (the seeds'
+ * CCP().send_template_sms): POST {base}/2013-12-26/Accounts/{sid}/SMS/
+ * TemplateSMS?sig=MD5(sid token timestamp) in uppercase hex, with
+ * Authorization base64(sid:timestamp) and the template data [code,
+ * minutes]; statusCode "000000" is success.
+ */
+static int
+ccp_open(struct sms *s, const struct vc_config *cfg, char *err,
+    size_t errlen)
+{
+	static const struct {
+		const char	*key;
+		size_t		 off;
+	} need[] = {
+		{ "ccp_account_sid", offsetof(struct vc_config, ccp_account_sid) },
+		{ "ccp_auth_token", offsetof(struct vc_config, ccp_auth_token) },
+		{ "ccp_app_id", offsetof(struct vc_config, ccp_app_id) },
+		{ "ccp_template_id", offsetof(struct vc_config, ccp_template_id) },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (**(char *const *)((const char *)cfg + need[i].off) == '\0') {
+			snprintf(err, errlen, "key '%s': required by "
+			    "sms_provider = ccp", need[i].key);
+			return -1;
+		}
+	if (!http_url_ok(cfg->ccp_base_url)) {
+		snprintf(err, errlen, "key 'ccp_base_url': expected an http:// "
+		    "or https:// URL");
+		return -1;
+	}
+	return http_open(s, err, errlen);
+}
+
+static int
+ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
+    char *err, size_t errlen)
+{
+	const struct vc_config	*cfg = s->cfg;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+	char			 ts[16], sig[2 * EVP_MAX_MD_SIZE + 1], mins[16];
+	char			 pair[512], b64[700], auth[720], *url = NULL;
+	char			*body = NULL, *signed_text = NULL;
+	const char		*base = cfg->ccp_base_url, *status = "";
+	const char		*headers[] = { "Accept: application/json",
+	    "Content-Type: application/json;charset=utf-8", auth, NULL };
+	size_t			 blen = strlen(base);
+	struct tm		 tm;
+	time_t			 now = time(NULL);
+	json_t			*reply;
+	long			 http;
+	int			 rc = -1;
+
+	/* The gateway checks the timestamp against its own (Beijing) clock;
+	 * the seeds' SDK sends local time, and so do we. */
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm) == 0 ||
+	    asprintf(&signed_text, "%s%s%s", cfg->ccp_account_sid,
+	    cfg->ccp_auth_token, ts) == -1) {
+		signed_text = NULL;
+		snprintf(err, errlen, "ccp: cannot sign");
+		goto out;
+	}
+	if (!EVP_Digest(signed_text, strlen(signed_text), md, &mdlen,
+	    EVP_md5(), NULL)) {
+		snprintf(err, errlen, "ccp: MD5 failed");
+		goto out;
+	}
+	hex(md, mdlen, sig, 1);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	if (snprintf(pair, sizeof(pair), "%s:%s", cfg->ccp_account_sid, ts) >=
+	    (int)sizeof(pair) || 4 * ((strlen(pair) + 2) / 3) >= sizeof(b64)) {
+		snprintf(err, errlen, "ccp: ccp_account_sid too long");
+		goto out;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)pair,
+	    (int)strlen(pair));
+	snprintf(auth, sizeof(auth), "Authorization: %s", b64);
+	snprintf(mins, sizeof(mins), "%d", minutes);
+	if (asprintf(&url, "%.*s/" CCP_VERSION "/Accounts/%s/SMS/TemplateSMS"
+	    "?sig=%s", (int)blen, base, cfg->ccp_account_sid, sig) == -1) {
+		url = NULL;
+		snprintf(err, errlen, "ccp: out of memory");
+		goto out;
+	}
+	if ((body = dump_free(json_pack("{s:s, s:s, s:s, s:[s, s]}", "to",
+	    mobile, "appId", cfg->ccp_app_id, "templateId",
+	    cfg->ccp_template_id, "datas", code, mins))) == NULL) {
+		snprintf(err, errlen, "ccp: cannot build the request");
+		goto out;
+	}
+	if ((http = http_post(s, "ccp", url, headers, body, err, errlen)) == -1)
+		goto out;
+	reply = json_loads(s->reply, 0, NULL);
+	if (reply != NULL && json_is_string(json_object_get(reply,
+	    "statusCode")))
+		status = json_string_value(json_object_get(reply,
+		    "statusCode"));
+	if (http == 200 && strcmp(status, CCP_OK) == 0)
+		rc = 0;
+	else if (reply == NULL)
+		snprintf(err, errlen, "ccp: HTTP %ld, reply is not JSON", http);
+	else {
+		json_t *msg = json_object_get(reply, "statusMsg");
+
+		snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%.16s' "
+		    "(%.80s)", http, status, json_is_string(msg) ?
+		    json_string_value(msg) : "");
+	}
+	json_decref(reply);
+out:
+	wipe_free(body);
+	wipe_free(signed_text);
+	free(url);
+	explicit_bzero(pair, sizeof(pair));
+	explicit_bzero(b64, sizeof(b64));
+	explicit_bzero(auth, sizeof(auth));
+	return rc;
+}
+
+/*
+ * webhook: POSTs {"mobile", "code", "minutes"} to webhook_url, signed with
+ * X-Vcode-Timestamp (Unix seconds) and X-Vcode-Signature: sha256= the hex
+ * HMAC-SHA256 under webhook_secret of "TIMESTAMP.BODY", so that the
+ * receiver can refuse forged and replayed requests; any 2xx is success.
+ */
+static int
+webhook_open(struct sms *s, const struct vc_config *cfg, char *err,
+    size_t errlen)
+{
+	if (!http_url_ok(cfg->webhook_url)) {
+		snprintf(err, errlen, "key 'webhook_url': expected an http:// "
+		    "or https:// URL, saw %s", cfg->webhook_url[0] == '\0' ?
+		    "nothing" : "another scheme");
+		return -1;
+	}
+	if (cfg->webhook_secret[0] == '\0') {
+		snprintf(err, errlen, "key 'webhook_secret': required by "
+		    "sms_provider = webhook");
+		return -1;
+	}
+	return http_open(s, err, errlen);
+}
+
+static int
+webhook_send(struct sms *s, const char *mobile, const char *code,
+    int minutes, char *err, size_t errlen)
+{
+	const struct vc_config	*cfg = s->cfg;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+	char			 ts[24], tsh[48], sig[2 * EVP_MAX_MD_SIZE + 1];
+	char			 sigh[2 * EVP_MAX_MD_SIZE + 40];
+	char			*body = NULL, *signed_text = NULL;
+	const char		*headers[] = { "Content-Type: application/json",
+	    tsh, sigh, NULL };
+	long			 http;
+	int			 rc = -1;
+
+	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	if ((body = dump_free(json_pack("{s:s, s:s, s:i}", "mobile", mobile,
+	    "code", code, "minutes", minutes))) == NULL ||
+	    asprintf(&signed_text, "%s.%s", ts, body) == -1) {
+		signed_text = NULL;
+		snprintf(err, errlen, "webhook: cannot build the request");
+		goto out;
+	}
+	if (HMAC(EVP_sha256(), cfg->webhook_secret,
+	    (int)strlen(cfg->webhook_secret), (unsigned char *)signed_text,
+	    strlen(signed_text), md, &mdlen) == NULL) {
+		snprintf(err, errlen, "webhook: HMAC failed");
+		goto out;
+	}
+	hex(md, mdlen, sig, 0);
+	snprintf(tsh, sizeof(tsh), "X-Vcode-Timestamp: %s", ts);
+	snprintf(sigh, sizeof(sigh), "X-Vcode-Signature: sha256=%s", sig);
+	http = http_post(s, "webhook", cfg->webhook_url, headers, body, err,
+	    errlen);
+	if (http >= 200 && http <= 299)
+		rc = 0;
+	else if (http != -1)
+		snprintf(err, errlen, "webhook: HTTP %ld", http);
+out:
+	wipe_free(body);
+	wipe_free(signed_text);
+	return rc;
+}
+
 static const struct provider providers[] = {
 	[VC_PROVIDER_LOG] = { "log", log_open, log_send, log_close },
-	[VC_PROVIDER_CCP] = { "ccp", NULL, NULL, NULL },
-	[VC_PROVIDER_WEBHOOK] = { "webhook", NULL, NULL, NULL },
+	[VC_PROVIDER_CCP] = { "ccp", ccp_open, ccp_send, http_close },
+	[VC_PROVIDER_WEBHOOK] = { "webhook", webhook_open, webhook_send,
+	    http_close },
 };
 
 struct sms *
@@ -81,14 +427,15 @@ sms_new(const struct vc_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	s->p = &providers[cfg->sms_provider];
-	if (s->p->open == NULL) {
-		snprintf(err, errlen, "key 'sms_provider': '%s' is not built "
-		    "in yet", s->p->name);
+	s->cfg = cfg;
+	if (cfg->sms_delivery != VC_DELIVER_INLINE) {
+		snprintf(err, errlen, "key 'sms_delivery': 'queue' is not "
+		    "built in yet; use inline");
 		free(s);
 		return NULL;
 	}
 	if (s->p->open(s, cfg, err, errlen) == -1) {
-		free(s);
+		sms_free(s);
 		return NULL;
 	}
 	return s;

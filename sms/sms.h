@@ -1,8 +1,9 @@
 /*
  * sms: hands SMS messages to a provider.
  *
- * The one public header of sms/. Providers: log (development), and later
- * ccp and webhook.
+ * The one public header of sms/. Providers: log (development), ccp
+ * (Ronglian Cloud Communications template SMS) and webhook (signed JSON
+ * POST), the last two over libcurl.
  */
 #ifndef VCODE_SMS_H
 #define VCODE_SMS_H

@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""tests/integration/fake_sms.py: a local stand-in for the SMS providers.
+
+Plays both inline providers of API.md section 6 for the integration tests
+(t_providers.sh), on 127.0.0.1 only, with the standard library only:
+
+  POST /2013-12-26/Accounts/<sid>/SMS/TemplateSMS?sig=<SIG>   (ccp)
+  POST /hook                                                 (webhook)
+
+  python3 fake_sms.py --port-file FILE --log FILE --mode-file FILE \
+      --ccp-sid SID --ccp-token TOKEN --ccp-app APP --webhook-secret SECRET
+
+It binds a free port, writes it to --port-file (atomically, once it
+listens) and serves until killed. It prints nothing per request.
+
+Each request is verified in full:
+  ccp: the sid in the path is --ccp-sid; the Authorization header is
+       base64("sid:TS") with TS a local time YYYYmmddHHMMSS within 300 s of
+       now; the only query parameter is sig = uppercase hex MD5 of
+       sid + token + TS; Accept is application/json; Content-Type is
+       application/json;charset=utf-8; the body is exactly
+       {"to", "appId", "templateId", "datas"} with appId = --ccp-app,
+       templateId a string, datas two strings (code, minutes).
+  webhook: Content-Type is application/json; X-Vcode-Timestamp is unix
+       seconds within 300 s of now; X-Vcode-Signature is "sha256=" +
+       lowercase hex HMAC-SHA256(secret, TIMESTAMP + "." + BODY); the body
+       is exactly {"mobile": string, "code": string, "minutes": integer}.
+A request that fails gets ccp 200 {"statusCode":"160031","statusMsg":
+"bad auth"} / webhook 401.
+
+Each request appends one JSON line to --log (flushed):
+  {"kind": "ccp"|"webhook"|"other", "ok": bool, "reason": "...",
+   "mobile": "...", "code": "...", "minutes": "...", "template": "...",
+   "mode": "..."}
+"ok" says that the request passed verification (whatever the mode then
+answered); "reason" is empty when ok. "template" is "" for webhook.
+
+Behaviour, read from --mode-file at each request (one word; a missing or
+empty file means ok), applied to requests that passed verification (an
+unknown word: HTTP 500, logged ok=false):
+  ok        ccp 200 {"statusCode":"000000","templateSMS":{...}}; webhook 200
+  refuse    ccp 200 {"statusCode":"160040","statusMsg":"quota"}; webhook 500
+  slow      sleeps 8 s, then answers as ok (the client gives up after 5 s)
+  garbage   ccp 200 with the body "not json"; webhook 502
+  status500 HTTP 500 for both (ccp's body is the success JSON: only the
+            status says it failed)
+  status204 HTTP 204 without a body for both (a success for webhook, any
+            2xx; a failure for ccp, which must answer 200 with JSON)
+"""
+
+import argparse
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+SKEW = 300
+SLOW_SECONDS = 8
+MAX_BODY = 64 * 1024
+CCP_PATH = re.compile(r"^/2013-12-26/Accounts/([^/]+)/SMS/TemplateSMS$")
+MODES = ("ok", "refuse", "slow", "garbage", "status500", "status204")
+
+
+class Bad(Exception):
+    """A request that fails verification; the message is the reason."""
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # Quiet: a client that gave up (slow mode) is expected.
+        pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-sms/1"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    # ---- plumbing ------------------------------------------------------
+
+    def read_body(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        if te.lower() == "chunked":
+            out = b""
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    n = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise Bad("bad chunked encoding")
+                if n == 0:
+                    while self.rfile.readline(1024).strip():
+                        pass
+                    return out
+                out += self.rfile.read(n)
+                self.rfile.readline(1024)
+                if len(out) > MAX_BODY:
+                    raise Bad("body too large")
+        cl = self.headers.get("Content-Length")
+        if cl is None:
+            raise Bad("no Content-Length")
+        try:
+            n = int(cl)
+        except ValueError:
+            raise Bad("bad Content-Length")
+        if n < 0 or n > MAX_BODY:
+            raise Bad("bad Content-Length")
+        return self.rfile.read(n)
+
+    def answer(self, status, body=b"", ctype="application/json"):
+        try:
+            self.send_response(status)
+            if status != 204:
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if status != 204 and body:
+                self.wfile.write(body)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
+    def record(self, kind, ok, reason, fields, mode):
+        line = {"kind": kind, "ok": ok, "reason": reason,
+                "mobile": fields.get("mobile", ""),
+                "code": fields.get("code", ""),
+                "minutes": fields.get("minutes", ""),
+                "template": fields.get("template", ""),
+                "mode": mode}
+        srv = self.server
+        with srv.log_lock:
+            srv.log_fp.write(json.dumps(line, ensure_ascii=False) + "\n")
+            srv.log_fp.flush()
+
+    def mode(self):
+        try:
+            with open(self.server.opts.mode_file, encoding="utf-8") as f:
+                word = f.read().strip()
+        except OSError:
+            return "ok"
+        return word or "ok"
+
+    # ---- routes --------------------------------------------------------
+
+    def do_POST(self):
+        url = urlsplit(self.path)
+        m = CCP_PATH.match(url.path)
+        mode = self.mode()
+        if m is not None:
+            self.ccp(m.group(1), url.query, mode)
+        elif url.path == "/hook":
+            self.webhook(url.query, mode)
+        else:
+            self.other("POST", mode)
+
+    def do_GET(self):
+        self.other("GET", self.mode())
+
+    do_PUT = do_GET
+    do_DELETE = do_GET
+    do_HEAD = do_GET
+
+    def other(self, method, mode):
+        if method != "GET" and method != "HEAD":
+            try:
+                self.read_body()
+            except Bad:
+                self.close_connection = True
+        self.record("other", False, "no route %s %s" % (method, self.path),
+                    {}, mode)
+        self.answer(404, b'{"error":"no such route"}')
+
+    # ---- ccp -----------------------------------------------------------
+
+    def ccp(self, path_sid, query, mode):
+        fields = {}
+        try:
+            body = self.read_body()
+            try:
+                self.ccp_verify(path_sid, query, body, fields)
+            except Bad as e:
+                self.record("ccp", False, str(e), fields, mode)
+                self.answer(200, json.dumps(
+                    {"statusCode": "160031",
+                     "statusMsg": "bad auth"}).encode())
+                return
+        except Bad as e:
+            self.record("ccp", False, str(e), fields, mode)
+            self.close_connection = True
+            self.answer(400, b'{"statusCode":"111111","statusMsg":"bad"}')
+            return
+        if mode not in MODES:
+            self.record("ccp", False, "unknown mode %r" % mode, fields, mode)
+            self.answer(500, b'{"error":"unknown mode"}')
+            return
+        self.record("ccp", True, "", fields, mode)
+        success = json.dumps({
+            "statusCode": "000000",
+            "templateSMS": {
+                "smsMessageSid": uuid.uuid4().hex,
+                "dateCreated": time.strftime("%Y%m%d%H%M%S"),
+            },
+        }).encode()
+        if mode == "refuse":
+            self.answer(200, json.dumps({"statusCode": "160040",
+                                         "statusMsg": "quota"}).encode())
+        elif mode == "garbage":
+            self.answer(200, b"not json")
+        elif mode == "status500":
+            self.answer(500, success)
+        elif mode == "status204":
+            self.answer(204)
+        else:
+            if mode == "slow":
+                time.sleep(SLOW_SECONDS)
+            self.answer(200, success)
+
+    def ccp_verify(self, path_sid, query, body, fields):
+        opts = self.server.opts
+        # Read the body first so that the log names the mobile even when
+        # the credentials are what is wrong.
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise Bad("body is not JSON")
+        if not isinstance(doc, dict):
+            raise Bad("body is not a JSON object")
+        if isinstance(doc.get("to"), str):
+            fields["mobile"] = doc["to"]
+        datas = doc.get("datas")
+        if isinstance(datas, list):
+            if len(datas) > 0 and isinstance(datas[0], str):
+                fields["code"] = datas[0]
+            if len(datas) > 1 and isinstance(datas[1], str):
+                fields["minutes"] = datas[1]
+        if isinstance(doc.get("templateId"), str):
+            fields["template"] = doc["templateId"]
+
+        if path_sid != opts.ccp_sid:
+            raise Bad("account sid in the path is not the configured one")
+        auth = self.headers.get("Authorization")
+        if auth is None:
+            raise Bad("no Authorization header")
+        try:
+            plain = base64.b64decode(auth.strip(), validate=True)
+            plain = plain.decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise Bad("Authorization is not base64")
+        sid, colon, ts = plain.partition(":")
+        if not colon:
+            raise Bad("Authorization does not decode to sid:TS")
+        if sid != opts.ccp_sid:
+            raise Bad("Authorization names another account sid")
+        if not re.fullmatch(r"[0-9]{14}", ts):
+            raise Bad("Authorization TS is not YYYYmmddHHMMSS")
+        try:
+            when = time.mktime(time.strptime(ts, "%Y%m%d%H%M%S"))
+        except (ValueError, OverflowError):
+            raise Bad("Authorization TS is not a date")
+        if abs(time.time() - when) > SKEW:
+            raise Bad("Authorization TS is more than %d s from local "
+                      "time" % SKEW)
+        q = parse_qs(query, keep_blank_values=True)
+        if set(q) != {"sig"} or len(q["sig"]) != 1:
+            raise Bad("query is not exactly sig=...")
+        want = hashlib.md5((opts.ccp_sid + opts.ccp_token + ts)
+                           .encode("utf-8")).hexdigest().upper()
+        if not hmac.compare_digest(q["sig"][0].encode(), want.encode()):
+            raise Bad("sig is not MD5(sid + token + TS) in uppercase hex")
+        accept = self.headers.get("Accept", "")
+        if accept.strip() != "application/json":
+            raise Bad("Accept is %r, not application/json" % accept)
+        ctype = self.headers.get("Content-Type", "")
+        if re.sub(r"\s+", "", ctype).lower() != \
+                "application/json;charset=utf-8":
+            raise Bad("Content-Type is %r, not "
+                      "application/json;charset=utf-8" % ctype)
+        keys = set(doc)
+        if keys != {"to", "appId", "templateId", "datas"}:
+            raise Bad("body keys are %s, not to, appId, templateId, datas"
+                      % ", ".join(sorted(keys)))
+        if not isinstance(doc["to"], str) or not doc["to"]:
+            raise Bad("to is not a non-empty string")
+        if doc["appId"] != opts.ccp_app:
+            raise Bad("appId is not the configured one")
+        if not isinstance(doc["templateId"], str) or not doc["templateId"]:
+            raise Bad("templateId is not a non-empty string")
+        if not isinstance(datas, list) or len(datas) != 2 or \
+                not all(isinstance(x, str) for x in datas):
+            raise Bad("datas is not a list of two strings")
+        if not re.fullmatch(r"[0-9]+", datas[0]):
+            raise Bad("datas[0] (code) is not digits")
+        if not re.fullmatch(r"[1-9][0-9]*", datas[1]):
+            raise Bad("datas[1] (minutes) is not a positive integer string")
+
+    # ---- webhook -------------------------------------------------------
+
+    def webhook(self, query, mode):
+        fields = {}
+        try:
+            body = self.read_body()
+        except Bad as e:
+            self.record("webhook", False, str(e), fields, mode)
+            self.close_connection = True
+            self.answer(400, b"")
+            return
+        try:
+            self.webhook_verify(query, body, fields)
+        except Bad as e:
+            self.record("webhook", False, str(e), fields, mode)
+            self.answer(401, b'{"error":"bad signature"}')
+            return
+        if mode not in MODES:
+            self.record("webhook", False, "unknown mode %r" % mode, fields,
+                        mode)
+            self.answer(500, b'{"error":"unknown mode"}')
+            return
+        self.record("webhook", True, "", fields, mode)
+        if mode == "refuse" or mode == "status500":
+            self.answer(500, b'{"error":"refused"}')
+        elif mode == "garbage":
+            self.answer(502, b"<html>bad gateway</html>", "text/html")
+        elif mode == "status204":
+            self.answer(204)
+        else:
+            if mode == "slow":
+                time.sleep(SLOW_SECONDS)
+            self.answer(200, b'{"ok":true}')
+
+    def webhook_verify(self, query, body, fields):
+        opts = self.server.opts
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise Bad("body is not JSON")
+        if not isinstance(doc, dict):
+            raise Bad("body is not a JSON object")
+        for k in ("mobile", "code"):
+            if isinstance(doc.get(k), str):
+                fields[k] = doc[k]
+        mins = doc.get("minutes")
+        if mins is not None:
+            fields["minutes"] = str(mins) if not isinstance(mins, str) \
+                else mins
+
+        if query:
+            raise Bad("unexpected query string")
+        ctype = self.headers.get("Content-Type", "")
+        if ctype.split(";")[0].strip().lower() != "application/json":
+            raise Bad("Content-Type is %r, not application/json" % ctype)
+        ts = self.headers.get("X-Vcode-Timestamp")
+        if ts is None:
+            raise Bad("no X-Vcode-Timestamp header")
+        if not re.fullmatch(r"[0-9]{1,12}", ts):
+            raise Bad("X-Vcode-Timestamp is not unix seconds")
+        if abs(time.time() - int(ts)) > SKEW:
+            raise Bad("X-Vcode-Timestamp is more than %d s from now" % SKEW)
+        sig = self.headers.get("X-Vcode-Signature")
+        if sig is None:
+            raise Bad("no X-Vcode-Signature header")
+        want = "sha256=" + hmac.new(opts.webhook_secret.encode("utf-8"),
+                                    ts.encode() + b"." + body,
+                                    hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(sig.encode("utf-8", "replace"),
+                                   want.encode()):
+            raise Bad("X-Vcode-Signature is not sha256=HMAC-SHA256(secret, "
+                      "TIMESTAMP.BODY) in lowercase hex")
+        keys = set(doc)
+        if keys != {"mobile", "code", "minutes"}:
+            raise Bad("body keys are %s, not mobile, code, minutes"
+                      % ", ".join(sorted(keys)))
+        if not isinstance(doc["mobile"], str) or not doc["mobile"]:
+            raise Bad("mobile is not a non-empty string")
+        if not isinstance(doc["code"], str) or \
+                not re.fullmatch(r"[0-9]+", doc["code"]):
+            raise Bad("code is not a string of digits")
+        if isinstance(mins, bool) or not isinstance(mins, int) or mins < 1:
+            raise Bad("minutes is not a positive integer")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--mode-file", required=True)
+    ap.add_argument("--ccp-sid", required=True)
+    ap.add_argument("--ccp-token", required=True)
+    ap.add_argument("--ccp-app", required=True)
+    ap.add_argument("--webhook-secret", required=True)
+    opts = ap.parse_args()
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    srv.opts = opts
+    srv.log_lock = threading.Lock()
+    srv.log_fp = open(opts.log, "a", encoding="utf-8")
+    port = srv.server_address[1]
+    tmp = opts.port_file + ".tmp.%d" % os.getpid()
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, opts.port_file)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

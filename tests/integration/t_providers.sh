@@ -1,0 +1,330 @@
+#!/bin/bash
+# The inline SMS providers ccp and webhook (§6), against fake_sms.py, a
+# local stand-in that verifies what vcoded sends (path, signature,
+# headers, body) and answers as told by its mode file: ok, refuse, slow
+# (past the client's 5 s timeout), garbage, status500, status204. For each
+# provider: a sent code reaches the stand-in intact in every dialect; every
+# kind of failure (refusal, timeout, garbage, a bad status, the stand-in
+# down, a wrong credential) answers SMSSENDERR with the code, the resend
+# flag and the daily count rolled back; no worker dies; and no code, full
+# mobile or credential lands in vcoded's or nginx's logs. Then the start-up
+# checks of the provider keys (vcoded -t).
+. "$(dirname "$0")/lib.sh"
+need_vcoded
+it_init
+command -v python3 >/dev/null || it_bail "python3 not found (fake_sms.py needs it)"
+start_redis
+start_nginx
+
+# Local test data, not real credentials. The wrong ones have the same
+# lengths as the right ones, so that no length rule can refuse them at
+# start-up: only the provider side can tell.
+SID=8aaf0708fakefake0123456789abcdef
+TOKEN=fake-auth-token-0123456789abcdef
+TOKEN_BAD=wrong-auth-token-123456789abcdef
+APP=8a216da8fakeapp0123456789abcdef0
+WSECRET=fake-webhook-secret-0123456789ab
+WSECRET_BAD=wrong-webhook-secret-123456789ab
+
+FLOG=$T/fake_sms.log
+FMODE=$T/fake_sms.mode
+FPORTF=$T/fake_sms.port
+FAKE_PID=""
+FP=""
+: >"$FLOG"
+
+# fake_start: runs the stand-in on a new free port (sets FAKE_PID, FP).
+fake_start() {
+	local n=100
+	rm -f "$FPORTF"
+	python3 "$IT_DIR/fake_sms.py" --port-file "$FPORTF" --log "$FLOG" \
+	    --mode-file "$FMODE" --ccp-sid "$SID" --ccp-token "$TOKEN" \
+	    --ccp-app "$APP" --webhook-secret "$WSECRET" \
+	    >>"$T/fake_sms.stderr" 2>&1 &
+	FAKE_PID=$!
+	track "$FAKE_PID"
+	while [ $n -gt 0 ]; do
+		if [ -s "$FPORTF" ]; then
+			FP=$(cat "$FPORTF")
+			return 0
+		fi
+		alive "$FAKE_PID" || break
+		sleep 0.05
+		n=$((n - 1))
+	done
+	it_bail "fake_sms.py wrote no port within 5 s: $(head -c 300 "$T/fake_sms.stderr" 2>/dev/null)"
+}
+
+fake_stop() { stop_pid "$FAKE_PID"; }
+
+set_mode() { printf '%s\n' "$1" >"$FMODE"; }
+
+# fcount MOBILE: how many requests for MOBILE reached the stand-in.
+fcount() {
+	jq -s --arg m "$1" '[.[] | select(.mobile == $m)] | length' "$FLOG"
+}
+
+# flast MOBILE FILTER: FILTER (jq -c) over the stand-in's last line for
+# MOBILE; flast_r: the same, raw.
+flast() {
+	jq -sc --arg m "$1" "[.[] | select(.mobile == \$m)] | last | $2" "$FLOG"
+}
+flast_r() {
+	jq -sr --arg m "$1" "[.[] | select(.mobile == \$m)] | last | $2 // \"\"" "$FLOG"
+}
+
+# penv PROVIDER [wrong]: the VCODE_* overrides for PROVIDER at the
+# stand-in's current port, into PENV. "wrong": a wrong credential.
+penv() {
+	local tok=$TOKEN sec=$WSECRET
+	[ "${2:-}" = wrong ] && tok=$TOKEN_BAD sec=$WSECRET_BAD
+	# sms_interval > 0, so that there is a resend flag to roll back.
+	PENV=(VCODE_SMS_DELIVERY=inline "VCODE_SMS_PROVIDER=$1"
+	    VCODE_SMS_INTERVAL=60 VCODE_IP_HOURLY_LIMIT=0 VCODE_LOG_LEVEL=debug)
+	case $1 in
+	ccp)
+		PENV+=("VCODE_CCP_BASE_URL=http://127.0.0.1:$FP"
+		    "VCODE_CCP_ACCOUNT_SID=$SID" "VCODE_CCP_AUTH_TOKEN=$tok"
+		    "VCODE_CCP_APP_ID=$APP" VCODE_CCP_TEMPLATE_ID=7) ;;
+	webhook)
+		PENV+=("VCODE_WEBHOOK_URL=http://127.0.0.1:$FP/hook"
+		    "VCODE_WEBHOOK_SECRET=$sec") ;;
+	esac
+}
+
+restart() {
+	stop_vcoded
+	start_vcoded "$@"
+}
+
+# USED: every code and mobile of the file, looked for in the logs at the end.
+USED=()
+
+# try_send DIALECT MOBILE: captcha + SMS request (the reply in H_*).
+try_send() {
+	local id
+	id=$(new_id)
+	captcha "$1" "$id"
+	sms "$1" "$2" "$ANSWER" "$id"
+}
+
+# rolled_back NAME DIALECT MOBILE: no code, no resend flag, no count.
+rolled_back() {
+	local v
+	expect_eq "$1: code and resend flag rolled back" "0 0" \
+	    "$(rcli exists "$(skey "$2" "$3")") $(rcli exists "$(fkey "$2" "$3")")"
+	v=$(rcli get "vcode:daily:$3")
+	expect_eq "$1: not counted in the daily limit" 0 "${v:-0}"
+}
+
+# sent_ok NAME PROVIDER DIALECT MOBILE: the reply was OK and the stand-in
+# got exactly one verified request carrying the code stored in Redis.
+sent_ok() {
+	local name=$1 prov=$2 d=$3 m=$4 c tpl=""
+	expect_code "$name: reply OK" "$d" 200 OK
+	c=$(rcli get "$(skey "$d" "$m")")
+	USED+=("$c")
+	expect_match "$name: code stored in Redis" '^[0-9]{6}$' "$c"
+	expect_eq "$name: resend flag set" 1 "$(rcli exists "$(fkey "$d" "$m")")"
+	expect_eq "$name: one request reached the stand-in" 1 "$(fcount "$m")"
+	[ "$prov" = ccp ] && tpl=7
+	expect_eq "$name: the stand-in verified it, same code, minutes 5" \
+	    "$(jq -cn --arg k "$prov" --arg c "$c" --arg t "$tpl" \
+	    '{kind:$k, ok:true, reason:"", code:$c, minutes:"5", template:$t}')" \
+	    "$(flast "$m" '{kind, ok, reason, code, minutes, template}')"
+}
+
+# failed NAME DIALECT MOBILE: SMSSENDERR, an answer (not a curl error),
+# rolled back.
+failed() {
+	local c
+	expect_nomatch "$1: vcoded answered" '^curl-error' "$H_STATUS"
+	expect_code "$1: reply SEND" "$2" 200 SEND
+	rolled_back "$1" "$2" "$3"
+	c=$(flast_r "$3" .code)
+	[ -n "$c" ] && USED+=("$c")
+}
+
+fake_start
+
+# the single-dialect checks vary the dialect between providers
+read -r -a DL <<<"$DIALECTS"
+for prov in ccp webhook; do
+	P="[$prov]"
+	set_mode ok
+	penv "$prov"
+	if restart prefork "${PENV[@]}"; then
+		# -- ok: each dialect
+		for d in $DIALECTS; do
+			m=$(new_mobile)
+			USED+=("$m")
+			try_send "$d" "$m"
+			sent_ok "$P ok $d" "$prov" "$d" "$m"
+		done
+
+		# -- refuse: each dialect, then the same mobiles once ok
+		set_mode refuse
+		declare -A RM=()
+		for d in $DIALECTS; do
+			m=$(new_mobile)
+			USED+=("$m")
+			RM[$d]=$m
+			try_send "$d" "$m"
+			failed "$P refuse $d" "$d" "$m"
+			expect_eq "$P refuse $d: the stand-in got it, verified" "1 true" \
+			    "$(fcount "$m") $(flast "$m" .ok)"
+		done
+		set_mode ok
+		for d in $DIALECTS; do
+			m=${RM[$d]}
+			try_send "$d" "$m"
+			expect_code "$P refuse $d, then ok: same mobile served at once" "$d" 200 OK
+			c=$(rcli get "$(skey "$d" "$m")")
+			USED+=("$c")
+			expect_eq "$P refuse $d, then ok: the stand-in got the stored code" \
+			    "2 true \"$c\"" "$(fcount "$m") $(flast "$m" .ok) $(flast "$m" .code)"
+		done
+
+		# -- slow: past the client's 5 s timeout (one dialect)
+		if [ "$prov" = ccp ]; then d=${DL[0]}; else d=${DL[1]}; fi
+		set_mode slow
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "$d" "$m"
+		failed "$P slow $d" "$d" "$m"
+		expect_eq "$P slow $d: the stand-in got the request" 1 "$(fcount "$m")"
+		set_mode ok
+
+		# -- garbage: ccp 200 "not json", webhook 502
+		if [ "$prov" = ccp ]; then d=${DL[1]}; else d=${DL[2]}; fi
+		set_mode garbage
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "$d" "$m"
+		failed "$P garbage $d" "$d" "$m"
+
+		# -- the status decides: 500 (ccp's body says success) and 204
+		set_mode status500
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "$d" "$m"
+		failed "$P HTTP 500 $d" "$d" "$m"
+		set_mode status204
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "$d" "$m"
+		if [ "$prov" = ccp ]; then
+			failed "$P HTTP 204 (ccp needs 200 + JSON) $d" "$d" "$m"
+		else
+			sent_ok "$P HTTP 204 (any 2xx) $d" "$prov" "$d" "$m"
+		fi
+		set_mode ok
+
+		# -- the stand-in down: connection refused
+		wait_workers 3
+		before=$(workers)
+		fake_stop
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "${DL[0]}" "$m"
+		failed "$P stand-in down ${DL[0]}" "${DL[0]}" "$m"
+		try_send "${DL[1]}" "$m"
+		expect_code "$P stand-in down, again ${DL[1]}: reply SEND" "${DL[1]}" 200 SEND
+		expect_eq "$P stand-in down: same worker PIDs" "$before" "$(workers)"
+		fake_start
+		expect_eq "$P stand-in down: nothing reached it" 0 "$(fcount "$m")"
+	fi
+
+	# -- a wrong credential (the stand-in on its new port)
+	set_mode ok
+	penv "$prov" wrong
+	if restart prefork "${PENV[@]}"; then
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "${DL[2]}" "$m"
+		failed "$P wrong credential ${DL[2]}" "${DL[2]}" "$m"
+		expect_eq "$P wrong credential: the stand-in refused it" "1 false" \
+		    "$(fcount "$m") $(flast "$m" .ok)"
+		expect_match "$P wrong credential: for the signature" \
+		    'sig|Signature' "$(flast_r "$m" .reason)"
+	fi
+done
+
+# -- spawn-fcgi: each process has its own provider state
+P="[ccp spawn]"
+set_mode ok
+penv ccp
+if restart spawn "${PENV[@]}"; then
+	for d in $DIALECTS; do
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "$d" "$m"
+		sent_ok "$P $d" ccp "$d" "$m"
+	done
+	set_mode refuse
+	m=$(new_mobile)
+	USED+=("$m")
+	try_send meiduo "$m"
+	failed "$P refuse meiduo" meiduo "$m"
+	set_mode ok
+fi
+stop_vcoded
+
+# -- nothing secret in the logs
+LOGS=$(cat "$T/vcoded.stderr" "$T/spawn.out" "$T/nginx-error.log" 2>/dev/null)
+hits=""
+n=0
+for v in "${USED[@]}"; do
+	[ -n "$v" ] || continue
+	n=$((n + 1))
+	grep -Eq "(^|[^0-9])$v([^0-9]|\$)" <<<"$LOGS" && hits="$hits $v"
+done
+expect_eq "no code or full mobile in vcoded's stderr or nginx's error log ($n values)" \
+    "" "${hits# }"
+hits=""
+for v in TOKEN TOKEN_BAD WSECRET WSECRET_BAD; do
+	grep -qF -- "${!v}" <<<"$LOGS" && hits="$hits $v"
+done
+expect_eq "no credential in vcoded's stderr or nginx's error log" "" "${hits# }"
+expect_eq "the stand-in wrote nothing on stderr" "" \
+    "$(head -c 300 "$T/fake_sms.stderr" 2>/dev/null)"
+# Anything else the stand-in refused is a wire format that does not match
+# the contract: its reasons say what.
+expect_eq "the stand-in refused nothing but the wrong credentials" \
+    '["ccp: sig is not MD5(sid + token + TS) in uppercase hex","webhook: X-Vcode-Signature is not sha256=HMAC-SHA256(secret, TIMESTAMP.BODY) in lowercase hex"]' \
+    "$(jq -sc '[.[] | select(.ok == false) | "\(.kind): \(.reason)"] | unique' "$FLOG")"
+
+# -- configuration checks (vcoded -t)
+P="[config]"
+# cfgt NAME EXPECTED_STATUS KEY_OR_EMPTY [VCODE_KEY=VALUE...]
+cfgt() {
+	local name=$1 want=$2 key=$3 rc
+	shift 3
+	env "$@" "$VCODED" -t -c "$CONF" >"$T/cfg.out" 2>"$T/cfg.err"
+	rc=$?
+	expect_eq "$name: exit status" "$want" "$rc"
+	[ -n "$key" ] && expect_match "$name: the message names $key" "$key" \
+	    "$(cat "$T/cfg.err")"
+	return 0
+}
+CCP_ENV=(VCODE_SMS_PROVIDER=ccp VCODE_CCP_BASE_URL=http://127.0.0.1:1
+    "VCODE_CCP_ACCOUNT_SID=$SID" "VCODE_CCP_AUTH_TOKEN=$TOKEN"
+    "VCODE_CCP_APP_ID=$APP" VCODE_CCP_TEMPLATE_ID=7)
+WH_ENV=(VCODE_SMS_PROVIDER=webhook VCODE_WEBHOOK_URL=http://127.0.0.1:1/hook
+    "VCODE_WEBHOOK_SECRET=$WSECRET")
+cfgt "$P ccp, complete" 0 "" "${CCP_ENV[@]}"
+if grep -qF -- "$TOKEN" "$T/cfg.out" "$T/cfg.err"; then
+	fail "$P ccp: -t does not print ccp_auth_token" "the token masked" "the token printed"
+else
+	ok "$P ccp: -t does not print ccp_auth_token"
+fi
+cfgt "$P webhook, complete" 0 "" "${WH_ENV[@]}"
+if grep -qF -- "$WSECRET" "$T/cfg.out" "$T/cfg.err"; then
+	fail "$P webhook: -t does not print webhook_secret" "the secret masked" "the secret printed"
+else
+	ok "$P webhook: -t does not print webhook_secret"
+fi
+cfgt "$P ccp, empty ccp_account_sid" 1 ccp_account_sid "${CCP_ENV[@]}" VCODE_CCP_ACCOUNT_SID=
+cfgt "$P webhook, empty webhook_url" 1 webhook_url "${WH_ENV[@]}" VCODE_WEBHOOK_URL=
+cfgt "$P webhook, webhook_url = ftp://x" 1 webhook_url "${WH_ENV[@]}" VCODE_WEBHOOK_URL=ftp://x
+it_done
