@@ -9,6 +9,7 @@
  * the body or the URL (which may hold credentials).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

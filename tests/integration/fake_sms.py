@@ -74,6 +74,17 @@ class Bad(Exception):
     """A request that fails verification; the message is the reason."""
 
 
+def json_object(body):
+    """The body as a JSON object, or Bad."""
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Bad("body is not JSON")
+    if not isinstance(doc, dict):
+        raise Bad("body is not a JSON object")
+    return doc
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -234,12 +245,7 @@ class Handler(BaseHTTPRequestHandler):
         opts = self.server.opts
         # Read the body first so that the log names the mobile even when
         # the credentials are what is wrong.
-        try:
-            doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise Bad("body is not JSON")
-        if not isinstance(doc, dict):
-            raise Bad("body is not a JSON object")
+        doc = json_object(body)
         if isinstance(doc.get("to"), str):
             fields["mobile"] = doc["to"]
         datas = doc.get("datas")
@@ -344,12 +350,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def webhook_verify(self, query, body, fields):
         opts = self.server.opts
-        try:
-            doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise Bad("body is not JSON")
-        if not isinstance(doc, dict):
-            raise Bad("body is not a JSON object")
+        doc = json_object(body)
         for k in ("mobile", "code"):
             if isinstance(doc.get(k), str):
                 fields[k] = doc[k]
