@@ -145,6 +145,15 @@ int	 valid_sms_code(const char *s);
 void	 text_fold(char *s);
 /* text_caseeq: case-insensitive (ASCII) equality of two strings. */
 int	 text_caseeq(const char *a, const char *b);
+/* hex_encode: n bytes as hex (uppercase when upper) into out, 2n + 1 bytes. */
+void	 hex_encode(const unsigned char *in, size_t n, char *out, int upper);
+/*
+ * hmac_sha256_hex: lowercase hex HMAC-SHA256 of msg (len bytes) under the
+ * NUL-terminated key into out (outlen >= VC_HMAC_HEX). 0, or -1.
+ */
+#define VC_HMAC_HEX	65	/* 64 hex digits + NUL */
+int	 hmac_sha256_hex(const char *key, const void *msg, size_t len,
+	    char *out, size_t outlen);
 /* ct_equal: constant-time equality of two byte strings of lengths la, lb. */
 int	 ct_equal(const void *a, size_t la, const void *b, size_t lb);
 

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "core/internal.h"
 #include "render/render.h"
 #include "sms/sms.h"
@@ -69,28 +66,19 @@ static int
 code_value(const struct vc_config *cfg, const char *mobile, const char *code,
     char *out, size_t outlen)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned char	 msg[VC_MOBILE_MAX + VC_SMS_CODE_MAX + 2];
-	unsigned int	 mdlen = 0, i;
-	int		 n;
+	char		 msg[VC_MOBILE_MAX + VC_SMS_CODE_MAX + 2];
+	int		 n, rc;
 
 	if (cfg->sms_code_storage == VC_STORE_PLAIN) {
 		n = snprintf(out, outlen, "%s", code);
 		return n < 0 || (size_t)n >= outlen ? -1 : 0;
 	}
-	n = snprintf((char *)msg, sizeof(msg), "%s:%s", mobile, code);
-	if (n < 0 || (size_t)n >= sizeof(msg) || outlen < 65)
+	n = snprintf(msg, sizeof(msg), "%s:%s", mobile, code);
+	if (n < 0 || (size_t)n >= sizeof(msg))
 		return -1;
-	if (HMAC(EVP_sha256(), cfg->sms_code_key, strlen(cfg->sms_code_key),
-	    msg, n, md, &mdlen) == NULL) {
-		explicit_bzero(msg, sizeof(msg));
-		return -1;
-	}
+	rc = hmac_sha256_hex(cfg->sms_code_key, msg, (size_t)n, out, outlen);
 	explicit_bzero(msg, sizeof(msg));
-	for (i = 0; i < mdlen && i * 2 + 2 < outlen; i++)
-		snprintf(out + i * 2, 3, "%02x", md[i]);
-	explicit_bzero(md, sizeof(md));
-	return 0;
+	return rc;
 }
 
 /* A field as the handler sees it after reading the request. */
@@ -297,7 +285,7 @@ flow_sms(struct hreq *h)
 	struct field		 id, text;
 	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
 	char			 ip[VC_IP_MAX], code[VC_SMS_CODE_MAX + 1];
-	char			 stored[2 * EVP_MAX_MD_SIZE + 1];
+	char			 stored[VC_HMAC_HEX];
 	char			 flag_key[VC_KEY_MAX], daily_key[VC_KEY_MAX];
 	char			 ip_key[VC_KEY_MAX], captcha_key[VC_KEY_MAX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
@@ -414,7 +402,7 @@ flow_verify(struct hreq *h)
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	struct field		 code;
 	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
-	char			 stored[2 * EVP_MAX_MD_SIZE + 1];
+	char			 stored[VC_HMAC_HEX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
 	int			 m, rc;
 

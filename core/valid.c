@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "core/core.h"
 #include "render/render.h"
 
@@ -129,6 +132,34 @@ text_caseeq(const char *a, const char *b)
 		if (ca == '\0')
 			return 1;
 	}
+}
+
+void
+hex_encode(const unsigned char *in, size_t n, char *out, int upper)
+{
+	const char	*d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+hmac_sha256_hex(const char *key, const void *msg, size_t len, char *out,
+    size_t outlen)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	if (outlen < VC_HMAC_HEX || HMAC(EVP_sha256(), key, (int)strlen(key), msg,
+	    len, md, &mdlen) == NULL || mdlen != 32)
+		return -1;
+	hex_encode(md, mdlen, out, 0);
+	explicit_bzero(md, sizeof(md));
+	return 0;
 }
 
 int

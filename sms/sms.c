@@ -9,7 +9,6 @@
  * the body or the URL (which may hold credentials).
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "core/core.h"
 #include "sms/sms.h"
@@ -183,22 +181,6 @@ http_close(struct sms *s)
 		curl_easy_cleanup(s->curl);
 }
 
-/* hex: n bytes as lowercase (or uppercase) hex into out (2n + 1 bytes). */
-static void
-hex(const unsigned char *in, size_t n, char *out, int upper)
-{
-	static const char	 lo[] = "0123456789abcdef";
-	static const char	 up[] = "0123456789ABCDEF";
-	const char		*d = upper ? up : lo;
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* dump_free: the JSON text of o (which is released), or NULL. */
 static char *
 dump_free(json_t *o)
@@ -230,19 +212,18 @@ static int
 ccp_open(struct sms *s, const struct vc_config *cfg, char *err,
     size_t errlen)
 {
-	static const struct {
-		const char	*key;
-		size_t		 off;
+	const struct {
+		const char	*key, *value;
 	} need[] = {
-		{ "ccp_account_sid", offsetof(struct vc_config, ccp_account_sid) },
-		{ "ccp_auth_token", offsetof(struct vc_config, ccp_auth_token) },
-		{ "ccp_app_id", offsetof(struct vc_config, ccp_app_id) },
-		{ "ccp_template_id", offsetof(struct vc_config, ccp_template_id) },
+		{ "ccp_account_sid", cfg->ccp_account_sid },
+		{ "ccp_auth_token", cfg->ccp_auth_token },
+		{ "ccp_app_id", cfg->ccp_app_id },
+		{ "ccp_template_id", cfg->ccp_template_id },
 	};
 	size_t	 i;
 
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (**(char *const *)((const char *)cfg + need[i].off) == '\0') {
+		if (need[i].value[0] == '\0') {
 			snprintf(err, errlen, "key '%s': required by "
 			    "sms_provider = ccp", need[i].key);
 			return -1;
@@ -290,7 +271,7 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		snprintf(err, errlen, "ccp: MD5 failed");
 		goto out;
 	}
-	hex(md, mdlen, sig, 1);
+	hex_encode(md, mdlen, sig, 1);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	if (snprintf(pair, sizeof(pair), "%s:%s", cfg->ccp_account_sid, ts) >=
@@ -372,10 +353,7 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
     int minutes, char *err, size_t errlen)
 {
 	const struct vc_config	*cfg = s->cfg;
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
-	char			 ts[24], tsh[48], sig[2 * EVP_MAX_MD_SIZE + 1];
-	char			 sigh[2 * EVP_MAX_MD_SIZE + 40];
+	char			 ts[24], tsh[48], sig[VC_HMAC_HEX], sigh[128];
 	char			*body = NULL, *signed_text = NULL;
 	const char		*headers[] = { "Content-Type: application/json",
 	    tsh, sigh, NULL };
@@ -390,13 +368,11 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 		snprintf(err, errlen, "webhook: cannot build the request");
 		goto out;
 	}
-	if (HMAC(EVP_sha256(), cfg->webhook_secret,
-	    (int)strlen(cfg->webhook_secret), (unsigned char *)signed_text,
-	    strlen(signed_text), md, &mdlen) == NULL) {
+	if (hmac_sha256_hex(cfg->webhook_secret, signed_text,
+	    strlen(signed_text), sig, sizeof(sig)) == -1) {
 		snprintf(err, errlen, "webhook: HMAC failed");
 		goto out;
 	}
-	hex(md, mdlen, sig, 0);
 	snprintf(tsh, sizeof(tsh), "X-Vcode-Timestamp: %s", ts);
 	snprintf(sigh, sizeof(sigh), "X-Vcode-Signature: sha256=%s", sig);
 	http = http_post(s, "webhook", cfg->webhook_url, headers, body, err,
