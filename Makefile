@@ -6,18 +6,23 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
-FONTDIR	?= /usr/share/fonts/truetype/dejavu
-ASFLAGS	+= -DFONTDIR='"$(FONTDIR)"'
+# The captcha faces compiled in (render/fonts.S): Debian's font packages.
+FONTS	 = /usr/share/fonts/truetype
+DEJAVUDIR	?= $(FONTS)/dejavu
+LIBERATIONDIR	?= $(FONTS)/liberation2
+NOTODIR		?= $(FONTS)/noto
+ASFLAGS	+= -DDEJAVUDIR='"$(DEJAVUDIR)"' -DLIBERATIONDIR='"$(LIBERATIONDIR)"' \
+	   -DNOTODIR='"$(NOTODIR)"'
 
 B	 = build
 LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) $(wildcard sms/*.c) \
-	   render/render.c
-LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o
+	   render/render.c render/audio.c
+LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o $(B)/render/clips.o
 VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all run stop test unit integration bench deps clean
+.PHONY: all run stop test unit integration bench attack deps clean
 all: $(B)/vcoded $(B)/vcode-render
 
 $(B)/%.o: %.c $(wildcard */*.h)
@@ -27,6 +32,10 @@ $(B)/%.o: %.c $(wildcard */*.h)
 $(B)/render/fonts.o: render/fonts.S
 	@mkdir -p $(@D)
 	$(CC) $(ASFLAGS) -c -o $@ $<
+
+$(B)/render/clips.o: render/clips.S $(wildcard render/clips/*.raw)
+	@mkdir -p $(@D)
+	$(CC) $(ASFLAGS) -DCLIPDIR='"$(CURDIR)/render/clips"' -c -o $@ $<
 
 $(B)/libvcode.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -60,6 +69,10 @@ unit: all $(UNIT_BINS)
 
 bench: deps all
 	@sh tests/bench/bench.sh
+
+# Not part of make test: trains a network on this renderer (~25 minutes).
+attack: all
+	@sh tests/bench/cnn.sh
 
 clean:
 	rm -rf $(B)

@@ -74,6 +74,7 @@ struct vc_config {
 	int		 captcha_ttl;
 	char		*captcha_font;		/* empty: built-in font */
 	enum vc_captcha_mode captcha_mode;
+	int		 captcha_audio_length;	/* digits spoken */
 	char		*mobile_pattern;
 	int		 sms_code_length;
 	int		 sms_code_ttl;

@@ -28,6 +28,7 @@ ctx_new(const struct vc_config *cfg, char *err, size_t errlen)
 	    (ctx->render = render_new(cfg->captcha_width, cfg->captcha_height,
 	    cfg->captcha_font, err, errlen)) == NULL ||
 	    captcha_font_check(ctx->render, cfg, err, errlen) == -1 ||
+	    (ctx->audio = render_audio_new(err, errlen)) == NULL ||
 	    (ctx->sms = sms_new(cfg, err, errlen)) == NULL) {
 		ctx_free(ctx);
 		return NULL;
@@ -43,6 +44,7 @@ ctx_free(struct vc_ctx *ctx)
 	mobile_free(ctx->mobile);
 	store_free(ctx->store);
 	render_free(ctx->render);
+	render_audio_free(ctx->audio);
 	sms_free(ctx->sms);
 	free(ctx);
 }
@@ -199,16 +201,35 @@ static const struct fdef image_id_query[VC_DIALECT_COUNT] = {
 static const struct fdef text_field = { "image_code", valid_captcha_text };
 static const struct fdef code_field = { "sms_code", valid_sms_code };
 
-void
-flow_image(struct hreq *h)
+/* valid_lang: the spoken language of an audio challenge. */
+static int
+valid_lang(const char *s)
+{
+	return strcmp(s, "zh") == 0 || strcmp(s, "en") == 0;
+}
+static const struct fdef lang_field = { "lang", valid_lang };
+
+/* What a captcha route serves: the picture, or the spoken digits. */
+enum challenge { CH_IMAGE, CH_AUDIO };
+
+/*
+ * captcha_serve: a fresh challenge under the id of the request (path or
+ * query), replacing whatever answer the id held, so that one id has one
+ * answer and one attempt whichever of image and audio was asked last.
+ * An image draws captcha_mode's text; audio draws captcha_audio_length
+ * digits and speaks them in lang (query, else the configured lang).
+ */
+static void
+captcha_serve(struct hreq *h, enum challenge kind)
 {
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
-	struct field		 id, pre;
+	struct field		 id, pre, lang;
 	char			 key[VC_KEY_MAX], text[VC_CAPTCHA_ANSWER_MAX];
 	char			 answer[VC_CAPTCHA_ANSWER_MAX];
-	unsigned char		*png;
+	unsigned char		*body;
 	size_t			 len;
+	int			 rc;
 
 	if (h->dialect == VC_MEIDUO) {
 		id.state = F_BAD;
@@ -223,17 +244,22 @@ flow_image(struct hreq *h)
 		field_read(h, &image_id_query[h->dialect], &id);
 		pre.state = F_ABSENT;
 	}
+	lang.state = F_ABSENT;
+	if (kind == CH_AUDIO)
+		field_read(h, &lang_field, &lang);
 	if (id.state == F_ABSENT) {
 		reply_outcome(h, 400, R_MISSING);
 		return;
 	}
-	if (id.state == F_BAD || pre.state == F_BAD ||
+	if (id.state == F_BAD || pre.state == F_BAD || lang.state == F_BAD ||
 	    make_key(key, keys->captcha, "", id.val) == -1) {
 		reply_outcome(h, 400, R_PARAM);
 		return;
 	}
-	if (captcha_draw(cfg, text, sizeof(text), answer, sizeof(answer))
-	    == -1) {
+	rc = kind == CH_IMAGE ? captcha_draw(cfg, text, sizeof(text), answer,
+	    sizeof(answer)) : rand_digits(answer, sizeof(answer),
+	    cfg->captcha_audio_length);
+	if (rc == -1) {
 		log_error("%s: no randomness for a captcha", __func__);
 		reply_outcome(h, 500, R_INTERNAL);
 		return;
@@ -248,22 +274,41 @@ flow_image(struct hreq *h)
 	}
 	if (store_put(h->ctx->store, key, answer, cfg->captcha_ttl) == -1)
 		goto dberr;
-	if (render_png(h->ctx->render, text, &png, &len) == -1) {
-		log_error("%s: render failed", __func__);
-		explicit_bzero(text, sizeof(text));
-		explicit_bzero(answer, sizeof(answer));
+	if (kind == CH_IMAGE)
+		rc = render_png(h->ctx->render, text, &body, &len);
+	else
+		rc = render_wav(h->ctx->audio, answer,
+		    (lang.state == F_OK ? strcmp(lang.val, "en") == 0 :
+		    cfg->lang == VC_LANG_EN) ? RENDER_LANG_EN : RENDER_LANG_ZH,
+		    &body, &len);
+	explicit_bzero(text, sizeof(text));
+	explicit_bzero(answer, sizeof(answer));
+	if (rc == -1) {
+		log_error("%s: %s failed", __func__, kind == CH_IMAGE ?
+		    "render" : "audio");
 		reply_outcome(h, 500, R_INTERNAL);
 		return;
 	}
-	explicit_bzero(text, sizeof(text));
-	explicit_bzero(answer, sizeof(answer));
-	reply_bytes(h, 200, "image/png", png, len);
+	reply_bytes(h, 200, kind == CH_IMAGE ? "image/png" : "audio/wav",
+	    body, len);
 	return;
 dberr:
 	explicit_bzero(text, sizeof(text));
 	explicit_bzero(answer, sizeof(answer));
 	log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 	reply_outcome(h, 503, R_DB);
+}
+
+void
+flow_image(struct hreq *h)
+{
+	captcha_serve(h, CH_IMAGE);
+}
+
+void
+flow_audio(struct hreq *h)
+{
+	captcha_serve(h, CH_AUDIO);
 }
 
 /* Maps what the SMS script decided to an outcome. */

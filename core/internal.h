@@ -12,11 +12,14 @@ struct store;
 struct render;
 struct sms;
 
+struct render_audio;
+
 struct vc_ctx {
 	const struct vc_config	*cfg;
 	struct vc_mobile	*mobile;
 	struct store		*store;
 	struct render		*render;
+	struct render_audio	*audio;
 	struct sms		*sms;
 };
 
@@ -75,6 +78,7 @@ void	 client_ip(const struct vc_config *, const struct vc_request *,
 
 /* flow.c: the handlers named in the route table. */
 void	 flow_image(struct hreq *);
+void	 flow_audio(struct hreq *);
 void	 flow_sms(struct hreq *);
 void	 flow_verify(struct hreq *);
 void	 flow_healthz(struct hreq *);

@@ -17,11 +17,14 @@ struct route {
 
 static const struct route routes[] = {
 	{ "GET",  "/image_codes/*",	  VC_MEIDUO,  flow_image },
+	{ "GET",  "/image_codes/*/audio", VC_MEIDUO,  flow_audio },
 	{ "GET",  "/sms_codes/*",	  VC_MEIDUO,  flow_sms },
 	{ "POST", "/sms_codes/*/verify",  VC_MEIDUO,  flow_verify },
 	{ "GET",  "/image_code",	  VC_IHOME,   flow_image },
+	{ "GET",  "/image_code/audio",	  VC_IHOME,   flow_audio },
 	{ "POST", "/sms_code",		  VC_IHOME,   flow_sms },
 	{ "GET",  "/passport/image_code", VC_NEWS,    flow_image },
+	{ "GET",  "/passport/image_code/audio", VC_NEWS, flow_audio },
 	{ "POST", "/passport/sms_code",	  VC_NEWS,    flow_sms },
 	{ "GET",  "/healthz",		  VC_SERVICE, flow_healthz },
 };

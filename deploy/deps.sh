@@ -3,7 +3,7 @@
 # when any is missing. Needs root (or sudo) only when something is missing.
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
-fonts-dejavu-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
+fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -41,4 +41,34 @@ void		 render_free(struct render *);
 int		 render_png(struct render *, const char *text,
 		    unsigned char **png, size_t *len);
 
+/* Languages of the audio captcha's spoken digits. */
+enum render_lang {
+	RENDER_LANG_ZH,		/* Mandarin */
+	RENDER_LANG_EN		/* American English */
+};
+
+struct render_audio;	/* opaque: clips, random state, scratch */
+
+/*
+ * render_audio_new: prepares an audio captcha generator from the spoken
+ * digits compiled into the binary (render/clips). Returns NULL with a
+ * message in err when memory or randomness is short.
+ * Free with render_audio_free().
+ */
+struct render_audio	*render_audio_new(char *err, size_t errlen);
+/* render_audio_free: releases everything; accepts NULL. */
+void		 render_audio_free(struct render_audio *);
+
+/*
+ * render_wav: speaks digits ("0".."9", 1..12 of them) in lang as a WAV
+ * file (PCM, mono, 8000 Hz, 8-bit), with random voices, pacing and
+ * background babble, always shorter than 50,000 bytes: long codes are
+ * spoken faster. On success returns 0 and sets *wav to a malloc'd buffer
+ * of *len bytes that the caller frees. Returns -1 on bad input or no
+ * memory, with *wav NULL (nothing allocated).
+ * Not thread-safe: one per worker.
+ */
+int		 render_wav(struct render_audio *, const char *digits,
+		    enum render_lang lang, unsigned char **wav, size_t *len);
+
 #endif /* VCODE_RENDER_H */

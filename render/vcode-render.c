@@ -2,6 +2,11 @@
  * vcode-render: the captcha renderer outside the service.
  *
  *   vcode-render [-c FILE] -n N -o DIR	N labelled samples, DIR/ANSWER_I.png
+ *   vcode-render [-c FILE] -n N -o DIR --blind KEYFILE
+ *					N samples named by index only,
+ *					DIR/00.png..., answers in KEYFILE
+ *   vcode-render --score KEYFILE ANSWERS...
+ *					scores readers' transcriptions
  *   vcode-render [-c FILE] --bench N	time N renders on one core
  *   vcode-render [-c FILE] --sheet F.png	24 samples with their answers
  *
@@ -16,11 +21,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <locale.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #include <ft2build.h>
 #include FT_FREETYPE_H
@@ -49,11 +57,24 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: vcode-render [-c FILE] [-n N -o DIR] [--bench N] "
-	    "[--sheet FILE.png]\n"
+	    "usage: vcode-render [-c FILE] [-n N -o DIR [--blind KEYFILE]] "
+	    "[--bench N]\n"
+	    "                    [--sheet FILE.png]\n"
+	    "       vcode-render --score KEYFILE ANSWERS...\n"
 	    "  -c FILE          configuration (captcha_* keys); "
 	    "default: built-in defaults\n"
 	    "  -n N -o DIR      write N samples as DIR/ANSWER_I.png\n"
+	    "  --blind KEYFILE  with -n/-o: name samples 00.png... by index "
+	    "only and\n"
+	    "                   write \"INDEX<TAB>ANSWER<TAB>TEXT\" lines to "
+	    "KEYFILE,\n"
+	    "                   which must not be inside DIR\n"
+	    "  --score KEYFILE ANSWERS...\n"
+	    "                   score transcriptions (\"INDEX TEXT\" lines, "
+	    "one file\n"
+	    "                   a reader) against KEYFILE: exact reads, "
+	    "characters,\n"
+	    "                   confusions\n"
 	    "  --bench N        render and encode N captchas on one core; "
 	    "last line:\n"
 	    "                   us_per_image=X bytes_per_image=Y (medians)\n"
@@ -143,30 +164,302 @@ write_file(const char *path, const unsigned char *data, size_t len)
 	return 0;
 }
 
+/*
+ * inside_dir: 1 when path names a file directly inside dir (both resolved),
+ * so that a reader given dir would find the answers next to the pictures.
+ */
+static int
+inside_dir(const char *path, const char *dir)
+{
+	char	 rdir[PATH_MAX], rparent[PATH_MAX], parent[PATH_MAX];
+	char	*slash;
+
+	if (realpath(dir, rdir) == NULL)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", path);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	if (realpath(parent, rparent) == NULL)
+		return 0;
+	return strncmp(rparent, rdir, strlen(rdir)) == 0 &&
+	    (rparent[strlen(rdir)] == '\0' || rparent[strlen(rdir)] == '/');
+}
+
+/*
+ * cmd_samples: n samples into dir. Labelled: DIR/ANSWER_I.png. Blind
+ * (keyfile set): DIR/00.png... and the answers in keyfile only, for
+ * readers who must not see them.
+ */
 static int
 cmd_samples(struct render *r, const struct vc_config *cfg, long n,
-    const char *dir)
+    const char *dir, const char *keyfile)
 {
 	char		 text[VC_CAPTCHA_ANSWER_MAX], path[PATH_MAX];
 	char		 answer[VC_CAPTCHA_ANSWER_MAX];
 	unsigned char	*png;
+	FILE		*key = NULL;
 	size_t		 len;
 	long		 i;
+	int		 digits = 2;
 
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 		fprintf(stderr, "vcode-render: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
+	if (keyfile != NULL) {
+		if (inside_dir(keyfile, dir)) {
+			fprintf(stderr, "vcode-render: %s is inside %s: keep "
+			    "the answers away from the pictures\n", keyfile,
+			    dir);
+			return -1;
+		}
+		if ((key = fopen(keyfile, "w")) == NULL) {
+			fprintf(stderr, "vcode-render: %s: %s\n", keyfile,
+			    strerror(errno));
+			return -1;
+		}
+		for (i = n - 1; i >= 100; i /= 10)
+			digits++;
+	}
 	for (i = 0; i < n; i++) {
 		if (sample(r, cfg, text, answer, &png, &len) == -1)
-			return -1;
-		file_name(path, sizeof(path), dir, answer, i);
+			goto fail;
+		if (key != NULL) {
+			if (snprintf(path, sizeof(path), "%s/%0*ld.png", dir,
+			    digits, i) >= (int)sizeof(path)) {
+				free(png);
+				goto fail;
+			}
+			fprintf(key, "%0*ld\t%s\t%s\n", digits, i, answer,
+			    text);
+		} else
+			file_name(path, sizeof(path), dir, answer, i);
 		if (write_file(path, png, len) == -1) {
 			free(png);
-			return -1;
+			goto fail;
 		}
 		free(png);
 	}
+	if (key != NULL && fclose(key) != 0) {
+		fprintf(stderr, "vcode-render: %s: write failed\n", keyfile);
+		return -1;
+	}
+	return 0;
+fail:
+	if (key != NULL)
+		fclose(key);
+	return -1;
+}
+
+/* ---- Scoring a panel's transcriptions. ---- */
+
+#define SCORE_MAX	10000	/* samples in one key file */
+#define SCORE_TEXT	64	/* wide characters of one answer */
+#define CONFUSION_MAX	256
+
+struct scored {
+	long	 index;
+	wchar_t	 answer[SCORE_TEXT];
+};
+
+struct confusion {
+	wchar_t	 want[SCORE_TEXT], got[SCORE_TEXT];
+	int	 count;
+};
+
+/*
+ * score_text: s as the service compares it: whitespace dropped, ASCII
+ * letters folded to lower case (the typed text is ASCII-folded and the
+ * stored answer lower-cased). -1 when s is not UTF-8 or too long.
+ */
+static int
+score_text(const char *s, wchar_t *out)
+{
+	wchar_t	 w[SCORE_TEXT];
+	size_t	 n, i, k = 0;
+
+	if ((n = mbstowcs(w, s, SCORE_TEXT)) == (size_t)-1 ||
+	    n >= SCORE_TEXT)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (iswspace((wint_t)w[i]))
+			continue;
+		out[k++] = w[i] < 0x80 ? (wchar_t)towlower((wint_t)w[i]) :
+		    w[i];
+	}
+	out[k] = L'\0';
+	return 0;
+}
+
+/* edit_distance: Levenshtein distance of two short wide strings. */
+static int
+edit_distance(const wchar_t *a, const wchar_t *b)
+{
+	int	d[SCORE_TEXT + 1][SCORE_TEXT + 1];
+	size_t	la = wcslen(a), lb = wcslen(b), i, j;
+
+	for (i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/*
+ * read_lines: "INDEX<space or tab>TEXT..." lines of path into out (up to
+ * max); for a key file TEXT is the answer column only. Lines that do not
+ * start with an index are skipped. Returns the count, or -1.
+ */
+static long
+read_lines(const char *path, struct scored *out, long max, int key)
+{
+	FILE	*fp;
+	char	 line[1024], *p, *end;
+	long	 n = 0, idx;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "vcode-render: %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL && n < max) {
+		line[strcspn(line, "\r\n")] = '\0';
+		errno = 0;
+		idx = strtol(line, &end, 10);
+		if (end == line || errno != 0 || idx < 0 ||
+		    (*end != ' ' && *end != '\t' && *end != '\0'))
+			continue;
+		p = end + strspn(end, " \t");
+		if (key)
+			p[strcspn(p, "\t")] = '\0';
+		if (score_text(p, out[n].answer) == -1) {
+			fprintf(stderr, "vcode-render: %s: line for %ld is "
+			    "not UTF-8 or too long\n", path, idx);
+			fclose(fp);
+			return -1;
+		}
+		out[n++].index = idx;
+	}
+	fclose(fp);
+	return n;
+}
+
+static void
+confusion_add(struct confusion *c, int *nc, const wchar_t *want,
+    const wchar_t *got)
+{
+	int	i;
+
+	for (i = 0; i < *nc; i++)
+		if (wcscmp(c[i].want, want) == 0 && wcscmp(c[i].got, got) == 0) {
+			c[i].count++;
+			return;
+		}
+	if (*nc == CONFUSION_MAX)
+		return;
+	wcscpy(c[*nc].want, want);
+	wcscpy(c[*nc].got, got);
+	c[(*nc)++].count = 1;
+}
+
+static int
+cmp_confusion(const void *a, const void *b)
+{
+	return ((const struct confusion *)b)->count -
+	    ((const struct confusion *)a)->count;
+}
+
+/*
+ * cmd_score: each file of answers against the key: per reader and in all,
+ * the exact reads (what the service would accept), the characters read
+ * right (by edit distance, so one dropped character costs one), and the
+ * confusions (character for character when the lengths agree, else the
+ * whole answer). The last line is the total.
+ */
+static int
+cmd_score(const char *keyfile, char *const *files, int nfiles)
+{
+	static struct scored	 keys[SCORE_MAX], got[SCORE_MAX];
+	static struct confusion	 conf[CONFUSION_MAX];
+	long			 nkeys, ngot, i, j;
+	long			 exact_all = 0, chars_all = 0, right_all = 0;
+	int			 f, nc = 0;
+
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		(void)setlocale(LC_CTYPE, "");
+	if ((nkeys = read_lines(keyfile, keys, SCORE_MAX, 1)) <= 0) {
+		if (nkeys == 0)
+			fprintf(stderr, "vcode-render: %s: no answers\n",
+			    keyfile);
+		return -1;
+	}
+	for (f = 0; f < nfiles; f++) {
+		long	exact = 0, chars = 0, right = 0;
+
+		if ((ngot = read_lines(files[f], got, SCORE_MAX, 0)) == -1)
+			return -1;
+		for (i = 0; i < nkeys; i++) {
+			const wchar_t	*want = keys[i].answer, *read = L"";
+			size_t		 lw = wcslen(want);
+			int		 d;
+
+			for (j = 0; j < ngot; j++)
+				if (got[j].index == keys[i].index) {
+					read = got[j].answer;
+					break;
+				}
+			d = edit_distance(want, read);
+			chars += (long)lw;
+			right += d >= (int)lw ? 0 : (long)lw - d;
+			if (d == 0) {
+				exact++;
+				continue;
+			}
+			printf("%s: %02ld expected %ls read %ls\n", files[f],
+			    keys[i].index, want, read[0] ? read : L"(nothing)");
+			if (wcslen(read) == lw) {
+				for (j = 0; j < (long)lw; j++)
+					if (want[j] != read[j]) {
+						wchar_t a[2] = { want[j], 0 };
+						wchar_t b[2] = { read[j], 0 };
+
+						confusion_add(conf, &nc, a, b);
+					}
+			} else
+				confusion_add(conf, &nc, want, read[0] ?
+				    read : L"(nothing)");
+		}
+		printf("%s: exact %ld/%ld (%.1f%%), characters %ld/%ld "
+		    "(%.1f%%)\n", files[f], exact, nkeys,
+		    100.0 * exact / nkeys, right, chars, 100.0 * right / chars);
+		exact_all += exact;
+		chars_all += chars;
+		right_all += right;
+	}
+	qsort(conf, (size_t)nc, sizeof(conf[0]), cmp_confusion);
+	printf("confusions (expected->read x count):");
+	for (i = 0; i < nc; i++)
+		printf(" %ls->%ls x%d", conf[i].want, conf[i].got,
+		    conf[i].count);
+	printf("%s\n", nc == 0 ? " none" : "");
+	printf("readers=%d exact=%ld/%ld (%.1f%%) chars=%ld/%ld (%.1f%%)\n",
+	    nfiles, exact_all, nkeys * nfiles,
+	    100.0 * exact_all / (nkeys * nfiles), right_all, chars_all,
+	    100.0 * right_all / chars_all);
 	return 0;
 }
 
@@ -420,12 +713,15 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "bench",	required_argument,	NULL, 'b' },
 		{ "sheet",	required_argument,	NULL, 's' },
+		{ "blind",	required_argument,	NULL, 'k' },
+		{ "score",	required_argument,	NULL, 'S' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct vc_config	 cfg;
 	struct render		*r;
 	const char		*conf = NULL, *dir = NULL, *sheet = NULL;
+	const char		*keyfile = NULL, *score = NULL;
 	char			 err[VC_ERR_MAX];
 	long			 n = 0, bench = 0;
 	int			 ch, rc = 0;
@@ -456,6 +752,12 @@ main(int argc, char *argv[])
 		case 's':
 			sheet = optarg;
 			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'S':
+			score = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -464,7 +766,17 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	if (score != NULL) {
+		if (optind == argc || n > 0 || dir != NULL || bench > 0 ||
+		    sheet != NULL || keyfile != NULL) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_score(score, argv + optind, argc - optind) == 0 ?
+		    0 : 1;
+	}
 	if (optind != argc || (n > 0) != (dir != NULL) ||
+	    (keyfile != NULL && n == 0) ||
 	    (n == 0 && bench == 0 && sheet == NULL)) {
 		usage(stderr);
 		return 2;
@@ -481,7 +793,7 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 1;
 	}
-	if (n > 0 && cmd_samples(r, &cfg, n, dir) == -1)
+	if (n > 0 && cmd_samples(r, &cfg, n, dir, keyfile) == -1)
 		rc = 1;
 	if (rc == 0 && sheet != NULL && cmd_sheet(r, &cfg, sheet) == -1)
 		rc = 1;

@@ -1,6 +1,8 @@
 /*
  * vcode demo page: the meiduo seed flow against same-origin routes.
  *   GET  /image_codes/{uuid}/[?pre={old uuid}]   captcha PNG
+ *   GET  /image_codes/{uuid}/audio?lang=zh|en    spoken digits (WAV) that
+ *        replace the picture's answer under the same id
  *   GET  /sms_codes/{mobile}/?image_code=..&uuid=..
  *   POST /sms_codes/{mobile}/verify   {"sms_code": ".."}
  * Answers are {"code": N, "errmsg": ".."}; 0 is OK.
@@ -14,7 +16,8 @@
 	var $ = function (id) { return document.getElementById(id); };
 	var img = $("captcha"), mobile = $("mobile"), imageCode = $("image_code");
 	var smsCode = $("sms_code"), send = $("send"), verify = $("verify");
-	var msg = $("msg");
+	var msg = $("msg"), audio = $("audio"), listen = $("listen");
+	var audioLang = $("audio_lang"), listenHint = $("listen_hint");
 	var uuid = null, counting = false;
 
 	/* A v4 UUID: crypto.randomUUID where present (secure contexts only). */
@@ -45,6 +48,30 @@
 		img.src = "/image_codes/" + uuid + "/" +
 		    (old ? "?pre=" + encodeURIComponent(old) : "");
 		imageCode.value = "";
+		imageCode.placeholder = "输入图中字符";
+		audio.pause();
+		audio.removeAttribute("src");
+		audio.hidden = true;
+		listenHint.hidden = true;
+	}
+
+	/*
+	 * The spoken challenge, under the same id: its digits replace the
+	 * picture's answer, so the picture is dimmed while it stands.
+	 */
+	function playAudio() {
+		audio.src = "/image_codes/" + encodeURIComponent(uuid) +
+		    "/audio?lang=" + encodeURIComponent(audioLang.value);
+		audio.hidden = false;
+		listenHint.hidden = false;
+		img.classList.add("stale");
+		imageCode.value = "";
+		imageCode.placeholder = "输入听到的数字";
+		audio.play().catch(function () {
+			/* Autoplay refused: the controls are there to press. */
+		});
+		show("请输入听到的数字 (type the digits you hear)", true);
+		imageCode.focus();
 	}
 
 	function show(text, ok) {
@@ -159,5 +186,10 @@
 	});
 
 	img.addEventListener("click", refreshCaptcha);
+	img.addEventListener("load", function () {
+		img.classList.remove("stale");
+	});
+	$("refresh").addEventListener("click", refreshCaptcha);
+	listen.addEventListener("click", playAudio);
 	refreshCaptcha();
 }());

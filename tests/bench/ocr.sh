@@ -17,7 +17,7 @@
 # alphabet, from tesseract-ocr-chi-sim). OCR_KEEP=DIR keeps the samples
 # and lists the solved ones in DIR/solved. Needs tesseract-ocr and python3.
 here=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$here/build/vcode-render
+bin=${VCODE_RENDER:-$here/build/vcode-render}
 n=${1:-1000}
 conf=${2:-}
 lang=${OCR_LANG:-eng}

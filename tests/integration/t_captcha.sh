@@ -12,7 +12,7 @@ start_redis
 start_nginx
 
 CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
-DEFAULT_ALPHABET=347ACDEFGHJKLMNPQRTUVWXYacdefhjkmnptuvwxy
+DEFAULT_ALPHABET=369ACDEFHKLMNPRTUVW
 QUIET=(VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=0)
 
 swapcase() { printf '%s' "$1" | tr 'a-zA-Z' 'A-Za-z'; }

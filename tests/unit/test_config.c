@@ -199,24 +199,38 @@ test_defaults(void **state)
 	config_free(&c);
 }
 
-/* "letters and digits without look-alikes" */
+/*
+ * The default alphabet: upper-case letters and digits only (answers fold
+ * case), and at most one character of each group that readers confused.
+ */
 static void
 test_default_charset(void **state)
 {
+	static const char *const groups[] = {
+		"0OQD", "1IJ", "2Z", "4A", "5S", "8B", "6G", "9gq", "T7Y",
+		"KX", "WX", "VY", NULL
+	};
 	struct vc_config c;
-	const char *p;
+	const char *p, *const *g;
+	int n;
 
 	(void)state;
 	load_ok(&c, NULL);
-	for (p = c.captcha_charset; *p != '\0'; p++) {
-		if (strchr("0Oo1Iil2Zz5Ss8Bb69gqr", *p) != NULL)
-			fail_msg("captcha_charset \"%s\": expected no "
-			    "look-alikes (0Oo1Iil2Zz5Ss8Bb69gqr), saw '%c'",
-			    c.captcha_charset, *p);
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= 'A' && *p <= 'Z')))
-			fail_msg("captcha_charset \"%s\": expected letters and "
-			    "digits, saw '%c'", c.captcha_charset, *p);
+	if (strlen(c.captcha_charset) < 16)
+		fail_msg("captcha_charset \"%s\": expected at least 16 "
+		    "characters (65,536 answers of 4)", c.captcha_charset);
+	for (p = c.captcha_charset; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
+			fail_msg("captcha_charset \"%s\": expected upper-case "
+			    "letters and digits, saw '%c'", c.captcha_charset,
+			    *p);
+	for (g = groups; *g != NULL; g++) {
+		for (n = 0, p = *g; *p != '\0'; p++)
+			n += strchr(c.captcha_charset, *p) != NULL;
+		if (n > 1)
+			fail_msg("captcha_charset \"%s\": expected at most one "
+			    "of the look-alikes \"%s\", saw %d",
+			    c.captcha_charset, *g, n);
 	}
 	config_free(&c);
 }
