@@ -92,30 +92,65 @@ same_px(const unsigned char *a, const unsigned char *b)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
 }
 
-/* ink: pixels that differ from the top-left (background) pixel. */
+/*
+ * The line is drawn in two tones (the colours swapped from one gap on), so
+ * the left edge shows one background and the right edge the other (the
+ * foreground colour), or both the same when the image has one tone.
+ */
+static const unsigned char *
+px_at(const struct decoded *d, int x, int y)
+{
+	return d->rgb + ((size_t)y * d->width + x) * 3;
+}
+
+/* ink: pixels of neither background (the two top corners' colours). */
 static int
 ink(const struct decoded *d)
 {
+	const unsigned char *a = px_at(d, 0, 0), *b = px_at(d, d->width - 1, 0);
 	int	i, n = 0;
 
 	for (i = 0; i < d->width * d->height; i++)
-		n += !same_px(d->rgb + i * 3, d->rgb);
+		n += !same_px(d->rgb + i * 3, a) && !same_px(d->rgb + i * 3, b);
 	return n;
 }
 
-/* border_ink: ink on the outermost rows and columns (0 = nothing cut). */
+/*
+ * border_ink: what a clipped glyph would leave on the outermost pixels
+ * (0 = nothing cut): in the left and right columns, pixels unlike the
+ * column's top one; in the top and bottom rows, pixels of neither
+ * background, and every change of colour after the first (the one from
+ * one tone to the other).
+ */
 static int
 border_ink(const struct decoded *d)
 {
-	int	x, y, n = 0;
+	const unsigned char *a = px_at(d, 0, 0), *b = px_at(d, d->width - 1, 0);
+	int	x, y, n = 0, changes;
 
-	for (y = 0; y < d->height; y++)
-		for (x = 0; x < d->width; x++)
-			if ((x == 0 || y == 0 || x == d->width - 1 ||
-			    y == d->height - 1) &&
-			    !same_px(d->rgb + (y * d->width + x) * 3, d->rgb))
+	for (y = 0; y < d->height; y++) {
+		n += !same_px(px_at(d, 0, y), a);
+		n += !same_px(px_at(d, d->width - 1, y), b);
+	}
+	for (y = 0; y < d->height; y += d->height - 1) {
+		changes = 0;
+		for (x = 0; x < d->width; x++) {
+			const unsigned char *c = px_at(d, x, y);
+
+			n += !same_px(c, a) && !same_px(c, b);
+			if (x > 0 && !same_px(c, px_at(d, x - 1, y)) &&
+			    ++changes > 1)
 				n++;
+		}
+	}
 	return n;
+}
+
+/* two_tone: 1 when the left and right edges differ (the line is split). */
+static int
+two_tone(const struct decoded *d)
+{
+	return !same_px(px_at(d, 0, 0), px_at(d, d->width - 1, 0));
 }
 
 static double
@@ -188,6 +223,10 @@ test_sizes(void **state)
 				fail_msg("%dx%d: expected text/background "
 				    "contrast >= %.1f, saw %.2f", d.width,
 				    d.height, CONTRAST_MIN, contrast(&d));
+			if (!two_tone(&d))
+				fail_msg("%dx%d: expected two tones (left and "
+				    "right edge colours swapped), saw one",
+				    d.width, d.height);
 			free(d.rgb);
 		}
 		render_free(r);
