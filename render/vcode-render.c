@@ -477,71 +477,159 @@ elapsed_us(const struct timespec *a, const struct timespec *b)
 	return (b->tv_sec - a->tv_sec) * 1e6 + (b->tv_nsec - a->tv_nsec) / 1e3;
 }
 
+/* One timed step of a benchmark: makes one reply, sets its size. */
+struct bench_step {
+	struct render		*r;
+	struct render_audio	*audio;
+	const struct vc_config	*cfg;
+	enum render_lang	 lang;
+	char			 text[VC_CAPTCHA_ANSWER_MAX];
+	char			 answer[VC_CAPTCHA_ANSWER_MAX];
+};
+
+/* Draws the next challenge (untimed). 0 or -1. */
+typedef int	(*bench_prep)(struct bench_step *);
+/* Makes its reply (timed). 0 or -1; *len is the reply's size. */
+typedef int	(*bench_make)(struct bench_step *, size_t *);
+
+static int
+prep_image(struct bench_step *b)
+{
+	return draw(b->cfg, b->text, b->answer);
+}
+
+static int
+make_image(struct bench_step *b, size_t *len)
+{
+	unsigned char	*png;
+
+	if (render_png(b->r, b->text, &png, len) == -1)
+		return -1;
+	free(png);
+	return 0;
+}
+
+static int
+prep_audio(struct bench_step *b)
+{
+	return rand_digits(b->answer, sizeof(b->answer),
+	    b->cfg->captcha_audio_length);
+}
+
+static int
+make_audio(struct bench_step *b, size_t *len)
+{
+	unsigned char	*wav;
+
+	if (render_wav(b->audio, b->answer, b->lang, &wav, len) == -1)
+		return -1;
+	free(wav);
+	return 0;
+}
+
+/*
+ * bench_run: n timed replies after BENCH_WARMUP untimed ones; the medians
+ * into *us and *bytes, and a line of the spread.
+ */
+static int
+bench_run(struct bench_step *b, bench_prep prep, bench_make make, long n,
+    const char *what, double *med_us, double *med_bytes)
+{
+	double		*us, *bytes;
+	struct timespec	 t0, t1;
+	size_t		 len;
+	long		 i;
+	int		 rc = -1;
+
+	us = calloc((size_t)n, sizeof(*us));
+	bytes = calloc((size_t)n, sizeof(*bytes));
+	if (us == NULL || bytes == NULL) {
+		fprintf(stderr, "vcode-render: out of memory\n");
+		goto done;
+	}
+	for (i = -BENCH_WARMUP; i < n; i++) {
+		if (prep(b) == -1) {
+			fprintf(stderr, "vcode-render: no randomness\n");
+			goto done;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (make(b, &len) == -1) {
+			fprintf(stderr, "vcode-render: cannot make %s\n", what);
+			goto done;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (i >= 0) {
+			us[i] = elapsed_us(&t0, &t1);
+			bytes[i] = (double)len;
+		}
+	}
+	qsort(us, (size_t)n, sizeof(*us), cmp_double);
+	qsort(bytes, (size_t)n, sizeof(*bytes), cmp_double);
+	printf("%s us: min=%.1f p90=%.1f max=%.1f; bytes: min=%.0f p90=%.0f "
+	    "max=%.0f\n", what, us[0], us[n * 9 / 10], us[n - 1], bytes[0],
+	    bytes[n * 9 / 10], bytes[n - 1]);
+	*med_us = us[n / 2];
+	*med_bytes = bytes[n / 2];
+	rc = 0;
+done:
+	explicit_bzero(b->answer, sizeof(b->answer));
+	explicit_bzero(b->text, sizeof(b->text));
+	free(us);
+	free(bytes);
+	return rc;
+}
+
 /*
  * cmd_bench: renders and encodes n captchas, each timed alone (the text
- * is drawn outside the timed part), pinned to the CPU we start on so the
- * figures are one core's. Prints medians on the last line.
+ * drawn outside the timing) and pinned to the CPU we start on so the
+ * figures are one core's, then n audio challenges of
+ * captcha_audio_length digits in each language. The last line gives the
+ * image medians: us_per_image=X bytes_per_image=Y.
  */
 static int
 cmd_bench(struct render *r, const struct vc_config *cfg, long n)
 {
-	char		 text[VC_CAPTCHA_ANSWER_MAX];
-	char		 answer[VC_CAPTCHA_ANSWER_MAX];
-	unsigned char	*png;
-	size_t		 len;
-	double		*us, *bytes;
-	struct timespec	 t0, t1;
-	cpu_set_t	 set;
-	long		 i;
-	int		 cpu;
+	static const struct { enum render_lang lang; const char *name; }
+	    langs[] = { { RENDER_LANG_ZH, "zh" }, { RENDER_LANG_EN, "en" } };
+	struct bench_step	 b;
+	char			 err[VC_ERR_MAX], what[32];
+	double			 img_us, img_bytes, us, bytes;
+	cpu_set_t		 set;
+	size_t			 i;
+	int			 cpu, rc = -1;
 
 	if ((cpu = sched_getcpu()) >= 0) {
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
 		(void)sched_setaffinity(0, sizeof(set), &set);
 	}
-	us = calloc((size_t)n, sizeof(*us));
-	bytes = calloc((size_t)n, sizeof(*bytes));
-	if (us == NULL || bytes == NULL) {
-		fprintf(stderr, "vcode-render: out of memory\n");
-		free(us);
-		free(bytes);
-		return -1;
-	}
-	for (i = 0; i < BENCH_WARMUP; i++) {
-		if (sample(r, cfg, text, answer, &png, &len) == -1)
-			goto fail;
-		free(png);
-	}
-	for (i = 0; i < n; i++) {
-		if (draw(cfg, text, answer) == -1)
-			goto fail;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (render_png(r, text, &png, &len) == -1) {
-			fprintf(stderr, "vcode-render: cannot render\n");
-			goto fail;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		free(png);
-		us[i] = elapsed_us(&t0, &t1);
-		bytes[i] = (double)len;
-	}
-	qsort(us, (size_t)n, sizeof(*us), cmp_double);
-	qsort(bytes, (size_t)n, sizeof(*bytes), cmp_double);
+	memset(&b, 0, sizeof(b));
+	b.r = r;
+	b.cfg = cfg;
 	printf("images=%ld size=%dx%d length=%d cpu=%d\n", n,
 	    cfg->captcha_width, cfg->captcha_height, cfg->captcha_length, cpu);
-	printf("us: min=%.1f p90=%.1f max=%.1f; bytes: min=%.0f p90=%.0f "
-	    "max=%.0f\n", us[0], us[n * 9 / 10], us[n - 1], bytes[0],
-	    bytes[n * 9 / 10], bytes[n - 1]);
-	printf("us_per_image=%.1f bytes_per_image=%.0f\n", us[n / 2],
-	    bytes[n / 2]);
-	free(us);
-	free(bytes);
-	return 0;
-fail:
-	free(us);
-	free(bytes);
-	return -1;
+	if (bench_run(&b, prep_image, make_image, n, "image", &img_us,
+	    &img_bytes) == -1)
+		return -1;
+	if ((b.audio = render_audio_new(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vcode-render: %s\n", err);
+		return -1;
+	}
+	for (i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+		b.lang = langs[i].lang;
+		snprintf(what, sizeof(what), "audio_%s", langs[i].name);
+		if (bench_run(&b, prep_audio, make_audio, n, what, &us,
+		    &bytes) == -1)
+			goto done;
+		printf("audio_%s digits=%d us_per_reply=%.1f "
+		    "bytes_per_reply=%.0f\n", langs[i].name,
+		    cfg->captcha_audio_length, us, bytes);
+	}
+	printf("us_per_image=%.1f bytes_per_image=%.0f\n", img_us, img_bytes);
+	rc = 0;
+done:
+	render_audio_free(b.audio);
+	return rc;
 }
 
 /* ---- Contact sheet. ---- */

@@ -30,21 +30,6 @@
 #define BURST_RMS	0.05
 #define BURST_MERGE	8	/* frames */
 #define BURST_MIN	3	/* frames */
-#define TIME_REPLIES	200
-#define TIME_MAX_US	1000.0	/* per reply of six digits, CPU time */
-
-/* A time limit says nothing about a sanitizer build. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SANITIZED	1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED	0
-#endif
 
 static const struct {
 	enum render_lang	 lang;
@@ -397,47 +382,6 @@ test_duration(void **state)
 	render_audio_free(a);
 }
 
-static double
-cpu_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static void
-test_time(void **state)
-{
-	struct render_audio	*a = new_or_fail();
-	unsigned char		*buf;
-	size_t			 li, len;
-	double			 t0, us;
-	int			 i;
-
-	(void)state;
-	if (SANITIZED) {
-		render_audio_free(a);
-		skip();
-	}
-	for (li = 0; li < NLANGS; li++) {
-		t0 = cpu_us();
-		for (i = 0; i < TIME_REPLIES; i++) {
-			if (render_wav(a, "123456", langs[li].lang, &buf,
-			    &len) != 0)
-				fail_msg("%s: render_wav failed",
-				    langs[li].name);
-			free(buf);
-		}
-		us = (cpu_us() - t0) / TIME_REPLIES;
-		if (us > TIME_MAX_US)
-			fail_msg("%s: expected a six-digit reply in under %.0f "
-			    "us of CPU, saw %.0f us", langs[li].name,
-			    TIME_MAX_US, us);
-	}
-	render_audio_free(a);
-}
-
 int
 main(void)
 {
@@ -448,7 +392,6 @@ main(void)
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_loudness),
 		cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_time),
 	};
 
 	srand((unsigned)time(NULL));
