@@ -102,8 +102,8 @@ extern const size_t		render_font_count;
  * background, edge, edge, glyph: 190 is the darker edge shade). */
 #define STROKE_HALF_MIN		0.14f
 #define STROKE_HALF_MAX		0.18f
-#define WAVE_AMP_MIN		0.55f
-#define WAVE_AMP_MAX		0.70f
+#define WAVE_AMP_MIN		0.70f
+#define WAVE_AMP_MAX		0.85f
 #define WAVE_INK		110
 #define STROKE_FALLBACK		0.10f	/* width, of em, when no glyph has one */
 #define DOTS_PER_PIXEL		(1.0f / 500)
@@ -607,6 +607,7 @@ struct placed {
 	float			 x0, x1, y0, y1; /* ink around (cx, cy), px */
 	int			 blank;		/* nothing to draw (a space) */
 	int			 symbol;	/* ASCII punctuation: + - = ? */
+	int			 op;		/* + or -: no tone change beside */
 };
 
 static void
@@ -950,7 +951,7 @@ draw_strokes(struct render *r, const struct placed *p, int n, float unit)
 	c.xa = left - rnd_range(r, 0, ext);
 	c.xb = right + rnd_range(r, 0, ext);
 	c.base = top + band * rnd_range(r, 0.45f, 0.55f);
-	c.tilt = band * rnd_range(r, -0.2f, 0.2f);
+	c.tilt = band * rnd_range(r, -0.1f, 0.1f);
 	c.base -= c.tilt / 2;
 	c.amp = band * rnd_range(r, WAVE_AMP_MIN, WAVE_AMP_MAX);
 	c.freq = rnd_range(r, 1.0f, 1.5f) * fmaxf(1, n / 4.0f);
@@ -974,10 +975,11 @@ split_pick(struct render *r, const struct placed *p, int n)
 
 	r->split = INT_MAX;
 	/* Two glyphs at least on each side where there are four or more:
-	 * OCR that finds one odd glyph at an end reads the rest alone. */
+	 * OCR that finds one odd glyph at an end reads the rest alone. Never
+	 * beside an operator, which readers then take for the other one. */
 	for (i = 0; i + 1 < n; i++)
-		if (!p[i].blank && !p[i + 1].blank &&
-		    (n < 4 || (i >= 1 && i + 2 < n)))
+		if (!p[i].blank && !p[i + 1].blank && !p[i].op &&
+		    !p[i + 1].op && (n < 4 || (i >= 1 && i + 2 < n)))
 			gaps[ngaps++] = i;
 	if (ngaps == 0)
 		return;
@@ -1445,6 +1447,7 @@ render_png(struct render *r, const char *text, unsigned char **png,
 		if ((p[i].g = glyph_pick(r, cps[i], &r->spare[i])) == NULL)
 			return -1;
 		p[i].symbol = is_symbol(cps[i]);
+		p[i].op = cps[i] == '+' || cps[i] == '-';
 	}
 	gscale = layout(r, p, n);
 
