@@ -11,8 +11,9 @@
  *      stand a small gap apart, and the whole line is scaled so that the
  *      transformed ink fits inside the margins: a glyph is never clipped,
  *      whatever the size and length;
- *   3. glyphs, and one thin, lighter wave across them, are drawn as 8-bit
- *      coverage into a scratch raster;
+ *   3. the glyphs are drawn as 8-bit coverage into a scratch raster
+ *      (no strokes across them: readers took a stroke over F, P, V or L
+ *      for the bar of E, R, Y or V, and OCR needs none since step 4);
  *   4. that raster is resampled through a fresh smooth random displacement
  *      field and quantised to LEVELS shades between background and
  *      foreground, with the shades swapped from one gap between glyphs on
@@ -95,17 +96,8 @@ extern const size_t		render_font_count;
 #define SYMBOL_GAP		0.15f	/* space around it, of the narrower */
 /* Space between neighbours' ink, of the narrower glyph: a warp may make
  * them touch, never overlap enough to hide a stroke. */
-#define GAP_MIN			0.02f
-#define GAP_MAX			0.12f
-/* The crossing wave: half-width, of the glyphs' mean stroke width;
- * amplitude, of the line's height; coverage at its core (the shades run
- * background, edge, edge, glyph: 190 is the darker edge shade). */
-#define STROKE_HALF_MIN		0.14f
-#define STROKE_HALF_MAX		0.18f
-#define WAVE_AMP_MIN		0.70f
-#define WAVE_AMP_MAX		0.85f
-#define WAVE_INK		110
-#define STROKE_FALLBACK		0.10f	/* width, of em, when no glyph has one */
+#define GAP_MIN			0.05f
+#define GAP_MAX			0.15f
 #define DOTS_PER_PIXEL		(1.0f / 500)
 /*
  * The displacement field: a WARP_GX x WARP_GY grid of random offsets,
@@ -144,7 +136,6 @@ struct glyph {
 	int		 w, h;		/* raster size, 1-px zero border included */
 	float		 top;		/* raster top above the baseline, px */
 	float		 advance;
-	float		 stroke;	/* typical stroke width, px */
 	/* Ink support points, relative to the raster centre. */
 	float		 hx[HULL_DIRS], hy[HULL_DIRS];
 	unsigned char	*bits;		/* w * h coverage */
@@ -432,32 +423,6 @@ glyph_hull(struct glyph *g)
 }
 
 /*
- * glyph_stroke: the glyph's typical stroke width, 2 x area / perimeter
- * (exact for a long bar), with the perimeter counted as ink/no-ink edges
- * between 4-neighbours and corrected by pi/4 for the staircase of curves.
- * The crossing curves take it, so that thickness does not tell them apart.
- */
-static void
-glyph_stroke(struct glyph *g)
-{
-	double	area = 0, edges = 0;
-	int	x, y, in, right, down;
-
-	for (y = 0; y + 1 < g->h; y++) {
-		const unsigned char *row = g->bits + (size_t)y * g->w;
-
-		for (x = 0; x + 1 < g->w; x++) {
-			area += row[x] / 255.0;
-			in = row[x] >= 128;
-			right = row[x + 1] >= 128;
-			down = row[x + g->w] >= 128;
-			edges += (in != right) + (in != down);
-		}
-	}
-	g->stroke = edges > 0 ? (float)(2 * area / (edges * 0.785398)) : 0;
-}
-
-/*
  * glyph_load: rasterises cp of face into g (whose bits are replaced).
  * A code point the face lacks sets g->missing; that is not an error.
  * Returns -1 only when memory runs out.
@@ -513,7 +478,6 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 	g->advance = (float)slot->advance.x / 64;
 	g->missing = 0;
 	glyph_hull(g);
-	glyph_stroke(g);
 	return 0;
 }
 
@@ -722,83 +686,15 @@ draw_glyph(struct render *r, const struct placed *p)
 	}
 }
 
-/*
- * A stroke along y = base + tilt * t + amp * sin(2 pi (freq * t) + phase),
- * t = 0..1 over x = xa..xb: with about one period it is a wave through the
- * whole line, with half a period an arc over one glyph.
- */
-struct curve {
-	float	xa, xb;
-	float	base, tilt, amp, freq, phase;
-	float	hw;		/* half-width, px */
-	float	ink;		/* coverage at its core, 0..255 */
-};
-
-/*
- * draw_curve: draws c column by column (one vertical span each, widened
- * by the slope), which is much cheaper than a distance test per pixel.
- * Kept inside the margins, so the warp cannot push it off the image.
- */
-static void
-draw_curve(struct render *r, const struct curve *c)
-{
-	float	span = c->xb - c->xa, w = 6.2831853f * c->freq;
-	float	t, yv, slope, hh, v, sa, ca, ss, cs, tmp;
-	int	x, y, xs, xe, ys, ye;
-	int	ylo = r->pady, yhi = r->height - r->pady;
-	unsigned char *col;
-
-	if (span < 1)
-		return;
-	xs = (int)floorf(c->xa);
-	xe = (int)ceilf(c->xb);
-	if (xs < r->padx) xs = r->padx;
-	if (xe > r->width - r->padx) xe = r->width - r->padx;
-	/* sin and cos of the phase, stepped by a rotation per column. */
-	t = (xs + 0.5f - c->xa) / span;
-	sa = sinf(w * t + c->phase);
-	ca = cosf(w * t + c->phase);
-	ss = sinf(w / span);
-	cs = cosf(w / span);
-	for (x = xs; x < xe; x++) {
-		t = (x + 0.5f - c->xa) / span;
-		yv = c->base + c->tilt * t + c->amp * sa;
-		slope = (c->tilt + c->amp * w * ca) / span;
-		tmp = sa * cs + ca * ss;
-		ca = ca * cs - sa * ss;
-		sa = tmp;
-		hh = c->hw * sqrtf(1 + slope * slope);
-		ys = (int)floorf(yv - hh - 0.5f);
-		ye = (int)ceilf(yv + hh + 0.5f);
-		if (ys < ylo) ys = ylo;
-		if (ye > yhi) ye = yhi;
-		if (ys >= ye)
-			continue;
-		ink_grow(r, x, ys, x + 1, ye);
-		col = r->cov + (size_t)r->pady * r->covstride + r->padx + x;
-		for (y = ys; y < ye; y++) {
-			unsigned char *o = col + (size_t)y * r->covstride;
-
-			v = hh + 0.5f - fabsf(y + 0.5f - yv);
-			if (v <= 0)
-				continue;
-			v = v >= 1 ? c->ink : v * c->ink;
-			if ((unsigned char)v > *o)
-				*o = (unsigned char)v;
-		}
-	}
-}
-
 /* ---- Layout. ---- */
 
 /*
  * layout: gives each glyph its distortion and position. Sizes are worked
  * out at the cached em first; then one scale factor (never above 1, so
  * rasters are only reduced) makes the line fit width and height inside the
- * margins, and the leftover room becomes a random offset. Returns that
- * factor.
+ * margins, and the leftover room becomes a random offset.
  */
-static float
+static void
 layout(struct render *r, struct placed *p, int n)
 {
 	float	left = 1e9f, right = -1e9f, top = 1e9f, bottom = -1e9f;
@@ -901,64 +797,6 @@ layout(struct render *r, struct placed *p, int n)
 		p[i].cx = offx + (p[i].cx - left) * gscale * stretch;
 		p[i].cy = offy + (p[i].cy - top) * gscale;
 	}
-	return gscale;
-}
-
-/*
- * draw_strokes: one wave through the line of text, for off-the-shelf OCR
- * (which reads a clean line of varied glyphs well). People must look past
- * it, and a panel showed what stops them: a wave as thick as the glyphs
- * hides them, and one that runs flat along the top or foot of the line
- * adds a bar (T read as I, F as E). So it is thin, a shade lighter than
- * the glyphs, and tall enough that its flat crests lie at the edges of
- * the line and it crosses the glyphs steeply.
- */
-static void
-draw_strokes(struct render *r, const struct placed *p, int n, float unit)
-{
-	struct curve	 c;
-	float		 left = 1e9f, right = -1e9f, top = 1e9f, bottom = -1e9f;
-	float		 band, ext, stroke = 0;
-	int		 i, nstroke = 0;
-
-	for (i = 0; i < n; i++) {
-		/*
-		 * Not across a sum: a stroke through a 1 makes it a 4 or a
-		 * 7, and a wrong sum is a wrong answer whatever the reader's
-		 * skill. (Its answers, 0..18, are guessable anyway.)
-		 */
-		if (p[i].symbol)
-			return;
-		left = fminf(left, p[i].cx + p[i].x0);
-		right = fmaxf(right, p[i].cx + p[i].x1);
-		if (!p[i].blank) {
-			top = fminf(top, p[i].cy + p[i].y0);
-			bottom = fmaxf(bottom, p[i].cy + p[i].y1);
-		}
-		if (!p[i].blank && p[i].g->stroke > 0) {
-			stroke += p[i].g->stroke * sqrtf(fabsf(p[i].m[0] *
-			    p[i].m[3] - p[i].m[1] * p[i].m[2]));
-			nstroke++;
-		}
-	}
-	if (bottom <= top)
-		return;
-	stroke = nstroke > 0 ? stroke / nstroke : unit * STROKE_FALLBACK;
-	band = bottom - top;
-	ext = (right - left) * 0.08f;
-	/* A wave that crosses the middle of the line more than once: OCR
-	 * shrugs off a straight strike-through. */
-	c.xa = left - rnd_range(r, 0, ext);
-	c.xb = right + rnd_range(r, 0, ext);
-	c.base = top + band * rnd_range(r, 0.45f, 0.55f);
-	c.tilt = band * rnd_range(r, -0.1f, 0.1f);
-	c.base -= c.tilt / 2;
-	c.amp = band * rnd_range(r, WAVE_AMP_MIN, WAVE_AMP_MAX);
-	c.freq = rnd_range(r, 1.0f, 1.5f) * fmaxf(1, n / 4.0f);
-	c.phase = rnd_range(r, 0, 6.2831853f);
-	c.hw = stroke * rnd_range(r, STROKE_HALF_MIN, STROKE_HALF_MAX);
-	c.ink = WAVE_INK;
-	draw_curve(r, &c);
 }
 
 /*
@@ -1436,7 +1274,6 @@ render_png(struct render *r, const char *text, unsigned char **png,
 {
 	uint32_t	cps[RENDER_CHARS_MAX];
 	struct placed	p[RENDER_CHARS_MAX];
-	float		gscale;
 	int		n, i;
 
 	if (r == NULL || text == NULL || png == NULL || len == NULL)
@@ -1449,14 +1286,13 @@ render_png(struct render *r, const char *text, unsigned char **png,
 		p[i].symbol = is_symbol(cps[i]);
 		p[i].op = cps[i] == '+' || cps[i] == '-';
 	}
-	gscale = layout(r, p, n);
+	layout(r, p, n);
 
 	memset(r->cov, 0, (size_t)r->covstride * (r->height + 2 * r->pady));
 	r->ink_x0 = r->ink_y0 = INT32_MAX;
 	r->ink_x1 = r->ink_y1 = 0;
 	for (i = 0; i < n; i++)
 		draw_glyph(r, &p[i]);
-	draw_strokes(r, p, n, r->em * gscale);
 	split_pick(r, p, n);
 	warp_pack(r);
 
