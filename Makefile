@@ -16,7 +16,7 @@ ASFLAGS	+= -DDEJAVUDIR='"$(DEJAVUDIR)"' -DLIBERATIONDIR='"$(LIBERATIONDIR)"' \
 
 B	 = build
 LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) $(wildcard sms/*.c) \
-	   render/render.c render/audio.c
+	   render/render.c render/audio.c render/util.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o $(B)/render/clips.o
 VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)

@@ -30,17 +30,16 @@
  * but the buffer it returns. Six digits take about 0.3 ms of a 2 GHz
  * core. The library never prints and never exits.
  */
-#include <sys/random.h>
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "render/render.h"
+#include "render/util.h"
 
 /* The spoken digits, from render/clips.S. */
 struct clip_blob {
@@ -124,42 +123,6 @@ struct render_audio {
 
 /* ---- Small helpers. ---- */
 
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* xorshift64*: fast, not secret; the answer is not derived from it. */
-static uint32_t
-rnd_u32(struct render_audio *a)
-{
-	a->rng ^= a->rng >> 12;
-	a->rng ^= a->rng << 25;
-	a->rng ^= a->rng >> 27;
-	return (uint32_t)((a->rng * 0x2545f4914f6cdd1dULL) >> 32);
-}
-
-/* A float uniform in [lo, hi). */
-static float
-rnd_range(struct render_audio *a, float lo, float hi)
-{
-	return lo + (hi - lo) * (float)(rnd_u32(a) >> 8) * (1.0f / 16777216.0f);
-}
-
-/* An integer uniform in [0, n); the tiny bias is of no concern here. */
-static int
-rnd_below(struct render_audio *a, int n)
-{
-	return (int)(((uint64_t)rnd_u32(a) * (uint32_t)n) >> 32);
-}
-
 /* Seconds to output samples, rounded. */
 static uint32_t
 samples(double secs)
@@ -202,7 +165,7 @@ noise_make(struct render_audio *a)
 	int		 i;
 
 	for (i = -NOISE_WARMUP; i < NOISE_LEN; i++) {
-		w = (float)(int32_t)rnd_u32(a) * (1.0f / 2147483648.0f);
+		w = (float)(int32_t)rnd_u32(&a->rng) * (1.0f / 2147483648.0f);
 		b0 = 0.99765f * b0 + 0.0990460f * w;
 		b1 = 0.96300f * b1 + 0.2965164f * w;
 		b2 = 0.57000f * b2 + 1.0526913f * w;
@@ -293,16 +256,16 @@ static void
 pcm_write(struct render_audio *a, const float *mix, uint32_t n,
     unsigned char *q)
 {
-	const float	*p = a->noise + rnd_below(a, NOISE_LEN);
-	const float	*r = a->noise + rnd_below(a, NOISE_LEN);
+	const float	*p = a->noise + rnd_below(&a->rng, NOISE_LEN);
+	const float	*r = a->noise + rnd_below(&a->rng, NOISE_LEN);
 	float		 level = DIGIT_RMS * db(NOISE_DB);
-	float		 g = rnd_range(a, 0.3f, 0.95f);
+	float		 g = rnd_range(&a->rng, 0.3f, 0.95f);
 	float		 h = sqrtf(1.0f - g * g);	/* unit RMS together */
 	float		 x;
 	uint32_t	 i;
 
 	g *= level;
-	h *= rnd_u32(a) & 1 ? level : -level;
+	h *= rnd_u32(&a->rng) & 1 ? level : -level;
 	for (i = 0; i < n; i++) {
 		x = soft_clip(mix[i] + g * p[i] + h * r[i]);
 		/* |x| < 1: 1..255 after truncation, rounded by the .5 */
@@ -323,19 +286,19 @@ babble_add(struct render_audio *a, float *out, uint32_t n,
 	uint32_t		 at, step, len;
 	float			 g;
 
-	at = (uint32_t)rnd_below(a, (int)samples(BABBLE_GAP_MAX) + 1);
+	at = (uint32_t)rnd_below(&a->rng, (int)samples(BABBLE_GAP_MAX) + 1);
 	for (;;) {
-		c = &a->clips[lang][rnd_below(a, 10)][rnd_below(a,
+		c = &a->clips[lang][rnd_below(&a->rng, 10)][rnd_below(&a->rng,
 		    a->variants)];
-		step = (uint32_t)lrint(a->ratio * FRAC_ONE * rnd_range(a,
+		step = (uint32_t)lrint(a->ratio * FRAC_ONE * rnd_range(&a->rng,
 		    BABBLE_FACTOR_MIN, BABBLE_FACTOR_MAX));
 		len = clip_out(c->len, step);
 		if (at >= n || len > n - at)
 			break;
-		g = db(BABBLE_DB + rnd_range(a, -BABBLE_GAIN_DB,
+		g = db(BABBLE_DB + rnd_range(&a->rng, -BABBLE_GAIN_DB,
 		    BABBLE_GAIN_DB));
 		clip_add_reversed(out + at, c, step, len, g);
-		at += len + (uint32_t)rnd_below(a,
+		at += len + (uint32_t)rnd_below(&a->rng,
 		    (int)samples(BABBLE_GAP_MAX) + 1);
 	}
 }
@@ -358,19 +321,19 @@ plan(struct render_audio *a, const char *digits, int nd,
 	int		 i, tries;
 
 	for (i = 0; i < nd; i++) {
-		seg[i].clip = &a->clips[lang][digits[i] - '0'][rnd_below(a,
+		seg[i].clip = &a->clips[lang][digits[i] - '0'][rnd_below(&a->rng,
 		    a->variants)];
 		seg[i].step = (uint32_t)lrint(a->ratio * FRAC_ONE *
-		    rnd_range(a, FACTOR_MIN, FACTOR_MAX));
+		    rnd_range(&a->rng, FACTOR_MIN, FACTOR_MAX));
 		seg[i].n = clip_out(seg[i].clip->len, seg[i].step);
-		seg[i].gain = db(rnd_range(a, -GAIN_DB, GAIN_DB));
+		seg[i].gain = db(rnd_range(&a->rng, -GAIN_DB, GAIN_DB));
 		speech += seg[i].n;
 	}
-	*lead = samples(rnd_range(a, LEAD_MIN, LEAD_MAX));
+	*lead = samples(rnd_range(&a->rng, LEAD_MIN, LEAD_MAX));
 	*tail = samples(TAIL);
 	pause = *lead + *tail;
 	for (i = 0; i < nd - 1; i++)
-		pause += gap[i] = samples(rnd_range(a, GAP_MIN, GAP_MAX));
+		pause += gap[i] = samples(rnd_range(&a->rng, GAP_MIN, GAP_MAX));
 	least = samples(LEAD_FLOOR) + samples(TAIL_FLOOR) +
 	    (uint64_t)(nd - 1) * samples(GAP_FLOOR);
 
@@ -434,7 +397,7 @@ render_audio_new(char *err, size_t errlen)
 	    render_clip_count != LANGS * 10 * render_clip_variants ||
 	    render_clip_rate < CLIP_RATE_MIN ||
 	    render_clip_rate > CLIP_RATE_MAX) {
-		errf(err, errlen, "built-in clips: %zu clips of %zu variants "
+		render_errf(err, errlen, "built-in clips: %zu clips of %zu variants "
 		    "at %zu Hz do not make %d languages of 10 digits",
 		    render_clip_count, render_clip_variants, render_clip_rate,
 		    LANGS);
@@ -444,14 +407,14 @@ render_audio_new(char *err, size_t errlen)
 		b = &render_clip_table[i];
 		if (b->size < 4 || b->size % 2 != 0 ||
 		    b->size / 2 > CLIP_SAMPLES_MAX) {
-			errf(err, errlen, "built-in clip %zu: %zu bytes is "
+			render_errf(err, errlen, "built-in clip %zu: %zu bytes is "
 			    "not a clip", i, b->size);
 			return NULL;
 		}
 		total += b->size / 2 + 1;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		errf(err, errlen, "out of memory");
+		render_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	a->variants = (int)render_clip_variants;
@@ -460,14 +423,13 @@ render_audio_new(char *err, size_t errlen)
 	a->noise = calloc(NOISE_LEN + SAMPLES_MAX, sizeof(*a->noise));
 	a->mix = calloc(SAMPLES_MAX, sizeof(*a->mix));
 	if (a->pcm == NULL || a->noise == NULL || a->mix == NULL) {
-		errf(err, errlen, "out of memory");
+		render_errf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (getrandom(&a->rng, sizeof(a->rng), 0) != (ssize_t)sizeof(a->rng)) {
-		errf(err, errlen, "getrandom: %s", strerror(errno));
+	if (rnd_seed(&a->rng) == -1) {
+		render_errf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
-	a->rng |= 1;	/* xorshift state must not be zero */
 	noise_make(a);
 
 	/* Little-endian int16 to float, each followed by a zero. */
@@ -490,7 +452,7 @@ render_audio_new(char *err, size_t errlen)
 		}
 		rms = sqrt(sum / c->len);
 		if (rms == 0) {
-			errf(err, errlen, "built-in clip %zu is silent", i);
+			render_errf(err, errlen, "built-in clip %zu is silent", i);
 			goto fail;
 		}
 		/* Alike in loudness, unless that would make a peak clip. */

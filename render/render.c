@@ -28,14 +28,12 @@
  * only mutable state is inside struct render; the library never prints
  * and never exits.
  */
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +45,7 @@
 #include <zlib.h>
 
 #include "render/render.h"
+#include "render/util.h"
 
 /* The built-in fonts, from render/fonts.S. */
 struct font_blob {
@@ -181,53 +180,6 @@ struct render {
 
 /* ---- Small helpers. ---- */
 
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* xorshift64*: fast, not secret; only positions and colours come from it. */
-static uint32_t
-rnd_u32(struct render *r)
-{
-	r->rng ^= r->rng >> 12;
-	r->rng ^= r->rng << 25;
-	r->rng ^= r->rng >> 27;
-	return (uint32_t)((r->rng * 0x2545f4914f6cdd1dULL) >> 32);
-}
-
-/* A float uniform in [lo, hi). */
-static float
-rnd_range(struct render *r, float lo, float hi)
-{
-	return lo + (hi - lo) * (float)(rnd_u32(r) >> 8) * (1.0f / 16777216.0f);
-}
-
-/* An integer uniform in [0, n); the tiny bias is of no concern here. */
-static int
-rnd_below(struct render *r, int n)
-{
-	return (int)(((uint64_t)rnd_u32(r) * (uint32_t)n) >> 32);
-}
-
-static int
-rnd_seed(struct render *r)
-{
-	uint64_t	seed;
-
-	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		return -1;
-	r->rng = seed | 1;	/* xorshift state must not be zero */
-	return 0;
-}
-
 /*
  * utf8_next: decodes the character at s into *cp and returns its length
  * in bytes, or 0 for a malformed, overlong or surrogate sequence.
@@ -340,15 +292,15 @@ palettes_make(struct render *r)
 
 	for (i = 0; i < PALETTES; i++) {
 		do {
-			int inverse = rnd_below(r, 5) == 0;
-			float hb = rnd_range(r, 0, 1), hf = rnd_range(r, 0, 1);
+			int inverse = rnd_below(&r->rng, 5) == 0;
+			float hb = rnd_range(&r->rng, 0, 1), hf = rnd_range(&r->rng, 0, 1);
 
-			bg = hsl_rgb(hb, rnd_range(r, 0.2f, 0.7f),
-			    inverse ? rnd_range(r, 0.08f, 0.2f) :
-			    rnd_range(r, 0.86f, 0.97f));
-			fg = hsl_rgb(hf, rnd_range(r, 0.4f, 0.9f),
-			    inverse ? rnd_range(r, 0.8f, 0.92f) :
-			    rnd_range(r, 0.12f, 0.35f));
+			bg = hsl_rgb(hb, rnd_range(&r->rng, 0.2f, 0.7f),
+			    inverse ? rnd_range(&r->rng, 0.08f, 0.2f) :
+			    rnd_range(&r->rng, 0.86f, 0.97f));
+			fg = hsl_rgb(hf, rnd_range(&r->rng, 0.4f, 0.9f),
+			    inverse ? rnd_range(&r->rng, 0.8f, 0.92f) :
+			    rnd_range(&r->rng, 0.12f, 0.35f));
 			lb = luminance(bg);
 			lf = luminance(fg);
 			ratio = lb > lf ? (lb + 0.05) / (lf + 0.05) :
@@ -521,7 +473,7 @@ static const struct glyph *
 glyph_pick(struct render *r, uint32_t cp, struct glyph *spare)
 {
 	const struct glyph	*g;
-	int			 start = rnd_below(r, r->nfaces), k;
+	int			 start = rnd_below(&r->rng, r->nfaces), k;
 
 	for (k = 0; k < r->nfaces; k++) {
 		g = glyph_get(r, (start + k) % r->nfaces, cp, spare);
@@ -543,7 +495,7 @@ render_check(struct render *r, const char *alphabet, char *err,
 
 	for (p = alphabet; *p != '\0'; p += len) {
 		if ((len = utf8_next(p, &cp)) == 0) {
-			errf(err, errlen, "alphabet is not UTF-8 (byte %td)",
+			render_errf(err, errlen, "alphabet is not UTF-8 (byte %td)",
 			    p - alphabet);
 			return -1;
 		}
@@ -551,7 +503,7 @@ render_check(struct render *r, const char *alphabet, char *err,
 			if (FT_Get_Char_Index(r->faces[k], cp) != 0)
 				break;
 		if (k == r->nfaces) {
-			errf(err, errlen, "no glyph for '%.*s' (U+%04X) in "
+			render_errf(err, errlen, "no glyph for '%.*s' (U+%04X) in "
 			    "%s%s", len, p, (unsigned int)cp,
 			    r->font_path ? "font " : "the built-in fonts",
 			    r->font_path ? r->font_path : "");
@@ -705,10 +657,10 @@ layout(struct render *r, struct placed *p, int n)
 
 	for (i = 0; i < n; i++) {
 		const struct glyph *g = p[i].g;
-		float s = rnd_range(r, SCALE_MIN, SCALE_MAX);
-		float a = rnd_range(r, -ROTATE_MAX, ROTATE_MAX);
-		float sh = rnd_range(r, -SHEAR_MAX, SHEAR_MAX);
-		float jitter = rnd_range(r, -JITTER_MAX, JITTER_MAX);
+		float s = rnd_range(&r->rng, SCALE_MIN, SCALE_MAX);
+		float a = rnd_range(&r->rng, -ROTATE_MAX, ROTATE_MAX);
+		float sh = rnd_range(&r->rng, -SHEAR_MAX, SHEAR_MAX);
+		float jitter = rnd_range(&r->rng, -JITTER_MAX, JITTER_MAX);
 		float c, sn;
 
 		if (p[i].symbol) {
@@ -755,7 +707,7 @@ layout(struct render *r, struct placed *p, int n)
 			float narrow = fminf(p[i].x1 - p[i].x0,
 			    p[i - 1].x1 - p[i - 1].x0);
 			float gap = p[i].symbol || p[i - 1].symbol ?
-			    SYMBOL_GAP : rnd_range(r, GAP_MIN, GAP_MAX);
+			    SYMBOL_GAP : rnd_range(&r->rng, GAP_MIN, GAP_MAX);
 
 			p[i].cx = p[i - 1].cx + p[i - 1].x1 - p[i].x0 +
 			    narrow * gap;
@@ -784,9 +736,9 @@ layout(struct render *r, struct placed *p, int n)
 	stretch = availw / ((right - left) * gscale);
 	stretch = stretch < 1 ? 1 : stretch > STRETCH_MAX ? STRETCH_MAX :
 	    stretch;
-	offx = r->padx + rnd_range(r, 0,
+	offx = r->padx + rnd_range(&r->rng, 0,
 	    availw - (right - left) * gscale * stretch);
-	offy = r->pady + rnd_range(r, 0, availh - (bottom - top) * gscale);
+	offy = r->pady + rnd_range(&r->rng, 0, availh - (bottom - top) * gscale);
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < 4; k++)
 			p[i].m[k] *= gscale * (k < 2 ? stretch : 1);
@@ -821,7 +773,7 @@ split_pick(struct render *r, const struct placed *p, int n)
 			gaps[ngaps++] = i;
 	if (ngaps == 0)
 		return;
-	k = gaps[rnd_below(r, ngaps)];
+	k = gaps[rnd_below(&r->rng, ngaps)];
 	r->split = (int)lrintf((p[k].cx + p[k].x1 + p[k + 1].cx +
 	    p[k + 1].x0) * 128);
 }
@@ -851,8 +803,8 @@ warp_pack(struct render *r)
 
 	for (j = 0; j < WARP_GY; j++)
 		for (i = 0; i < WARP_GX; i++) {
-			gdx[j][i] = rnd_below(r, 2 * r->warpx + 1) - r->warpx;
-			gdy[j][i] = rnd_below(r, 2 * r->warpy + 1) - r->warpy;
+			gdx[j][i] = rnd_below(&r->rng, 2 * r->warpx + 1) - r->warpx;
+			gdy[j][i] = rnd_below(&r->rng, 2 * r->warpy + 1) - r->warpy;
 		}
 	memset(r->img, 0, r->rowbytes * r->height);
 	if (split != INT_MAX) {
@@ -936,8 +888,8 @@ warp_pack(struct render *r)
 
 	dots = (int)(r->width * r->height * DOTS_PER_PIXEL);
 	for (i = 0; i < dots; i++) {
-		int dx = r->padx + rnd_below(r, r->width - 2 * r->padx);
-		int dy = r->pady + rnd_below(r, r->height - 2 * r->pady);
+		int dx = r->padx + rnd_below(&r->rng, r->width - 2 * r->padx);
+		int dy = r->pady + rnd_below(&r->rng, r->height - 2 * r->pady);
 		int shift = (per_byte - 1 - dx % per_byte) * PNG_DEPTH;
 		unsigned char *b = r->img + (size_t)dy * r->rowbytes +
 		    dx / per_byte;
@@ -1082,35 +1034,35 @@ faces_open(struct render *r, const char *path, char *err, size_t errlen)
 			    (FT_Long)render_font_table[i].size, 0,
 			    &r->faces[r->nfaces]);
 			if (e) {
-				errf(err, errlen, "built-in font %zu: "
+				render_errf(err, errlen, "built-in font %zu: "
 				    "FreeType error 0x%02x", i, e);
 				return -1;
 			}
 			r->nfaces++;
 		}
 		if (r->nfaces == 0) {
-			errf(err, errlen, "no built-in font");
+			render_errf(err, errlen, "no built-in font");
 			return -1;
 		}
 	} else {
 		/* stat first: FreeType says "cannot open resource" for a
 		 * missing file, a directory and a permission problem alike. */
 		if (stat(path, &st) == -1) {
-			errf(err, errlen, "font %s: %s", path, strerror(errno));
+			render_errf(err, errlen, "font %s: %s", path, strerror(errno));
 			return -1;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			errf(err, errlen, "font %s: not a regular file", path);
+			render_errf(err, errlen, "font %s: not a regular file", path);
 			return -1;
 		}
 		if ((e = FT_New_Face(r->ft, path, 0, &r->faces[0])) != 0) {
-			errf(err, errlen, "font %s: not a font FreeType can "
+			render_errf(err, errlen, "font %s: not a font FreeType can "
 			    "read (error 0x%02x)", path, e);
 			return -1;
 		}
 		r->nfaces = 1;
 		if ((r->font_path = strdup(path)) == NULL) {
-			errf(err, errlen, "out of memory");
+			render_errf(err, errlen, "out of memory");
 			return -1;
 		}
 	}
@@ -1118,16 +1070,16 @@ faces_open(struct render *r, const char *path, char *err, size_t errlen)
 		FT_Face f = r->faces[i];
 
 		if (!FT_IS_SCALABLE(f) || f->num_glyphs <= 0) {
-			errf(err, errlen, "font %s: no scalable glyphs", name);
+			render_errf(err, errlen, "font %s: no scalable glyphs", name);
 			return -1;
 		}
 		if (FT_Select_Charmap(f, FT_ENCODING_UNICODE)) {
-			errf(err, errlen, "font %s: no Unicode character map",
+			render_errf(err, errlen, "font %s: no Unicode character map",
 			    name);
 			return -1;
 		}
 		if (FT_Set_Pixel_Sizes(f, 0, (FT_UInt)r->em)) {
-			errf(err, errlen, "font %s: cannot scale to %d px",
+			render_errf(err, errlen, "font %s: cannot scale to %d px",
 			    name, r->em);
 			return -1;
 		}
@@ -1169,13 +1121,13 @@ render_new(int width, int height, const char *font_path, char *err,
 
 	if (width < RENDER_WIDTH_MIN || width > RENDER_WIDTH_MAX ||
 	    height < RENDER_HEIGHT_MIN || height > RENDER_HEIGHT_MAX) {
-		errf(err, errlen, "captcha size %dx%d out of range "
+		render_errf(err, errlen, "captcha size %dx%d out of range "
 		    "(%dx%d to %dx%d)", width, height, RENDER_WIDTH_MIN,
 		    RENDER_HEIGHT_MIN, RENDER_WIDTH_MAX, RENDER_HEIGHT_MAX);
 		return NULL;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		errf(err, errlen, "out of memory");
+		render_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	r->width = width;
@@ -1193,13 +1145,13 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->pady = (r->warpy + 255) / 256 + 2;
 	r->covstride = width + 2 * r->padx;
 	r->rowbytes = ((size_t)width * PNG_DEPTH + 7) / 8;
-	if (rnd_seed(r) == -1) {
-		errf(err, errlen, "getrandom: %s", strerror(errno));
+	if (rnd_seed(&r->rng) == -1) {
+		render_errf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
 	if (FT_Init_FreeType(&r->ft)) {
 		r->ft = NULL;
-		errf(err, errlen, "FreeType cannot start");
+		render_errf(err, errlen, "FreeType cannot start");
 		goto fail;
 	}
 	if (faces_open(r, font_path, err, errlen) == -1)
@@ -1216,7 +1168,7 @@ render_new(int width, int height, const char *font_path, char *err,
 	if (r->cache == NULL || r->cov == NULL || r->img == NULL ||
 	    r->rows == NULL || r->wcol == NULL || r->wcolt == NULL || r->wrow == NULL || r->wrowt == NULL ||
 	    r->arena == NULL) {
-		errf(err, errlen, "out of memory");
+		render_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (y = 0; y < height; y++)
@@ -1229,7 +1181,7 @@ render_new(int width, int height, const char *font_path, char *err,
 	for (f = 0; f < r->nfaces; f++)
 		for (cp = PREWARM_FIRST; cp <= PREWARM_LAST; cp++)
 			if (glyph_get(r, f, cp, &r->spare[0]) == NULL) {
-				errf(err, errlen, "out of memory");
+				render_errf(err, errlen, "out of memory");
 				goto fail;
 			}
 	return r;
@@ -1296,7 +1248,7 @@ render_png(struct render *r, const char *text, unsigned char **png,
 	split_pick(r, p, n);
 	warp_pack(r);
 
-	if (encode(r, r->palettes[rnd_below(r, PALETTES)]) == -1)
+	if (encode(r, r->palettes[rnd_below(&r->rng, PALETTES)]) == -1)
 		return -1;
 	if ((*png = malloc(r->outlen)) == NULL)
 		return -1;

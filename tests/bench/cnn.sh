@@ -76,14 +76,8 @@ case ${VCODE_CAPTCHA_MODE:-} in
 	exit 1;;
 esac
 
-if [ -n "${CNN_KEEP:-}" ]; then
-	rm -rf "$CNN_KEEP" && mkdir -p "$CNN_KEEP" && work=$CNN_KEEP || exit 1
-else
-	work=$(mktemp -d /tmp/vcode-cnn.XXXXXX) || exit 1
-	trap 'rm -rf "$work"' EXIT
-fi
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$here/tests/bench/workdir.sh"
+bench_workdir cnn "${CNN_KEEP:-}"
 
 echo "cnn: $bin, $ntrain training + $ntest test samples${conf:+, $conf}"
 "$bin" ${conf:+-c "$conf"} -n "$ntrain" -o "$work/train" || exit 1

@@ -26,14 +26,8 @@ command -v tesseract >/dev/null ||
     { echo "ocr: tesseract missing (apt-get install tesseract-ocr)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "ocr: python3 missing" >&2; exit 1; }
 [ -x "$bin" ] || { echo "ocr: $bin missing (run make)" >&2; exit 1; }
-if [ -n "${OCR_KEEP:-}" ]; then
-	rm -rf "$OCR_KEEP" && mkdir -p "$OCR_KEEP" && work=$OCR_KEEP || exit 1
-else
-	work=$(mktemp -d /tmp/vcode-ocr.XXXXXX) || exit 1
-	trap 'rm -rf "$work"' EXIT
-fi
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$here/tests/bench/workdir.sh"
+bench_workdir ocr "${OCR_KEEP:-}"
 
 ${CC:-cc} -O2 -o "$work/ocr-clean" "$here/tests/bench/ocr-clean.c" \
     $(pkg-config --cflags --libs libpng) || exit 1
