@@ -131,28 +131,59 @@ bind_listen(const struct vc_config *cfg)
 	return fd;
 }
 
+/*
+ * daemonize: forks into the background. The parent waits until the child
+ * says it is ready (daemon_ready(), after the pidfile is written) and
+ * exits 0, or 1 when the child gives up first, so that "vcoded -d -p F"
+ * returns only once F names a running master. Returns the readiness fd
+ * to the child, or -1.
+ */
 static int
 daemonize(void)
 {
-	int	 fd;
+	ssize_t	 n;
+	char	 c;
+	int	 fd, p[2];
 
+	if (pipe(p) == -1)
+		return -1;
 	switch (fork()) {
 	case -1:
+		close(p[0]);
+		close(p[1]);
 		return -1;
 	case 0:
+		close(p[0]);
 		break;
 	default:
-		_exit(0);
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		_exit(n == 1 && c == 'r' ? 0 : 1);
 	}
-	if (setsid() == -1)
+	if (setsid() == -1) {
+		close(p[1]);
 		return -1;
+	}
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);	/* stderr stays: the log */
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	return 0;
+	return p[1];
+}
+
+/* daemon_ready: tells a waiting parent that start-up went well. */
+static void
+daemon_ready(int fd)
+{
+	if (fd == -1)
+		return;
+	while (write(fd, "r", 1) == -1 && errno == EINTR)
+		;
+	close(fd);
 }
 
 struct worker {
@@ -238,25 +269,29 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 	FILE			*fp;
 	char			*sockpath = NULL;
 	int			 fd, i, n, status, sig, alive, gen = 0;
-	int			 stopping = 0;
+	int			 stopping = 0, ready = -1;
 
 	if (probe(cfg) == -1 || (fd = bind_listen(cfg)) == -1)
 		return 1;
 	if (strncmp(cfg->listen, "unix:", 5) == 0 &&
 	    (sockpath = strdup(cfg->listen + 5)) == NULL)
 		return 1;
-	if (daemon_flag && daemonize() == -1) {
+	if (daemon_flag && (ready = daemonize()) == -1) {
 		log_error("daemonize: %s", strerror(errno));
 		return 1;
 	}
 	if (pidfile != NULL) {
 		if ((fp = fopen(pidfile, "w")) == NULL) {
 			log_error("pidfile %s: %s", pidfile, strerror(errno));
-			return 1;
+			return 1;	/* the parent sees the pipe close: exit 1 */
 		}
 		fprintf(fp, "%d\n", (int)getpid());
-		fclose(fp);
+		if (fclose(fp) != 0) {
+			log_error("pidfile %s: write failed", pidfile);
+			return 1;
+		}
 	}
+	daemon_ready(ready);
 	/* The master takes its signals synchronously, one at a time. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

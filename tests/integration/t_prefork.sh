@@ -199,4 +199,12 @@ if [ -n "$master" ]; then
 	else fail "$P SIGTERM stops master and workers" "all gone" "alive: $(for p in $pids; do alive "$p" && echo -n "$p "; done)"; fi
 	expect_eq "$P socket removed" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
 fi
+# -d returns only once the pidfile is written: an unwritable one is exit 1.
+rm -f "$VC_SOCK"
+timeout 10 "$VCODED" -d -p "$T/no/such/dir/vcoded.pid" -c "$CONF" \
+    >"$T/daemon2.out" 2>&1 </dev/null
+expect_eq "$P -d with an unwritable pidfile: exit 1" 1 "$?"
+pids=$(ss -xlpn 2>/dev/null | grep -F "$VC_SOCK" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -un)
+for p in $pids; do track "$p"; done
+expect_eq "$P ... and no master left holding the socket" "" "$pids"
 it_done
