@@ -3,6 +3,8 @@
  * (FastCGI or CGI), hand it to core, write the response, free it all.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -164,18 +166,27 @@ on_stop(int sig)
 	stopping = 1;
 }
 
+/*
+ * fcgi_serve: the worker loop. SIGTERM and SIGINT are blocked except while
+ * the worker waits in ppoll() for a connection: a worker told to stop
+ * finishes the request it has accepted, including one whose parameters
+ * are still arriving, and stops only between requests. The listening
+ * socket is non-blocking, so a connection another worker took first
+ * sends this one back to ppoll().
+ */
 int
 fcgi_serve(const struct vc_config *cfg, int listen_fd)
 {
 	struct vc_ctx		*ctx;
 	struct sigaction	 sa;
-	sigset_t		 block, old;
+	struct pollfd		 pfd;
+	sigset_t		 block, waiting;
 	FCGX_Request		 rq;
 	struct io		 io;
 	char			 err[VC_ERR_MAX];
 	unsigned		 fails = 0;
+	int			 fl, rc;
 
-	/* No SA_RESTART: SIGTERM must interrupt a blocked accept. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -186,12 +197,22 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
 
 	if ((ctx = ctx_new(cfg, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return 1;
 	}
 	if (drop_privileges(cfg) == -1) {
+		ctx_free(ctx);
+		return 1;
+	}
+	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
+	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_error("%s: listening socket: %s", __func__,
+		    strerror(errno));
 		ctx_free(ctx);
 		return 1;
 	}
@@ -205,25 +226,34 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 	io.read = fcgx_read;
 	io.write = fcgx_write;
 	io.arg = &rq;
+	pfd.fd = listen_fd;
+	pfd.events = POLLIN;
 	log_debug("worker ready");
 	while (!stopping) {
-		if (FCGX_Accept_r(&rq) < 0) {
-			if (stopping)
-				break;
-			/* Back off on a broken listener, never spin. */
+		if (ppoll(&pfd, 1, NULL, &waiting) == -1) {
 			if (errno != EINTR && ++fails % 100 == 1)
-				log_warn("%s: accept failed: %s", __func__,
+				log_warn("%s: poll failed: %s", __func__,
 				    strerror(errno));
 			if (errno != EINTR)
 				usleep(10000);
 			continue;
 		}
+		if (stopping)
+			break;
+		if ((rc = FCGX_Accept_r(&rq)) < 0) {
+			/* Taken by another worker: wait again. Else back off
+			 * on a broken listener, never spin. */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK)
+				continue;
+			if (++fails % 100 == 1)
+				log_warn("%s: accept failed: %s", __func__,
+				    strerror(-rc));
+			usleep(10000);
+			continue;
+		}
 		fails = 0;
-		/* A request in flight finishes; signals wait until after. */
-		sigprocmask(SIG_BLOCK, &block, &old);
 		serve_one(ctx, &io);
 		FCGX_Finish_r(&rq);
-		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	FCGX_Free(&rq, 1);
 	ctx_free(ctx);
