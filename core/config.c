@@ -21,7 +21,7 @@ struct kdef {
 	const char	*def;
 	long		 min, max;	/* K_INT bounds */
 	const char *const *names;	/* K_ENUM values, index = enum value */
-	int		 secret;	/* masked by config_dump */
+	int		 secret;	/* config_dump: 1 masked, 2 a URL's host only */
 };
 
 static const char *const captcha_modes[] = { "text", "math", NULL };
@@ -83,7 +83,7 @@ static const struct kdef keydefs[] = {
 	SECRET(ccp_auth_token),
 	STR(ccp_app_id, ""),
 	STR(ccp_template_id, "1"),
-	STR(webhook_url, ""),
+	{ "webhook_url", K_STR, O(webhook_url), "", 0, 0, NULL, 2 },
 	SECRET(webhook_secret),
 	STR(sms_log_file, "stderr"),
 	SECRET(sms_code_key),
@@ -372,6 +372,28 @@ config_free(struct vc_config *cfg)
 	}
 }
 
+/*
+ * dump_url_host: a URL as "scheme://host[:port]/" and a mark when there
+ * was more: its user, password, path and query may carry a token.
+ */
+static void
+dump_url_host(const char *url, FILE *fp)
+{
+	const char	*sep, *host, *end, *at;
+
+	if ((sep = strstr(url, "://")) == NULL) {
+		fprintf(fp, "%s\n", url[0] != '\0' ? "(set)" : "");
+		return;
+	}
+	host = sep + 3;
+	end = host + strcspn(host, "/?#");
+	if ((at = memchr(host, '@', (size_t)(end - host))) != NULL)
+		host = at + 1;
+	fprintf(fp, "%.*s%.*s/%s\n", (int)(sep + 3 - url), url,
+	    (int)(end - host), host,
+	    at != NULL || *end != '\0' ? "(rest masked)" : "");
+}
+
 void
 config_dump(const struct vc_config *cfg, FILE *fp)
 {
@@ -386,8 +408,12 @@ config_dump(const struct vc_config *cfg, FILE *fp)
 		fprintf(fp, "%s = ", k->name);
 		switch (k->type) {
 		case K_STR:
-			fprintf(fp, "%s\n", k->secret && **(char **)p != '\0' ?
-			    "(set)" : *(char *const *)p);
+			if (k->secret == 2)
+				dump_url_host(*(char *const *)p, fp);
+			else
+				fprintf(fp, "%s\n", k->secret &&
+				    **(char **)p != '\0' ? "(set)" :
+				    *(char *const *)p);
 			break;
 		case K_INT:
 			fprintf(fp, "%d\n", *(const int *)p);

@@ -324,6 +324,14 @@ if grep -qF -- "$WSECRET" "$T/cfg.out" "$T/cfg.err"; then
 else
 	ok "$P webhook: -t does not print webhook_secret"
 fi
+# A webhook URL may carry a token in its path or query: -t shows the host.
+HOOK_TOKEN=tok$(new_id | tr -d -)
+cfgt "$P webhook, token in the URL" 0 "" "${WH_ENV[@]}" \
+    "VCODE_WEBHOOK_URL=https://user:pw$HOOK_TOKEN@hooks.example/h/$HOOK_TOKEN?k=$HOOK_TOKEN"
+expect_eq "$P webhook: -t does not print the URL's token" no \
+    "$(grep -qF -- "$HOOK_TOKEN" "$T/cfg.out" "$T/cfg.err" && echo yes || echo no)"
+expect_match "$P webhook: -t shows the URL's scheme and host" \
+    '^webhook_url = https://hooks\.example/' "$(grep '^webhook_url' "$T/cfg.out")"
 cfgt "$P ccp, empty ccp_account_sid" 1 ccp_account_sid "${CCP_ENV[@]}" VCODE_CCP_ACCOUNT_SID=
 cfgt "$P webhook, empty webhook_url" 1 webhook_url "${WH_ENV[@]}" VCODE_WEBHOOK_URL=
 cfgt "$P webhook, webhook_url = ftp://x" 1 webhook_url "${WH_ENV[@]}" VCODE_WEBHOOK_URL=ftp://x
