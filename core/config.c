@@ -387,7 +387,7 @@ dump_url_host(const char *url, FILE *fp)
 	}
 	host = sep + 3;
 	end = host + strcspn(host, "/?#");
-	if ((at = memchr(host, '@', (size_t)(end - host))) != NULL)
+	if ((at = memrchr(host, '@', (size_t)(end - host))) != NULL)
 		host = at + 1;
 	fprintf(fp, "%.*s%.*s/%s\n", (int)(sep + 3 - url), url,
 	    (int)(end - host), host,
