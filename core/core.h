@@ -17,7 +17,8 @@
 /* ---- Limits: every fixed bound of vcode lives here. ---- */
 #define VC_BODY_MAX		4096	/* POST body bytes; more answers 413 */
 #define VC_QUERY_MAX		2048	/* QUERY_STRING bytes; more is PARAMERR */
-#define VC_PATH_MAX		1024	/* route bytes after the mount prefix */
+#define VC_PATH_MAX		8192	/* route bytes after the mount prefix, as
+					   long as nginx or Apache pass; more: 414 */
 #define VC_ID_MIN		8	/* captcha id (uuid) length bounds */
 #define VC_ID_MAX		64
 #define VC_CAPTCHA_TEXT_MAX	16	/* typed captcha text, bytes */
@@ -202,10 +203,13 @@ struct vc_request {
 	const char	*forwarded_for;	/* HTTP_X_FORWARDED_FOR, may be NULL */
 	const char	*authorization;	/* HTTP_AUTHORIZATION, may be NULL */
 	const char	*content_type;	/* CONTENT_TYPE, may be NULL */
-	long long	 content_length;	/* -1 when absent or malformed */
+	long long	 content_length;	/* VC_LENGTH_ABSENT, VC_LENGTH_BAD */
 	const char	*body;		/* NUL-terminated copy, may be NULL */
 	size_t		 body_len;
 };
+
+#define VC_LENGTH_ABSENT	(-1)	/* no CONTENT_LENGTH, or empty */
+#define VC_LENGTH_BAD		(-2)	/* not a plain decimal, or absurd */
 
 /* A response owned by the request: body freed by response_clear(). */
 struct vc_response {
@@ -220,8 +224,8 @@ void	 response_clear(struct vc_response *);
 /* ---- Routing (core/route.c). ---- */
 /*
  * route_path: joins script_name and path_info, strips the mount prefix and
- * writes the route into out. Returns 0, or -1 when the result does not fit
- * or does not start under mount.
+ * writes the route into out. Returns 0; -1 when it does not start under
+ * mount; -2 when it does not fit out.
  */
 int	 route_path(const char *mount, const char *script_name,
 	    const char *path_info, char *out, size_t outlen);

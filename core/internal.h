@@ -42,6 +42,8 @@ enum outcome {
 	R_NOTFOUND,
 	R_METHOD,
 	R_TOOLARGE,
+	R_TOOLONG,		/* route longer than VC_PATH_MAX */
+	R_MEDIATYPE,		/* POST body not application/json */
 	R_UNAUTHORIZED,
 	R_COUNT
 };

@@ -50,6 +50,10 @@ static const struct {
 				  "Method not allowed" },
 	[R_TOOLARGE] =		{ 5006, "4103", "请求体过大",
 				  "Request body too large" },
+	[R_TOOLONG] =		{ 5006, "4103", "请求路径过长",
+				  "Request path too long" },
+	[R_MEDIATYPE] =		{ 5006, "4103", "请求体须为 JSON",
+				  "Request body must be application/json" },
 	[R_UNAUTHORIZED] =	{ 4101, "4101", "未授权",
 				  "Unauthorized" },
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/internal.h"
 
@@ -42,7 +43,7 @@ route_path(const char *mount, const char *script_name, const char *path_info,
 	    script_name != NULL ? script_name : "",
 	    path_info != NULL ? path_info : "");
 	if (n < 0 || (size_t)n >= sizeof(full))
-		return -1;
+		return -2;
 	/* A mount of "/api/" and one of "/api" mean the same. */
 	while (m > 0 && mount[m - 1] == '/')
 		m--;
@@ -52,7 +53,9 @@ route_path(const char *mount, const char *script_name, const char *path_info,
 			return -1;
 	}
 	n = snprintf(out, outlen, "%s", full[m] == '\0' ? "/" : full + m);
-	if (n < 0 || (size_t)n >= outlen || out[0] != '/')
+	if (n < 0 || (size_t)n >= outlen)
+		return -2;
+	if (out[0] != '/')
 		return -1;
 	return 0;
 }
@@ -86,6 +89,24 @@ route_match(const char *pattern, const char *path, char *arg, size_t arglen)
 	return *s == '\0' || (s[0] == '/' && s[1] == '\0');
 }
 
+/*
+ * is_json_type: 1 when a Content-Type is application/json, in any case, with
+ * or without parameters (charset): what a browser's plain form cannot send
+ * cross-site without a CORS preflight.
+ */
+static int
+is_json_type(const char *ct)
+{
+	static const char	 want[] = "application/json";
+	size_t			 n = sizeof(want) - 1;
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
+}
+
 void
 vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
     struct vc_response *resp)
@@ -103,8 +124,14 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 	h.resp = resp;
 	h.dialect = VC_MEIDUO;	/* the canonical shape for unknown routes */
 
-	if (route_path(ctx->cfg->mount, req->script_name, req->path_info,
-	    path, sizeof(path)) == -1) {
+	switch (route_path(ctx->cfg->mount, req->script_name, req->path_info,
+	    path, sizeof(path))) {
+	case 0:
+		break;
+	case -2:
+		reply_outcome(&h, 414, R_TOOLONG);
+		goto done;
+	default:
 		reply_outcome(&h, 404, R_NOTFOUND);
 		goto done;
 	}
@@ -136,8 +163,14 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 			reply_outcome(&h, 404, R_NOTFOUND);
 		goto done;
 	}
-	if (req->content_length > VC_BODY_MAX) {
+	if (req->content_length > VC_BODY_MAX ||
+	    req->content_length == VC_LENGTH_BAD) {
 		reply_outcome(&h, 413, R_TOOLARGE);
+		goto done;
+	}
+	if (strcmp(found->method, "POST") == 0 &&
+	    !is_json_type(req->content_type)) {
+		reply_outcome(&h, 415, R_MEDIATYPE);
 		goto done;
 	}
 	found->handler(&h);

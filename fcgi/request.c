@@ -36,22 +36,28 @@ reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
 	case 503: return "Service Unavailable";
 	default:  return "Internal Server Error";
 	}
 }
 
-/* Parses CONTENT_LENGTH; -1 when absent or not a plain decimal. */
+/*
+ * Parses CONTENT_LENGTH: VC_LENGTH_ABSENT when absent or empty,
+ * VC_LENGTH_BAD when not a plain decimal or past a gigabyte (core answers
+ * 413 for both that and what is merely over VC_BODY_MAX).
+ */
 static long long
 content_length(const char *s)
 {
 	long long	 n = 0;
 
 	if (s == NULL || *s == '\0')
-		return -1;
+		return VC_LENGTH_ABSENT;
 	for (; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9' || n > 1000000000LL)
-			return -1;
+			return VC_LENGTH_BAD;
 		n = n * 10 + (*s - '0');
 	}
 	return n;

@@ -369,6 +369,45 @@ http_level() {
 	http POST /sms_codes/13800138000/verify -H 'Content-Type: application/json' \
 	    --data-binary "$(pad_json '{"sms_code":"123456"}' 5000)"
 	expect_reply "$P verify 5000-byte body: 413 5006" 413 .code 5006
+
+	# POST bodies must be JSON (§2.6): a cross-site HTML form cannot post.
+	local ct
+	for ct in text/plain application/x-www-form-urlencoded multipart/form-data \
+	    application/jsonx "text/json" ""; do
+		m=$(new_mobile)
+		id=$(new_id)
+		captcha ihome "$id"
+		http POST /sms_code -H "Content-Type: $ct" \
+		    --data-binary "$(sms_json ihome "$m" "$ANSWER" "$id")"
+		expect_code "$P ihome Content-Type '$ct': 415 PARAMERR" ihome 415 PARAM
+		expect_eq "$P ... the captcha is left alone" "$ANSWER" "$(rcli get "image_code_$id")"
+		http POST /passport/sms_code -H "Content-Type: $ct" --data-binary '{}'
+		expect_code "$P news Content-Type '$ct': 415 PARAMERR" news 415 PARAM
+		http POST "/sms_codes/$m/verify" -H "Content-Type: $ct" --data-binary '{"sms_code":"123456"}'
+		expect_reply "$P verify Content-Type '$ct': 415 5006" 415 .code 5006
+	done
+	for ct in "application/json; charset=utf-8" "Application/JSON" "application/json ;charset=UTF-8"; do
+		m=$(new_mobile)
+		id=$(new_id)
+		captcha news "$id"
+		http POST /passport/sms_code -H "Content-Type: $ct" \
+		    --data-binary "$(sms_json news "$m" "$ANSWER" "$id")"
+		expect_code "$P news Content-Type '$ct': served, OK" news 200 OK
+	done
+
+	# A long id on a known route is a malformed id, not an unknown route.
+	local long
+	long=$(printf 'a%.0s' {1..5000})
+	http GET "/image_codes/$long/"
+	expect_code "$P meiduo image, 5000-character id: 400 PARAMERR" meiduo 400 PARAM
+	http GET "/image_codes/$long/audio"
+	expect_code "$P meiduo audio, 5000-character id: 400 PARAMERR" meiduo 400 PARAM
+	http GET "/sms_codes/$long/?image_code=abcd&uuid=$(new_id)"
+	expect_code "$P meiduo sms, 5000-character mobile: MOBILEERR" meiduo 200 MOBILE
+	# (nginx answers a 10,000-byte path with its own 414 before vcode sees
+	# it; t_cgi checks vcode's.)
+	http GET "/image_codes/$long$long/"
+	expect_eq "$P path of 10,000 bytes: 414" 414 "$H_STATUS"
 }
 
 # Garbage that reaches vcode through nginx: each gets a clean JSON answer.
@@ -446,7 +485,9 @@ garbage() {
 	http GET "/sms_codes/$m/?image_code=%E4%B8%AD%E6%96%87&uuid=$id&image_code=x"
 	expect_in "$P garbage: repeated field: clean JSON" '200 4001|200 5006' "$H_STATUS $(jv .code)"
 	http POST /sms_code -H 'Content-Type: text/plain' --data-binary 'mobile=1&x=2'
-	expect_code "$P garbage: form body: PARAMERR" ihome 200 PARAM
+	expect_code "$P garbage: form body: 415 PARAMERR" ihome 415 PARAM
+	http POST /sms_code -H 'Content-Type: application/json' --data-binary 'mobile=1&x=2'
+	expect_code "$P garbage: form body labelled JSON: PARAMERR" ihome 200 PARAM
 	http POST /sms_code -H 'Content-Type: application/json'
 	expect_code "$P garbage: POST without body: PARAMERR" ihome 200 PARAM
 }
