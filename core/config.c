@@ -85,7 +85,7 @@ static const struct kdef keydefs[] = {
 	STR(ccp_template_id, "1"),
 	{ "webhook_url", K_STR, O(webhook_url), "", 0, 0, NULL, 2 },
 	SECRET(webhook_secret),
-	STR(sms_log_file, "stderr"),
+	STR(sms_log_file, ""),
 	SECRET(sms_code_key),
 	SECRET(api_key),
 	STR(trusted_proxies, ""),

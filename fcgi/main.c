@@ -41,6 +41,20 @@ is_listener(int fd)
 	    on;
 }
 
+/* dev_sms_note: what the log provider does, said once at start-up. */
+static void
+dev_sms_note(const struct vc_config *cfg)
+{
+	if (cfg->sms_provider != VC_PROVIDER_LOG)
+		return;
+	if (cfg->sms_log_file[0] != '\0')
+		log_warn("sms_provider = log: no SMS is sent; the messages are "
+		    "written to %s", cfg->sms_log_file);
+	else
+		log_warn("sms_provider = log: no SMS is sent, and the messages "
+		    "are written nowhere (set sms_log_file to see them)");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -99,17 +113,21 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		ctx_free(ctx);
+		dev_sms_note(&cfg);
 		config_dump(&cfg, stdout);
 		printf("configuration ok\n");
 		config_free(&cfg);
 		return 0;
 	}
-	if (is_listener(STDIN_FILENO))
+	if (is_listener(STDIN_FILENO)) {
+		dev_sms_note(&cfg);
 		rc = fcgi_serve(&cfg, STDIN_FILENO);
-	else if (getenv("GATEWAY_INTERFACE") != NULL)
+	} else if (getenv("GATEWAY_INTERFACE") != NULL)
 		rc = fcgi_cgi(&cfg);
-	else
+	else {
+		dev_sms_note(&cfg);
 		rc = fcgi_master(&cfg, conf, daemon_flag, pidfile);
+	}
 	config_free(&cfg);
 	return rc;
 }
