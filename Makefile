@@ -3,9 +3,13 @@
 CC	?= cc
 PKGS	 = fcgi hiredis libpng jansson libcurl freetype2 libcrypto
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. \
-	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# What the build needs whatever CFLAGS or CPPFLAGS are given on the command
+# line (make CFLAGS='-O0 -g' keeps the include paths and the warnings).
+# pkg-config runs when a rule needs the flags, after make deps; its own
+# message says what is missing, and pkgcheck stops the build there.
+override CPPFLAGS += -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
+override CFLAGS	+= -std=c11 -Wall -Wextra
+LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lm
 # The captcha faces compiled in (render/fonts.S): Debian's font packages.
 FONTS	 = /usr/share/fonts/truetype
 DEJAVUDIR	?= $(FONTS)/dejavu
@@ -22,12 +26,12 @@ VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all run stop test unit integration bench attack deps clean
+.PHONY: all run stop test unit integration bench attack deps clean pkgcheck
 all: $(B)/vcoded $(B)/vcode-render
 
-$(B)/%.o: %.c $(wildcard */*.h)
+$(B)/%.o: %.c $(wildcard */*.h) | pkgcheck
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/render/fonts.o: render/fonts.S
 	@mkdir -p $(@D)
@@ -48,8 +52,12 @@ $(B)/vcode-render: $(B)/render/vcode-render.o $(B)/libvcode.a
 
 $(B)/tests/%: tests/unit/%.c $(B)/libvcode.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $^ \
-	    $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags cmocka) \
+	    $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+pkgcheck:
+	@pkg-config --exists --print-errors $(PKGS) || \
+	    { echo "libraries missing: make deps installs them" >&2; exit 1; }
 
 # Install what is missing (Debian), then build.
 deps:
