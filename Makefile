@@ -19,6 +19,25 @@ ASFLAGS	+= -DDEJAVUDIR='"$(DEJAVUDIR)"' -DLIBERATIONDIR='"$(LIBERATIONDIR)"' \
 	   -DNOTODIR='"$(NOTODIR)"'
 
 B	 = build
+# make test SANITIZE=1: everything built with ASan and UBSan into
+# build-san/, and the whole suite, integration included, run on it.
+ifeq ($(FUZZ),1)
+# The library as the libFuzzer harnesses link it (make fuzz).
+B	 = build-fuzz
+CC	 = clang
+SAN	 = -fsanitize=fuzzer-no-link,address,undefined \
+	   -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+override CFLAGS	+= $(SAN)
+override LDFLAGS += $(SAN)
+else ifeq ($(SANITIZE),1)
+B	 = build-san
+SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+override CFLAGS	+= $(SAN)
+override LDFLAGS += $(SAN)
+export ASAN_OPTIONS ?= abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+endif
 LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) $(wildcard sms/*.c) \
 	   render/render.c render/audio.c render/util.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o $(B)/render/clips.o
@@ -26,7 +45,8 @@ VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all run stop test unit integration bench attack deps clean pkgcheck
+.PHONY: all run stop test unit valgrind integration bench attack deps clean \
+	pkgcheck fuzz fuzzers
 all: $(B)/vcoded $(B)/vcode-render
 
 $(B)/%.o: %.c $(wildcard */*.h) | pkgcheck
@@ -70,10 +90,16 @@ stop:
 	@sh deploy/run.sh stop
 
 test: deps all $(UNIT_BINS)
-	@sh tests/run.sh $(UNIT_BINS)
+	@VCODED=$(CURDIR)/$(B)/vcoded sh tests/run.sh $(UNIT_BINS)
 
 unit: all $(UNIT_BINS)
 	@sh tests/run.sh --unit-only $(UNIT_BINS)
+
+# The unit tests under valgrind's memcheck: any error or leak fails one.
+valgrind: all $(UNIT_BINS)
+	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite" \
+	    sh tests/run.sh --unit-only $(UNIT_BINS)
 
 bench: deps all
 	@sh tests/bench/bench.sh
@@ -82,5 +108,20 @@ bench: deps all
 attack: all
 	@sh tests/bench/cnn.sh
 
+# libFuzzer harnesses (Debian's clang), each run FUZZ_SECONDS from its
+# seeds in tests/fuzz/corpus/.
+FUZZERS	 = request query xff config ccp
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) \
+	    $(FUZZERS:%=build-fuzz/fuzz_%)
+
+fuzzers: $(FUZZERS:%=$(B)/fuzz_%)
+
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libvcode.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	    $(B)/libvcode.a $(LDLIBS)
+
 clean:
-	rm -rf $(B)
+	rm -rf build build-san build-fuzz

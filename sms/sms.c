@@ -274,13 +274,12 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 	char			 ts[16], sig[2 * EVP_MAX_MD_SIZE + 1], mins[16];
 	char			 pair[512], b64[700], auth[720], *url = NULL;
 	char			*body = NULL, *signed_text = NULL;
-	const char		*base = cfg->ccp_base_url, *status = "";
+	const char		*base = cfg->ccp_base_url;
 	const char		*headers[] = { "Accept: application/json",
 	    "Content-Type: application/json;charset=utf-8", auth, NULL };
 	size_t			 blen = strlen(base);
 	struct tm		 tm;
 	time_t			 now = time(NULL);
-	json_t			*reply;
 	long			 http;
 	int			 rc = -1;
 
@@ -325,23 +324,7 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 	}
 	if ((http = http_post(s, "ccp", url, headers, body, err, errlen)) == -1)
 		goto out;
-	reply = json_loads(s->reply, 0, NULL);
-	if (reply != NULL && json_is_string(json_object_get(reply,
-	    "statusCode")))
-		status = json_string_value(json_object_get(reply,
-		    "statusCode"));
-	if (http == 200 && strcmp(status, CCP_OK) == 0)
-		rc = 0;
-	else if (reply == NULL)
-		snprintf(err, errlen, "ccp: HTTP %ld, reply is not JSON", http);
-	else {
-		json_t *msg = json_object_get(reply, "statusMsg");
-
-		snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%.16s' "
-		    "(%.80s)", http, status, json_is_string(msg) ?
-		    json_string_value(msg) : "");
-	}
-	json_decref(reply);
+	rc = sms_ccp_reply(http, s->reply, s->replylen, err, errlen);
 out:
 	wipe_free(body);
 	wipe_free(signed_text);
@@ -412,6 +395,54 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 out:
 	wipe_free(body);
 	wipe_free(signed_text);
+	return rc;
+}
+
+/*
+ * printable: copies at most n bytes of s into out (outlen > 0), each
+ * control character (a newline that would forge a log line, an escape)
+ * as '?'; bytes >= 0x80 pass, so UTF-8 text stays readable.
+ */
+static void
+printable(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < n && s[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	out[i] = '\0';
+}
+
+int
+sms_ccp_reply(long http, const char *reply, size_t len, char *err,
+    size_t errlen)
+{
+	char		 code[17], msg[81];
+	json_t		*j, *v;
+	int		 rc = -1;
+
+	if ((j = json_loadb(reply, len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		snprintf(err, errlen, "ccp: HTTP %ld, reply is not a JSON "
+		    "object", http);
+		json_decref(j);
+		return -1;
+	}
+	v = json_object_get(j, "statusCode");
+	if (http == 200 && json_is_string(v) &&
+	    strcmp(json_string_value(v), CCP_OK) == 0)
+		rc = 0;
+	else {
+		printable(json_is_string(v) ? json_string_value(v) : "", 16,
+		    code, sizeof(code));
+		v = json_object_get(j, "statusMsg");
+		printable(json_is_string(v) ? json_string_value(v) : "", 80,
+		    msg, sizeof(msg));
+		snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%s' (%s)",
+		    http, code, msg);
+	}
+	json_decref(j);
 	return rc;
 }
 

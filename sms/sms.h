@@ -25,4 +25,14 @@ void		 sms_free(struct sms *);
 int		 sms_send(struct sms *, const char *mobile, const char *code,
 		    int minutes, char *err, size_t errlen);
 
+/*
+ * sms_ccp_reply: judges what a CCP gateway answered (HTTP status http,
+ * len bytes of reply, not necessarily NUL-terminated): 0 when it took the
+ * message (HTTP 200, statusCode "000000"), else -1 with the status and
+ * the gateway's message in err, control characters replaced, so that a
+ * hostile reply cannot forge a log line.
+ */
+int		 sms_ccp_reply(long http, const char *reply, size_t len,
+		    char *err, size_t errlen);
+
 #endif /* VCODE_SMS_H */

@@ -9,7 +9,8 @@
 # tests/integration/t_*.sh (bash) counts its "ok - " and "FAIL - " lines;
 # one that does not reach its "# done" marker counts one failure.
 # IT_ONLY=PATTERN runs only the integration files whose name matches the
-# shell pattern (e.g. IT_ONLY='t_cgi*').
+# shell pattern (e.g. IT_ONLY='t_cgi*'). VALGRIND="valgrind ..." runs each
+# unit binary under that command (make valgrind).
 # Exit status: 0 when nothing failed, 1 otherwise.
 
 unit=1
@@ -41,7 +42,9 @@ if [ "$unit" = 1 ]; then
 			failed=$((failed + 1))
 			continue
 		fi
-		{ CMOCKA_MESSAGE_OUTPUT=tap "$bin" 2>&1; echo $? >"$work/rc"; } |
+		# shellcheck disable=SC2086
+		{ CMOCKA_MESSAGE_OUTPUT=tap ${VALGRIND:-} "$bin" 2>&1
+		    echo $? >"$work/rc"; } |
 		    tee "$work/out"
 		rc=$(cat "$work/rc")
 		p=$(count '^ok ' "$work/out")
