@@ -233,11 +233,15 @@ int	 route_path(const char *mount, const char *script_name,
 /* The per-worker context that handlers run in. */
 struct vc_ctx;
 /*
- * ctx_new: compiles what the config needs (mobile pattern, font, provider)
- * and makes a store handle that connects lazily. Call after fork.
+ * ctx_new: compiles the mobile pattern and makes a store handle that
+ * connects lazily. With prewarm (long-lived workers, -t) it also makes the
+ * renderer, the audio generator and the SMS provider, so that their
+ * configuration errors stop start-up; without (CGI: one request per
+ * process) each is made when a request first needs it. Call after fork.
  * Returns NULL with err filled on a configuration error.
  */
-struct vc_ctx *ctx_new(const struct vc_config *cfg, char *err, size_t errlen);
+struct vc_ctx *ctx_new(const struct vc_config *cfg, int prewarm, char *err,
+	    size_t errlen);
 void	 ctx_free(struct vc_ctx *);
 
 /*

@@ -11,8 +11,39 @@
 #include "sms/sms.h"
 #include "store/store.h"
 
+/*
+ * ctx_make: makes the parts of ctx named in want that it does not have
+ * yet. 0, or -1 with err filled (a configuration error: a font that lacks
+ * the alphabet, a provider key missing).
+ */
+static int
+ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
+{
+	const struct vc_config	*cfg = ctx->cfg;
+
+	if ((want & PART_RENDER) && ctx->render == NULL) {
+		if ((ctx->render = render_new(cfg->captcha_width,
+		    cfg->captcha_height, cfg->captcha_font, err, errlen)) == NULL)
+			return -1;
+		if (captcha_font_check(ctx->render, cfg, err, errlen) == -1 ||
+		    (ctx->prewarm && render_prewarm(ctx->render, err,
+		    errlen) == -1)) {
+			render_free(ctx->render);
+			ctx->render = NULL;
+			return -1;
+		}
+	}
+	if ((want & PART_AUDIO) && ctx->audio == NULL &&
+	    (ctx->audio = render_audio_new(err, errlen)) == NULL)
+		return -1;
+	if ((want & PART_SMS) && ctx->sms == NULL &&
+	    (ctx->sms = sms_new(cfg, err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
 struct vc_ctx *
-ctx_new(const struct vc_config *cfg, char *err, size_t errlen)
+ctx_new(const struct vc_config *cfg, int prewarm, char *err, size_t errlen)
 {
 	struct vc_ctx	*ctx;
 
@@ -21,15 +52,12 @@ ctx_new(const struct vc_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	ctx->cfg = cfg;
+	ctx->prewarm = prewarm;
 	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
 	    errlen)) == NULL ||
 	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
 	    errlen)) == NULL ||
-	    (ctx->render = render_new(cfg->captcha_width, cfg->captcha_height,
-	    cfg->captcha_font, err, errlen)) == NULL ||
-	    captcha_font_check(ctx->render, cfg, err, errlen) == -1 ||
-	    (ctx->audio = render_audio_new(err, errlen)) == NULL ||
-	    (ctx->sms = sms_new(cfg, err, errlen)) == NULL) {
+	    (prewarm && ctx_make(ctx, PART_ALL, err, errlen) == -1)) {
 		ctx_free(ctx);
 		return NULL;
 	}
@@ -47,6 +75,23 @@ ctx_free(struct vc_ctx *ctx)
 	render_audio_free(ctx->audio);
 	sms_free(ctx->sms);
 	free(ctx);
+}
+
+/*
+ * ctx_need: the parts a handler is about to use, made now if the context
+ * was not prewarmed (CGI). -1 after logging why and answering 500: the
+ * request has changed nothing yet.
+ */
+static int
+ctx_need(struct hreq *h, unsigned want)
+{
+	char	 err[VC_ERR_MAX];
+
+	if (ctx_make(h->ctx, want, err, sizeof(err)) == 0)
+		return 0;
+	log_error("%s", err);
+	reply_outcome(h, 500, R_INTERNAL);
+	return -1;
 }
 
 /* Writes prefix + name into key; 0, or -1 if it does not fit. */
@@ -272,6 +317,11 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		    store_del(h->ctx->store, prekey) == -1)
 			goto dberr;
 	}
+	if (ctx_need(h, kind == CH_IMAGE ? PART_RENDER : PART_AUDIO) == -1) {
+		explicit_bzero(text, sizeof(text));
+		explicit_bzero(answer, sizeof(answer));
+		return;
+	}
 	if (store_put(h->ctx->store, key, answer, cfg->captcha_ttl) == -1)
 		goto dberr;
 	if (kind == CH_IMAGE)
@@ -364,6 +414,8 @@ flow_sms(struct hreq *h)
 		reply_outcome(h, 200, R_PARAM);
 		return;
 	}
+	if (ctx_need(h, PART_SMS) == -1)
+		return;
 	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1 ||
 	    code_value(cfg, mobile, code, stored, sizeof(stored)) == -1) {
 		log_error("%s: no randomness for a code", __func__);

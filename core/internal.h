@@ -14,8 +14,15 @@ struct sms;
 
 struct render_audio;
 
+/* The parts of a context made on first use unless prewarmed. */
+#define PART_RENDER	0x1u
+#define PART_AUDIO	0x2u
+#define PART_SMS	0x4u
+#define PART_ALL	(PART_RENDER | PART_AUDIO | PART_SMS)
+
 struct vc_ctx {
 	const struct vc_config	*cfg;
+	int			 prewarm;	/* long-lived: make all up front */
 	struct vc_mobile	*mobile;
 	struct store		*store;
 	struct render		*render;

@@ -72,7 +72,7 @@ extern const size_t		render_font_count;
 #define CACHE_SLOTS		4096	/* a power of two */
 #define CACHE_FILL_MAX		(CACHE_SLOTS * 3 / 4)
 #define CACHE_BYTES_MAX		(32u << 20)	/* of rasters */
-#define PREWARM_FIRST		0x21	/* printable ASCII is cached up front */
+#define PREWARM_FIRST		0x21	/* printable ASCII: render_prewarm */
 #define PREWARM_LAST		0x7e
 #define NOTDEF_KEY		0x110000u	/* past Unicode: .notdef */
 #define HULL_DIRS		32	/* support points kept per glyph */
@@ -1116,8 +1116,7 @@ render_new(int width, int height, const char *font_path, char *err,
     size_t errlen)
 {
 	struct render	*r;
-	uint32_t	 cp;
-	int		 f, y, c;
+	int		 y, c;
 
 	if (width < RENDER_WIDTH_MIN || width > RENDER_WIDTH_MAX ||
 	    height < RENDER_HEIGHT_MIN || height > RENDER_HEIGHT_MAX) {
@@ -1178,16 +1177,25 @@ render_new(int width, int height, const char *font_path, char *err,
 	warp_tables(r->wcol, r->wcolt, width + 8, width, WARP_GX);
 	warp_tables(r->wrow, r->wrowt, height, height, WARP_GY);
 	palettes_make(r);
-	for (f = 0; f < r->nfaces; f++)
-		for (cp = PREWARM_FIRST; cp <= PREWARM_LAST; cp++)
-			if (glyph_get(r, f, cp, &r->spare[0]) == NULL) {
-				render_errf(err, errlen, "out of memory");
-				goto fail;
-			}
 	return r;
 fail:
 	render_free(r);
 	return NULL;
+}
+
+int
+render_prewarm(struct render *r, char *err, size_t errlen)
+{
+	uint32_t	cp;
+	int		f;
+
+	for (f = 0; f < r->nfaces; f++)
+		for (cp = PREWARM_FIRST; cp <= PREWARM_LAST; cp++)
+			if (glyph_get(r, f, cp, &r->spare[0]) == NULL) {
+				render_errf(err, errlen, "out of memory");
+				return -1;
+			}
+	return 0;
 }
 
 void

@@ -29,6 +29,12 @@ struct render	*render_new(int width, int height, const char *font_path,
  */
 int		 render_check(struct render *, const char *alphabet,
 		    char *err, size_t errlen);
+/*
+ * render_prewarm: rasterises printable ASCII in every face now rather
+ * than on first use, for a long-lived worker whose first requests should
+ * cost what the later ones do. 0, or -1 with err (out of memory).
+ */
+int		 render_prewarm(struct render *, char *err, size_t errlen);
 /* render_free: releases everything; accepts NULL. */
 void		 render_free(struct render *);
 

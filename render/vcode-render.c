@@ -875,7 +875,8 @@ main(int argc, char *argv[])
 	}
 	if ((r = render_new(cfg.captcha_width, cfg.captcha_height,
 	    cfg.captcha_font, err, sizeof(err))) == NULL ||
-	    captcha_font_check(r, &cfg, err, sizeof(err)) == -1) {
+	    captcha_font_check(r, &cfg, err, sizeof(err)) == -1 ||
+	    render_prewarm(r, err, sizeof(err)) == -1) {
 		render_free(r);
 		fprintf(stderr, "vcode-render: %s\n", err);
 		config_free(&cfg);

@@ -9,7 +9,9 @@
 # per audio challenge (captcha_audio_length digits, WAV included) in each
 # language. Goals: at 120x40 x 4 characters <= 100 us and <= 1200 bytes
 # an image; an audio reply < 1000 us and < 50,000 bytes. Missing one is
-# reported, not failed: this is a benchmark, not a test.
+# reported, not failed: this is a benchmark, not a test. Then vcoded as a
+# CGI program (tests/bench/cgi.py): /healthz, a 404 and a captcha, each a
+# new process, against a private Redis.
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$here/build/vcode-render
 n=${1:-2000}
@@ -34,3 +36,8 @@ echo "$out" | awk '
 		printf "goal (<= 100 us, <= 1200 bytes per image): %s\n",
 		    (us <= 100 && bytes <= 1200) ? "met" : "NOT met"
 	}'
+# What a request costs on CGI hosting (a new process each time).
+if command -v python3 >/dev/null && command -v redis-server >/dev/null; then
+	python3 "$here/tests/bench/cgi.py" "$here/build/vcoded" 200 ||
+	    echo "bench: the CGI timing failed"
+fi
