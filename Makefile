@@ -113,6 +113,9 @@ attack: all
 FUZZERS	 = request query xff config ccp
 FUZZ_SECONDS ?= 30
 fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs Debian's" \
+	    "clang and libclang-rt-14-dev (apt-get install clang" \
+	    "libclang-rt-14-dev)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) \
 	    $(FUZZERS:%=build-fuzz/fuzz_%)
