@@ -550,7 +550,7 @@ out:
 void
 flow_healthz(struct hreq *h)
 {
-	int	 up = store_ping(h->ctx->store) == 0;
+	int	 up = store_writable(h->ctx->store) == 0;
 
 	if (!up)
 		log_warn("%s: %s", __func__, store_strerror(h->ctx->store));

@@ -17,6 +17,7 @@
 #define STORE_HOST_MAX	256
 #define STORE_PASS_MAX	256
 #define STORE_ERR_MAX	256
+#define STORE_DB_MAX	1024	/* highest database number accepted */
 
 /*
  * KEYS: flag, daily, ip, captcha, code, attempts.
@@ -103,11 +104,21 @@ struct script {
 
 enum { SCRIPT_SMS, SCRIPT_ROLLBACK, SCRIPT_VERIFY, SCRIPT_COUNT };
 
-struct store {
-	redisContext	*c;
+/*
+ * Where the primary is. Today the configured URL names it; a Sentinel
+ * lookup (a later step) fills the same struct, and connect_store() only
+ * ever connects to what locate() says.
+ */
+struct endpoint {
 	int		 unix_sock;
 	char		 host[STORE_HOST_MAX];	/* or socket path */
 	int		 port;
+};
+
+struct store {
+	redisContext	*c;
+	struct endpoint	 url;		/* as configured */
+	char		 user[STORE_PASS_MAX];	/* ACL user, or "" */
 	char		 pass[STORE_PASS_MAX];
 	int		 db;
 	struct timeval	 timeout;
@@ -127,29 +138,59 @@ script_init(struct script *s, const char *body)
 		snprintf(s->sha + i * 2, 3, "%02x", md[i]);
 }
 
-/* Parses "redis://[:PASS@]HOST[:PORT][/DB]" or "unix:PATH[?db=N]". */
+/* parse_db: a database number 0..STORE_DB_MAX ending the URL; 0 or -1. */
+static int
+parse_db(const char *s, int *db)
+{
+	char	*end;
+	long	 l;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	l = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || l < 0 || l > STORE_DB_MAX)
+		return -1;
+	*db = (int)l;
+	return 0;
+}
+
+/*
+ * Parses "redis://[[USER]:PASS@]HOST[:PORT][/DB]" or "unix:PATH[?db=N]".
+ * USER is a Redis 6 ACL user (AUTH USER PASS); without it AUTH PASS.
+ */
 static int
 parse_url(struct store *st, const char *url, char *err, size_t errlen)
 {
-	const char	*p, *at, *colon, *slash;
+	const char	*p, *at, *colon, *slash, *q;
 	char		*end;
 	long		 l;
 	size_t		 n;
 
 	if (strncmp(url, "unix:", 5) == 0) {
-		st->unix_sock = 1;
-		if (strlen(url + 5) == 0 || strlen(url + 5) >= sizeof(st->host))
+		st->url.unix_sock = 1;
+		p = url + 5;
+		n = (q = strchr(p, '?')) != NULL ? (size_t)(q - p) : strlen(p);
+		if (n == 0 || n >= sizeof(st->url.host))
 			goto bad;
-		snprintf(st->host, sizeof(st->host), "%s", url + 5);
+		if (q != NULL && (strncmp(q, "?db=", 4) != 0 ||
+		    parse_db(q + 4, &st->db) == -1))
+			goto bad;
+		memcpy(st->url.host, p, n);
+		st->url.host[n] = '\0';
 		return 0;
 	}
 	if (strncmp(url, "redis://", 8) != 0)
 		goto bad;
 	p = url + 8;
 	if ((at = strrchr(p, '@')) != NULL) {
-		/* The user part before ':' is ignored (Redis < 6 has none). */
 		if ((colon = memchr(p, ':', at - p)) == NULL)
 			goto bad;
+		n = colon - p;
+		if (n >= sizeof(st->user))
+			goto bad;
+		memcpy(st->user, p, n);
+		st->user[n] = '\0';
 		n = at - colon - 1;
 		if (n >= sizeof(st->pass))
 			goto bad;
@@ -160,30 +201,35 @@ parse_url(struct store *st, const char *url, char *err, size_t errlen)
 	slash = strchr(p, '/');
 	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
 	colon = memchr(p, ':', n);
-	st->port = 6379;
+	st->url.port = 6379;
 	if (colon != NULL) {
 		l = strtol(colon + 1, &end, 10);
 		if (end != p + n || l < 1 || l > 65535)
 			goto bad;
-		st->port = (int)l;
+		st->url.port = (int)l;
 		n = colon - p;
 	}
-	if (n == 0 || n >= sizeof(st->host))
+	if (n == 0 || n >= sizeof(st->url.host))
 		goto bad;
-	memcpy(st->host, p, n);
-	st->host[n] = '\0';
-	if (slash != NULL && slash[1] != '\0') {
-		l = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || l < 0 || l > 1024)
-			goto bad;
-		st->db = (int)l;
-	}
+	memcpy(st->url.host, p, n);
+	st->url.host[n] = '\0';
+	if (slash != NULL && slash[1] != '\0' &&
+	    parse_db(slash + 1, &st->db) == -1)
+		goto bad;
 	return 0;
 bad:
 	/* The url may hold a password: do not echo it. */
-	snprintf(err, errlen, "key 'redis': expected redis://[:PASSWORD@]"
-	    "HOST:PORT/DB or unix:PATH");
+	snprintf(err, errlen, "key 'redis': expected redis://[[USER]:PASSWORD@]"
+	    "HOST[:PORT][/DB] or unix:PATH[?db=N]");
 	return -1;
+}
+
+/* locate: where the primary is now. 0, or -1 with st->err. */
+static int
+locate(struct store *st, struct endpoint *ep)
+{
+	*ep = st->url;
+	return 0;
 }
 
 struct store *
@@ -223,6 +269,7 @@ store_free(struct store *st)
 		return;
 	disconnect(st);
 	explicit_bzero(st->pass, sizeof(st->pass));
+	explicit_bzero(st->user, sizeof(st->user));
 	free(st);
 }
 
@@ -232,7 +279,33 @@ store_strerror(const struct store *st)
 	return st->err;
 }
 
-/* Runs one command on the current connection; NULL drops the connection. */
+/*
+ * not_primary: 1 for an error reply that says this server cannot take our
+ * writes now (a replica after a failover, a primary cut off from its
+ * replicas, one still loading its data): the connection is dropped, so
+ * the next call locates the primary and connects again.
+ */
+static int
+not_primary(const redisReply *r)
+{
+	static const char *const codes[] = { "READONLY", "MASTERDOWN",
+	    "LOADING", NULL };
+	const char *const	*c;
+
+	if (r->type != REDIS_REPLY_ERROR || r->str == NULL)
+		return 0;
+	for (c = codes; *c != NULL; c++)
+		if (strncmp(r->str, *c, strlen(*c)) == 0 &&
+		    (r->str[strlen(*c)] == ' ' || r->str[strlen(*c)] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * Runs one command on the current connection. NULL (no reply) drops the
+ * connection; so does a reply that not_primary() recognises, which is
+ * still returned to the caller.
+ */
 static redisReply *
 command(struct store *st, int argc, const char **argv, const size_t *lens)
 {
@@ -243,7 +316,8 @@ command(struct store *st, int argc, const char **argv, const size_t *lens)
 		snprintf(st->err, sizeof(st->err), "redis: %s",
 		    st->c->err ? st->c->errstr : "no reply");
 		disconnect(st);
-	}
+	} else if (not_primary(r))
+		disconnect(st);
 	return r;
 }
 
@@ -251,16 +325,20 @@ command(struct store *st, int argc, const char **argv, const size_t *lens)
 static int
 connect_store(struct store *st)
 {
+	struct endpoint	 ep;
 	redisReply	*r;
-	const char	*argv[2];
+	const char	*argv[3];
 	char		 db[16];
+	int		 n;
 
 	if (st->c != NULL)
 		return 0;
-	if (st->unix_sock)
-		st->c = redisConnectUnixWithTimeout(st->host, st->timeout);
+	if (locate(st, &ep) == -1)
+		return -1;
+	if (ep.unix_sock)
+		st->c = redisConnectUnixWithTimeout(ep.host, st->timeout);
 	else
-		st->c = redisConnectWithTimeout(st->host, st->port,
+		st->c = redisConnectWithTimeout(ep.host, ep.port,
 		    st->timeout);
 	if (st->c == NULL || st->c->err) {
 		snprintf(st->err, sizeof(st->err), "redis connect: %s",
@@ -274,9 +352,12 @@ connect_store(struct store *st)
 		return -1;
 	}
 	if (st->pass[0] != '\0') {
-		argv[0] = "AUTH";
-		argv[1] = st->pass;
-		if ((r = command(st, 2, argv, NULL)) == NULL)
+		n = 0;
+		argv[n++] = "AUTH";
+		if (st->user[0] != '\0')
+			argv[n++] = st->user;
+		argv[n++] = st->pass;
+		if ((r = command(st, n, argv, NULL)) == NULL)
 			return -1;
 		if (r->type == REDIS_REPLY_ERROR) {
 			snprintf(st->err, sizeof(st->err), "redis AUTH refused");
@@ -336,11 +417,28 @@ run_simple(struct store *st, int argc, const char **argv, long long *out)
 }
 
 int
-store_ping(struct store *st)
+store_writable(struct store *st)
 {
-	const char	*argv[] = { "PING" };
+	const char	*argv[] = { "ROLE" };
+	redisReply	*r;
+	int		 rc = -1;
 
-	return run_simple(st, 1, argv, NULL);
+	if ((r = run(st, 1, argv)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[0]->str, "master") == 0)
+		rc = 0;
+	else {
+		snprintf(st->err, sizeof(st->err), "redis: not the primary "
+		    "(ROLE says %s)", r->type == REDIS_REPLY_ARRAY &&
+		    r->elements > 0 && r->element[0]->type ==
+		    REDIS_REPLY_STRING ? r->element[0]->str : "nothing usable");
+		/* Look for the primary again on the next call. */
+		disconnect(st);
+	}
+	freeReplyObject(r);
+	return rc;
 }
 
 int

@@ -15,8 +15,12 @@
 struct store;
 
 /*
- * store_new: parses url ("unix:PATH" or "redis://[:PASS@]HOST:PORT/DB")
- * and prepares a handle; it does not connect. NULL with err on a bad url.
+ * store_new: parses url ("unix:PATH[?db=N]" or
+ * "redis://[[USER]:PASS@]HOST[:PORT][/DB]", USER a Redis 6 ACL user) and
+ * prepares a handle; it does not connect. NULL with err on a bad url.
+ * A reply that says the server is no longer the primary (READONLY,
+ * MASTERDOWN, LOADING) drops the connection like a network error does,
+ * so the next call finds the primary again.
  */
 struct store	*store_new(const char *url, int timeout_ms,
 		    char *err, size_t errlen);
@@ -25,8 +29,12 @@ void		 store_free(struct store *);
 /* store_strerror: why the last call failed; never NULL. */
 const char	*store_strerror(const struct store *);
 
-/* store_ping: 0 when Redis answers PING, else -1. */
-int		 store_ping(struct store *);
+/*
+ * store_writable: 0 when the server answers and is the primary (ROLE
+ * master), so writes will be taken; else -1 (and the connection is
+ * dropped, so the next call looks for the primary again).
+ */
+int		 store_writable(struct store *);
 /* store_put: SET key val EX ttl. 0 or -1. */
 int		 store_put(struct store *, const char *key, const char *val,
 		    int ttl);

@@ -244,7 +244,8 @@ write_conf() {
 
 # ---- redis ----------------------------------------------------------------
 
-rcli() { timeout 5 redis-cli -s "$REDIS_SOCK" "$@"; }
+# rcli ARGS...: redis-cli on the test's Redis (database RCLI_DB if set).
+rcli() { timeout 5 redis-cli -s "$REDIS_SOCK" ${RCLI_DB:+-n "$RCLI_DB"} "$@"; }
 
 start_redis() {
 	local n=100
