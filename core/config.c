@@ -11,6 +11,17 @@
 #include <strings.h>
 
 #include "core/internal.h"
+#include "render/render.h"
+
+/* Every bound a key accepts is one the renderer takes. */
+_Static_assert(VC_CAPTCHA_LEN_MAX <= RENDER_CHARS_MAX,
+    "captcha_length may exceed what render_png draws");
+_Static_assert(VC_CAPTCHA_LEN_MAX <= RENDER_AUDIO_DIGITS_MAX,
+    "captcha_audio_length may exceed what render_wav speaks");
+_Static_assert(VC_WIDTH_MIN >= RENDER_WIDTH_MIN &&
+    VC_WIDTH_MAX <= RENDER_WIDTH_MAX, "captcha_width outside render_new's");
+_Static_assert(VC_HEIGHT_MIN >= RENDER_HEIGHT_MIN &&
+    VC_HEIGHT_MAX <= RENDER_HEIGHT_MAX, "captcha_height outside render_new's");
 
 enum ktype { K_STR, K_INT, K_ENUM, K_DIALECTS };
 
@@ -53,7 +64,7 @@ const char *const dialect_names[] = { "meiduo", "ihome", "news", NULL };
 
 static const struct kdef keydefs[] = {
 	STR(listen, "unix:/run/vcode/vcoded.sock"),
-	INT(workers, 4, 1, 256),
+	INT(workers, 4, 1, VC_WORKERS_MAX),
 	STR(mount, ""),
 	{ "dialects", K_DIALECTS, O(dialects), "meiduo ihome news",
 	    0, 0, NULL, 0 },
@@ -62,8 +73,8 @@ static const struct kdef keydefs[] = {
 	STR(key_prefix, "vcode:"),
 	INT(captcha_length, 4, 1, VC_CAPTCHA_LEN_MAX),
 	STR(captcha_charset, DEFAULT_CHARSET),
-	INT(captcha_width, 120, 60, 640),
-	INT(captcha_height, 40, 20, 240),
+	INT(captcha_width, 120, VC_WIDTH_MIN, VC_WIDTH_MAX),
+	INT(captcha_height, 40, VC_HEIGHT_MIN, VC_HEIGHT_MAX),
 	INT(captcha_ttl, 300, 10, 86400),
 	STR(captcha_font, ""),
 	ENUM(captcha_mode, "text", captcha_modes),

@@ -32,6 +32,11 @@
 #define VC_ERR_MAX		256	/* error message buffers */
 #define VC_IP_WINDOW		3600	/* per-IP counter window, seconds */
 #define VC_DAY_WINDOW		86400	/* per-mobile daily counter window */
+#define VC_WORKERS_MAX		256	/* workers; a reload runs two pools */
+#define VC_WIDTH_MIN		60	/* captcha_width, captcha_height */
+#define VC_WIDTH_MAX		640
+#define VC_HEIGHT_MIN		20
+#define VC_HEIGHT_MAX		240
 
 /* ---- Configuration (§8 of the contract). ---- */
 enum vc_dialect {

@@ -192,7 +192,7 @@ struct worker {
 	int	 gen;		/* configuration generation it runs */
 };
 
-#define MAX_WORKERS	512	/* two full pools during a reload */
+#define MAX_WORKERS	(2 * VC_WORKERS_MAX)	/* two pools during a reload */
 
 static pid_t
 spawn(const struct vc_config *cfg, int fd, sigset_t *oldmask)

@@ -53,7 +53,7 @@ extern const size_t		render_clip_rate;
 
 /* ---- Limits and format. ---- */
 #define LANGS			2	/* enum render_lang */
-#define DIGITS_MAX		12	/* per reply */
+#define DIGITS_MAX		RENDER_AUDIO_DIGITS_MAX
 #define VARIANTS_MAX		16	/* recordings of one digit */
 #define CLIP_RATE_MIN		8000
 #define CLIP_RATE_MAX		48000

@@ -56,11 +56,6 @@ extern const struct font_blob	render_font_table[];
 extern const size_t		render_font_count;
 
 /* ---- Limits. ---- */
-#define RENDER_WIDTH_MIN	60
-#define RENDER_WIDTH_MAX	1024
-#define RENDER_HEIGHT_MIN	20
-#define RENDER_HEIGHT_MAX	512
-#define RENDER_CHARS_MAX	12	/* characters per image */
 #define FACE_MAX		16	/* faces in use by one renderer */
 
 /* ---- Glyph cache. ---- */

@@ -9,6 +9,15 @@
 
 #include <stddef.h>
 
+/* What render_new() and render_png() accept; the configuration's bounds
+ * are checked against these at build time (core/config.c). */
+#define RENDER_WIDTH_MIN	60
+#define RENDER_WIDTH_MAX	1024
+#define RENDER_HEIGHT_MIN	20
+#define RENDER_HEIGHT_MAX	512
+#define RENDER_CHARS_MAX	12	/* characters per image */
+#define RENDER_AUDIO_DIGITS_MAX	12	/* digits per audio reply */
+
 struct render;	/* opaque: fonts, glyph cache, scratch raster */
 
 /*
