@@ -361,15 +361,43 @@ flow_audio(struct hreq *h)
 	captcha_serve(h, CH_AUDIO);
 }
 
-/* Maps what the SMS script decided to an outcome. */
-static const enum outcome sms_outcomes[] = {
-	[STORE_SMS_OK] = R_SENT,
-	[STORE_SMS_INTERVAL] = R_THROTTLE_INTERVAL,
-	[STORE_SMS_DAILY] = R_THROTTLE_DAILY,
-	[STORE_SMS_IP] = R_THROTTLE_IP,
-	[STORE_SMS_NOCAPTCHA] = R_IMAGE_EXPIRED,
-	[STORE_SMS_WRONG] = R_IMAGE_WRONG,
+/*
+ * What a store step can answer, one row each: the outcome the client
+ * sees (in its dialect, reply.c) and the word of the log line. A new
+ * result is a new enum value in store.h and a row here.
+ */
+struct result_row {
+	enum outcome	 outcome;
+	const char	*label;
 };
+static const struct result_row sms_results[STORE_SMS_RESULTS] = {
+	[STORE_SMS_OK] =	{ R_SENT,		"sent" },
+	[STORE_SMS_INTERVAL] =	{ R_THROTTLE_INTERVAL,	"interval" },
+	[STORE_SMS_DAILY] =	{ R_THROTTLE_DAILY,	"daily limit" },
+	[STORE_SMS_IP] =	{ R_THROTTLE_IP,	"ip limit" },
+	[STORE_SMS_NOCAPTCHA] =	{ R_IMAGE_EXPIRED,	"captcha expired" },
+	[STORE_SMS_WRONG] =	{ R_IMAGE_WRONG,	"captcha wrong" },
+};
+static const struct result_row verify_results[STORE_VERIFY_RESULTS] = {
+	[STORE_VERIFY_OK] =	{ R_VERIFIED,		"verified" },
+	[STORE_VERIFY_MISSING] = { R_SMSCODE,		"no code" },
+	[STORE_VERIFY_WRONG] =	{ R_SMSCODE,		"wrong" },
+	[STORE_VERIFY_BURNED] =	{ R_SMSCODE,		"wrong, code burned" },
+};
+
+int
+flow_tables_complete(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < STORE_SMS_RESULTS; i++)
+		if (sms_results[i].label == NULL)
+			return 0;
+	for (i = 0; i < STORE_VERIFY_RESULTS; i++)
+		if (verify_results[i].label == NULL)
+			return 0;
+	return 1;
+}
 
 void
 flow_sms(struct hreq *h)
@@ -441,20 +469,15 @@ flow_sms(struct hreq *h)
 	mobile_mask(mobile, masked, sizeof(masked));
 
 	rc = store_sms_request(h->ctx->store, &q);
-	if (rc < 0 || rc > STORE_SMS_WRONG) {
+	if (rc < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 		reply_outcome(h, 200, R_DB);
 		goto out;
 	}
 	if (rc != STORE_SMS_OK) {
 		log_info("sms refused for %s (%s): %s", masked,
-		    dialect_names[h->dialect],
-		    rc == STORE_SMS_INTERVAL ? "interval" :
-		    rc == STORE_SMS_DAILY ? "daily limit" :
-		    rc == STORE_SMS_IP ? "ip limit" :
-		    rc == STORE_SMS_NOCAPTCHA ? "captcha expired" :
-		    "captcha wrong");
-		reply_outcome(h, 200, sms_outcomes[rc]);
+		    dialect_names[h->dialect], sms_results[rc].label);
+		reply_outcome(h, 200, sms_results[rc].outcome);
 		goto out;
 	}
 	if (sms_send(h->ctx->sms, mobile, code,
@@ -533,14 +556,10 @@ flow_verify(struct hreq *h)
 	if (rc < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 		reply_outcome(h, 200, R_DB);
-	} else if (rc == STORE_VERIFY_OK) {
-		log_info("sms code verified for %s", masked);
-		reply_outcome(h, 200, R_VERIFIED);
 	} else {
-		log_info("sms code refused for %s: %s", masked,
-		    rc == STORE_VERIFY_MISSING ? "no code" :
-		    rc == STORE_VERIFY_BURNED ? "wrong, code burned" : "wrong");
-		reply_outcome(h, 200, R_SMSCODE);
+		log_info("sms code for %s: %s", masked,
+		    verify_results[rc].label);
+		reply_outcome(h, 200, verify_results[rc].outcome);
 	}
 out:
 	explicit_bzero(&code, sizeof(code));

@@ -85,6 +85,9 @@ int	 query_get(const char *query, const char *name, char *out,
 void	 client_ip(const struct vc_config *, const struct vc_request *,
 	    char *out, size_t outlen);
 
+/* flow.c: 1 when every store result has its row (a unit test checks). */
+int	 flow_tables_complete(void);
+
 /* flow.c: the handlers named in the route table. */
 void	 flow_image(struct hreq *);
 void	 flow_audio(struct hreq *);

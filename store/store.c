@@ -23,27 +23,31 @@
  * KEYS: flag, daily, ip, captcha, code, attempts.
  * ARGV: answer, code value, code ttl, interval, daily limit, ip limit,
  *       daily window, ip window.
- * Returns an enum store_sms_result.
+ * Returns one word of sms_words[].
  */
 static const char sms_lua[] =
 "local interval = tonumber(ARGV[4])\n"
-"if interval > 0 and redis.call('EXISTS', KEYS[1]) == 1 then return 1 end\n"
+"if interval > 0 and redis.call('EXISTS', KEYS[1]) == 1 then\n"
+"  return 'interval'\n"
+"end\n"
 "local dl = tonumber(ARGV[5])\n"
 "if dl > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= dl then\n"
-"  return 2\n"
+"  return 'daily'\n"
 "end\n"
 "local il = tonumber(ARGV[6])\n"
 "if il > 0 then\n"
-"  if tonumber(redis.call('GET', KEYS[3]) or '0') >= il then return 3 end\n"
+"  if tonumber(redis.call('GET', KEYS[3]) or '0') >= il then\n"
+"    return 'ip'\n"
+"  end\n"
 "  redis.call('INCR', KEYS[3])\n"
 "  if redis.call('TTL', KEYS[3]) < 0 then\n"
 "    redis.call('EXPIRE', KEYS[3], ARGV[8])\n"
 "  end\n"
 "end\n"
 "local v = redis.call('GET', KEYS[4])\n"
-"if not v then return 4 end\n"
+"if not v then return 'nocaptcha' end\n"
 "redis.call('DEL', KEYS[4])\n"
-"if string.lower(v) ~= ARGV[1] then return 5 end\n"
+"if string.lower(v) ~= ARGV[1] then return 'wrong' end\n"
 "redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[3])\n"
 "redis.call('DEL', KEYS[6])\n"
 "if interval > 0 then\n"
@@ -55,7 +59,7 @@ static const char sms_lua[] =
 "    redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
 "  end\n"
 "end\n"
-"return 0\n";
+"return 'ok'\n";
 
 /* KEYS: code, flag, daily. ARGV: code value. */
 static const char rollback_lua[] =
@@ -66,16 +70,16 @@ static const char rollback_lua[] =
 "if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then\n"
 "  redis.call('DECR', KEYS[3])\n"
 "end\n"
-"return 0\n";
+"return 'ok'\n";
 
 /*
  * KEYS: code, attempts. ARGV: value, max attempts, attempts ttl.
  * The comparison touches every byte whatever the first difference.
- * Returns an enum store_verify_result.
+ * Returns one word of verify_words[].
  */
 static const char verify_lua[] =
 "local c = redis.call('GET', KEYS[1])\n"
-"if not c then return 1 end\n"
+"if not c then return 'missing' end\n"
 "local t = ARGV[1]\n"
 "local d = 0\n"
 "if #c ~= #t then d = 1 end\n"
@@ -84,7 +88,7 @@ static const char verify_lua[] =
 "end\n"
 "if d == 0 then\n"
 "  redis.call('DEL', KEYS[1], KEYS[2])\n"
-"  return 0\n"
+"  return 'ok'\n"
 "end\n"
 "local n = redis.call('INCR', KEYS[2])\n"
 "if redis.call('TTL', KEYS[2]) < 0 then\n"
@@ -93,9 +97,30 @@ static const char verify_lua[] =
 "local max = tonumber(ARGV[2])\n"
 "if max > 0 and n >= max then\n"
 "  redis.call('DEL', KEYS[1], KEYS[2])\n"
-"  return 3\n"
+"  return 'burned'\n"
 "end\n"
-"return 2\n";
+"return 'wrong'\n";
+
+/*
+ * What each script may answer, by result: the scripts return these words,
+ * so that a result is one enum value, one word here and one row in the
+ * caller's table, whatever order they are in.
+ */
+static const char *const sms_words[STORE_SMS_RESULTS] = {
+	[STORE_SMS_OK] = "ok",
+	[STORE_SMS_INTERVAL] = "interval",
+	[STORE_SMS_DAILY] = "daily",
+	[STORE_SMS_IP] = "ip",
+	[STORE_SMS_NOCAPTCHA] = "nocaptcha",
+	[STORE_SMS_WRONG] = "wrong",
+};
+static const char *const verify_words[STORE_VERIFY_RESULTS] = {
+	[STORE_VERIFY_OK] = "ok",
+	[STORE_VERIFY_MISSING] = "missing",
+	[STORE_VERIFY_WRONG] = "wrong",
+	[STORE_VERIFY_BURNED] = "burned",
+};
+static const char *const rollback_words[] = { "ok" };
 
 struct script {
 	const char	*body;
@@ -462,10 +487,12 @@ store_del(struct store *st, const char *key)
 /*
  * EVALSHA the script with nkeys keys followed by args; on NOSCRIPT (a
  * restarted or flushed Redis) EVAL it once, which caches it again.
- * Returns the script's integer result, or -1.
+ * Returns the index in words (nwords of them) of the word the script
+ * answered, or -1 (store unreachable, an error, a word not in words).
  */
 static int
-eval(struct store *st, int which, int nkeys, int nargs, const char **args)
+eval(struct store *st, int which, int nkeys, int nargs, const char **args,
+    const char *const *words, int nwords)
 {
 	const struct script	*s = &st->scripts[which];
 	const char		*argv[3 + 16];
@@ -491,12 +518,16 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args)
 		if ((r = run(st, 3 + nkeys + nargs, argv)) == NULL)
 			return -1;
 	}
-	if (r->type != REDIS_REPLY_INTEGER) {
+	rc = -1;
+	if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+		for (i = 0; i < nwords; i++)
+			if (words[i] != NULL && strcmp(r->str, words[i]) == 0) {
+				rc = i;
+				break;
+			}
+	if (rc == -1)
 		snprintf(st->err, sizeof(st->err), "redis script: %s",
 		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		rc = -1;
-	} else
-		rc = (int)r->integer;
 	freeReplyObject(r);
 	return rc;
 }
@@ -527,7 +558,7 @@ store_sms_request(struct store *st, const struct store_sms *q)
 	args[11] = il;
 	args[12] = dw;
 	args[13] = iw;
-	return eval(st, SCRIPT_SMS, 6, 8, args);
+	return eval(st, SCRIPT_SMS, 6, 8, args, sms_words, STORE_SMS_RESULTS);
 }
 
 int
@@ -536,7 +567,8 @@ store_sms_rollback(struct store *st, const struct store_sms *q)
 	const char	*args[] = { q->code_key, q->flag_key, q->daily_key,
 	    q->code_value };
 
-	return eval(st, SCRIPT_ROLLBACK, 3, 1, args) < 0 ? -1 : 0;
+	return eval(st, SCRIPT_ROLLBACK, 3, 1, args, rollback_words, 1) < 0 ?
+	    -1 : 0;
 }
 
 int
@@ -548,5 +580,6 @@ store_verify(struct store *st, const char *code_key, const char *attempts_key,
 
 	snprintf(mx, sizeof(mx), "%d", max_attempts);
 	snprintf(t, sizeof(t), "%d", ttl);
-	return eval(st, SCRIPT_VERIFY, 2, 3, args);
+	return eval(st, SCRIPT_VERIFY, 2, 3, args, verify_words,
+	    STORE_VERIFY_RESULTS);
 }

@@ -49,6 +49,7 @@ enum store_sms_result {
 	STORE_SMS_IP,		/* per-IP hourly cap reached */
 	STORE_SMS_NOCAPTCHA,	/* captcha missing or expired */
 	STORE_SMS_WRONG,	/* captcha answer differs */
+	STORE_SMS_RESULTS	/* how many; callers size their tables by it */
 };
 
 struct store_sms {
@@ -84,6 +85,7 @@ enum store_verify_result {
 	STORE_VERIFY_MISSING,	/* no code (expired, used, burned) */
 	STORE_VERIFY_WRONG,	/* mismatch; one attempt counted */
 	STORE_VERIFY_BURNED,	/* mismatch that reached the cap; deleted */
+	STORE_VERIFY_RESULTS	/* how many */
 };
 
 /*

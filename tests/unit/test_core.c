@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "core/internal.h"
 
 /* Chi-square critical values at p = 1e-6 by degrees of freedom: with a
  * dozen checks a correct generator fails about once in 10^5 runs, while the
@@ -542,10 +543,21 @@ test_utf8_count_strict(void **state)
 	assert_int_equal(utf8_count("\xf4\x8f\xbf\xbf"), 1);	/* U+10FFFF */
 }
 
+/* Every result a store step can answer has an outcome and a log word. */
+static void
+test_result_tables(void **state)
+{
+	(void)state;
+	if (!flow_tables_complete())
+		fail_msg("expected a row for every store_sms_result and "
+		    "store_verify_result in core/flow.c, saw a missing one");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_result_tables),
 		cmocka_unit_test(test_mobile_default),
 		cmocka_unit_test(test_mobile_custom),
 		cmocka_unit_test(test_mobile_length_bound),
