@@ -36,9 +36,24 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 	if ((want & PART_AUDIO) && ctx->audio == NULL &&
 	    (ctx->audio = render_audio_new(err, errlen)) == NULL)
 		return -1;
-	if ((want & PART_SMS) && ctx->sms == NULL &&
-	    (ctx->sms = sms_new(cfg, err, errlen)) == NULL)
-		return -1;
+	if ((want & PART_SMS) && ctx->sms == NULL) {
+		struct sms_options	 o;
+
+		memset(&o, 0, sizeof(o));
+		o.provider = cfg->sms_provider == VC_PROVIDER_CCP ? SMS_CCP :
+		    cfg->sms_provider == VC_PROVIDER_WEBHOOK ? SMS_WEBHOOK :
+		    SMS_LOG;
+		o.sms_log_file = cfg->sms_log_file;
+		o.ccp_base_url = cfg->ccp_base_url;
+		o.ccp_account_sid = cfg->ccp_account_sid;
+		o.ccp_auth_token = cfg->ccp_auth_token;
+		o.ccp_app_id = cfg->ccp_app_id;
+		o.ccp_template_id = cfg->ccp_template_id;
+		o.webhook_url = cfg->webhook_url;
+		o.webhook_secret = cfg->webhook_secret;
+		if ((ctx->sms = sms_new(&o, err, errlen)) == NULL)
+			return -1;
+	}
 	return 0;
 }
 
@@ -53,6 +68,12 @@ ctx_new(const struct vc_config *cfg, int prewarm, char *err, size_t errlen)
 	}
 	ctx->cfg = cfg;
 	ctx->prewarm = prewarm;
+	if (cfg->sms_delivery != VC_DELIVER_INLINE) {
+		snprintf(err, errlen, "key 'sms_delivery': 'queue' is not "
+		    "built in yet; use inline");
+		free(ctx);
+		return NULL;
+	}
 	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
 	    errlen)) == NULL ||
 	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
@@ -399,6 +420,32 @@ flow_tables_complete(void)
 	return 1;
 }
 
+/*
+ * deliver: hands the message of a request the store has accepted (q) to
+ * the delivery step: inline, the provider now, and on a refusal the store
+ * step undone so the user may try again. The one place delivery is
+ * chosen; the outcome to answer is returned.
+ */
+static enum outcome
+deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
+    const char *masked, const char *code)
+{
+	const struct vc_config	*cfg = h->ctx->cfg;
+	char			 err[VC_ERR_MAX];
+
+	if (sms_send(h->ctx->sms, mobile, code, (cfg->sms_code_ttl + 59) / 60,
+	    err, sizeof(err)) == -1) {
+		log_error("%s: sending to %s failed: %s", __func__, masked,
+		    err);
+		if (store_sms_rollback(h->ctx->store, q) == -1)
+			log_error("%s: rollback: %s", __func__,
+			    store_strerror(h->ctx->store));
+		return R_SEND;
+	}
+	log_info("sms code sent to %s (%s)", masked, dialect_names[h->dialect]);
+	return R_SENT;
+}
+
 void
 flow_sms(struct hreq *h)
 {
@@ -412,7 +459,6 @@ flow_sms(struct hreq *h)
 	char			 flag_key[VC_KEY_MAX], daily_key[VC_KEY_MAX];
 	char			 ip_key[VC_KEY_MAX], captcha_key[VC_KEY_MAX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
-	char			 err[VC_ERR_MAX];
 	int			 m, rc;
 
 	if (h->dialect != VC_MEIDUO && read_body(h) == -1)
@@ -480,18 +526,7 @@ flow_sms(struct hreq *h)
 		reply_outcome(h, 200, sms_results[rc].outcome);
 		goto out;
 	}
-	if (sms_send(h->ctx->sms, mobile, code,
-	    (cfg->sms_code_ttl + 59) / 60, err, sizeof(err)) == -1) {
-		log_error("%s: sending to %s failed: %s", __func__, masked,
-		    err);
-		if (store_sms_rollback(h->ctx->store, &q) == -1)
-			log_error("%s: rollback: %s", __func__,
-			    store_strerror(h->ctx->store));
-		reply_outcome(h, 200, R_SEND);
-		goto out;
-	}
-	log_info("sms code sent to %s (%s)", masked, dialect_names[h->dialect]);
-	reply_outcome(h, 200, R_SENT);
+	reply_outcome(h, 200, deliver(h, &q, mobile, masked, code));
 out:
 	explicit_bzero(code, sizeof(code));
 	explicit_bzero(stored, sizeof(stored));

@@ -10,6 +10,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,9 +21,10 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
-#include "core/core.h"
 #include "sms/sms.h"
 
 #define HTTP_CONNECT_MS		2000
@@ -33,7 +35,7 @@
 
 struct provider {
 	const char	*name;
-	int		(*open)(struct sms *, const struct vc_config *,
+	int		(*open)(struct sms *, const struct sms_options *,
 			    char *, size_t);
 	int		(*send)(struct sms *, const char *, const char *, int,
 			    char *, size_t);
@@ -42,7 +44,8 @@ struct provider {
 
 struct sms {
 	const struct provider	*p;
-	const struct vc_config	*cfg;
+	struct sms_options	 opts;
+	const struct sms_options *cfg;	/* &opts: the providers' view */
 	FILE			*logfp;		/* log provider */
 	CURL			*curl;		/* ccp and webhook */
 	char			 reply[HTTP_REPLY_MAX + 1];
@@ -58,7 +61,7 @@ struct sms {
  * link. Empty (the default) writes the messages nowhere.
  */
 static int
-log_open(struct sms *s, const struct vc_config *cfg, char *err, size_t errlen)
+log_open(struct sms *s, const struct sms_options *cfg, char *err, size_t errlen)
 {
 	const char	*path = cfg->sms_log_file;
 	struct stat	 st, es;
@@ -237,7 +240,7 @@ wipe_free(char *body)
  * minutes]; statusCode "000000" is success.
  */
 static int
-ccp_open(struct sms *s, const struct vc_config *cfg, char *err,
+ccp_open(struct sms *s, const struct sms_options *cfg, char *err,
     size_t errlen)
 {
 	const struct {
@@ -268,7 +271,7 @@ static int
 ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
     char *err, size_t errlen)
 {
-	const struct vc_config	*cfg = s->cfg;
+	const struct sms_options	*cfg = s->cfg;
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen = 0;
 	char			 ts[16], sig[2 * EVP_MAX_MD_SIZE + 1], mins[16];
@@ -298,7 +301,11 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		snprintf(err, errlen, "ccp: MD5 failed");
 		goto out;
 	}
-	hex_encode(md, mdlen, sig, 1);
+	if (OPENSSL_buf2hexstr_ex(sig, sizeof(sig), NULL, md, mdlen, '\0')
+	    != 1) {
+		snprintf(err, errlen, "ccp: cannot sign");
+		goto out;
+	}
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	if (snprintf(pair, sizeof(pair), "%s:%s", cfg->ccp_account_sid, ts) >=
@@ -342,7 +349,7 @@ out:
  * receiver can refuse forged and replayed requests; any 2xx is success.
  */
 static int
-webhook_open(struct sms *s, const struct vc_config *cfg, char *err,
+webhook_open(struct sms *s, const struct sms_options *cfg, char *err,
     size_t errlen)
 {
 	if (!http_url_ok(cfg->webhook_url)) {
@@ -363,8 +370,11 @@ static int
 webhook_send(struct sms *s, const char *mobile, const char *code,
     int minutes, char *err, size_t errlen)
 {
-	const struct vc_config	*cfg = s->cfg;
-	char			 ts[24], tsh[48], sig[VC_HMAC_HEX], sigh[128];
+	const struct sms_options	*cfg = s->cfg;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+	char			 ts[24], tsh[48], sig[2 * EVP_MAX_MD_SIZE + 1];
+	char			 sigh[160], *c;
 	char			*body = NULL, *signed_text = NULL;
 	const char		*headers[] = { "Content-Type: application/json",
 	    tsh, sigh, NULL };
@@ -379,11 +389,16 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 		snprintf(err, errlen, "webhook: cannot build the request");
 		goto out;
 	}
-	if (hmac_sha256_hex(cfg->webhook_secret, signed_text,
-	    strlen(signed_text), sig, sizeof(sig)) == -1) {
+	if (HMAC(EVP_sha256(), cfg->webhook_secret,
+	    (int)strlen(cfg->webhook_secret), (unsigned char *)signed_text,
+	    strlen(signed_text), md, &mdlen) == NULL ||
+	    OPENSSL_buf2hexstr_ex(sig, sizeof(sig), NULL, md, mdlen, '\0')
+	    != 1) {
 		snprintf(err, errlen, "webhook: HMAC failed");
 		goto out;
 	}
+	for (c = sig; *c != '\0'; c++)		/* receivers expect lower case */
+		*c = (char)tolower((unsigned char)*c);
 	snprintf(tsh, sizeof(tsh), "X-Vcode-Timestamp: %s", ts);
 	snprintf(sigh, sizeof(sigh), "X-Vcode-Signature: sha256=%s", sig);
 	http = http_post(s, "webhook", cfg->webhook_url, headers, body, err,
@@ -447,30 +462,30 @@ sms_ccp_reply(long http, const char *reply, size_t len, char *err,
 }
 
 static const struct provider providers[] = {
-	[VC_PROVIDER_LOG] = { "log", log_open, log_send, log_close },
-	[VC_PROVIDER_CCP] = { "ccp", ccp_open, ccp_send, http_close },
-	[VC_PROVIDER_WEBHOOK] = { "webhook", webhook_open, webhook_send,
+	[SMS_LOG] = { "log", log_open, log_send, log_close },
+	[SMS_CCP] = { "ccp", ccp_open, ccp_send, http_close },
+	[SMS_WEBHOOK] = { "webhook", webhook_open, webhook_send,
 	    http_close },
 };
 
 struct sms *
-sms_new(const struct vc_config *cfg, char *err, size_t errlen)
+sms_new(const struct sms_options *opts, char *err, size_t errlen)
 {
 	struct sms	*s;
 
+	if ((unsigned)opts->provider >= sizeof(providers) /
+	    sizeof(providers[0])) {
+		snprintf(err, errlen, "key 'sms_provider': unknown provider");
+		return NULL;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->p = &providers[cfg->sms_provider];
-	s->cfg = cfg;
-	if (cfg->sms_delivery != VC_DELIVER_INLINE) {
-		snprintf(err, errlen, "key 'sms_delivery': 'queue' is not "
-		    "built in yet; use inline");
-		free(s);
-		return NULL;
-	}
-	if (s->p->open(s, cfg, err, errlen) == -1) {
+	s->p = &providers[opts->provider];
+	s->opts = *opts;
+	s->cfg = &s->opts;
+	if (s->p->open(s, s->cfg, err, errlen) == -1) {
 		sms_free(s);
 		return NULL;
 	}

@@ -10,11 +10,34 @@
 
 #include <stddef.h>
 
-struct vc_config;
 struct sms;	/* opaque: a provider and its state */
 
-/* sms_new: the provider named by cfg; NULL with err on a config error. */
-struct sms	*sms_new(const struct vc_config *cfg, char *err, size_t errlen);
+enum sms_provider { SMS_LOG, SMS_CCP, SMS_WEBHOOK };
+
+/*
+ * What a provider needs, in the configuration's words (vcode.conf(5)).
+ * The strings are borrowed: they must stay valid until sms_free(); none
+ * may be NULL (empty for unset).
+ */
+struct sms_options {
+	enum sms_provider	 provider;
+	const char		*sms_log_file;		/* log */
+	const char		*ccp_base_url;		/* ccp */
+	const char		*ccp_account_sid;
+	const char		*ccp_auth_token;
+	const char		*ccp_app_id;
+	const char		*ccp_template_id;
+	const char		*webhook_url;		/* webhook */
+	const char		*webhook_secret;
+};
+
+/*
+ * sms_new: the provider opts names, ready to send (the log file opened,
+ * an HTTP handle made). NULL with err naming the configuration key on an
+ * error; err never holds a secret.
+ */
+struct sms	*sms_new(const struct sms_options *opts, char *err,
+		    size_t errlen);
 /* sms_free: releases the provider; accepts NULL. */
 void		 sms_free(struct sms *);
 /*
