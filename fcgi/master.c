@@ -10,9 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netdb.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/proc.h"
 #include "fcgi/fcgi.h"
 
 #define LISTEN_BACKLOG		256
@@ -34,8 +33,8 @@ bind_unix(const struct vc_config *cfg, const char *path)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
-	struct passwd		*pw;
-	struct group		*gr;
+	uid_t			 uid;
+	gid_t			 gid;
 	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -57,14 +56,10 @@ bind_unix(const struct vc_config *cfg, const char *path)
 	}
 	if (chmod(path, SOCKET_MODE) == -1)
 		log_warn("chmod %s: %s", path, strerror(errno));
-	if (geteuid() == 0) {
-		pw = getpwnam(cfg->user);
-		gr = getgrnam(cfg->group);
-		if (pw == NULL || gr == NULL ||
-		    chown(path, pw->pw_uid, gr->gr_gid) == -1)
-			log_warn("socket %s: cannot give it to %s:%s", path,
-			    cfg->user, cfg->group);
-	}
+	if (geteuid() == 0 && (proc_ids(cfg, &uid, &gid) == -1 ||
+	    chown(path, uid, gid) == -1))
+		log_warn("socket %s: cannot give it to %s:%s", path,
+		    cfg->user, cfg->group);
 	return fd;
 }
 
@@ -131,71 +126,47 @@ bind_listen(const struct vc_config *cfg)
 	return fd;
 }
 
-/*
- * daemonize: forks into the background. The parent waits until the child
- * says it is ready (daemon_ready(), after the pidfile is written) and
- * exits 0, or 1 when the child gives up first, so that "vcoded -d -p F"
- * returns only once F names a running master. Returns the readiness fd
- * to the child, or -1.
- */
-static int
-daemonize(void)
-{
-	ssize_t	 n;
-	char	 c;
-	int	 fd, p[2];
+/* What the master keeps alive; a second kind (the SMS sender) is a row. */
+enum child_kind { CHILD_WORKER, CHILD_KINDS };
 
-	if (pipe(p) == -1)
-		return -1;
-	switch (fork()) {
-	case -1:
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	case 0:
-		close(p[0]);
-		break;
-	default:
-		close(p[1]);
-		do
-			n = read(p[0], &c, 1);
-		while (n == -1 && errno == EINTR);
-		_exit(n == 1 && c == 'r' ? 0 : 1);
-	}
-	if (setsid() == -1) {
-		close(p[1]);
-		return -1;
-	}
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);	/* stderr stays: the log */
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	return p[1];
-}
-
-/* daemon_ready: tells a waiting parent that start-up went well. */
-static void
-daemon_ready(int fd)
-{
-	if (fd == -1)
-		return;
-	while (write(fd, "r", 1) == -1 && errno == EINTR)
-		;
-	close(fd);
-}
-
-struct worker {
-	pid_t	 pid;
-	time_t	 started;
-	int	 gen;		/* configuration generation it runs */
+struct child {
+	enum child_kind	 kind;
+	int		 gen;		/* configuration generation it runs */
+	pid_t		 pid;		/* 0: a free row */
+	time_t		 started;
+	time_t		 died_young;	/* when one of this row died at start */
 };
 
-#define MAX_WORKERS	(2 * VC_WORKERS_MAX)	/* two pools during a reload */
+#define MAX_CHILDREN	(2 * VC_WORKERS_MAX)	/* two pools during a reload */
+
+struct master {
+	struct vc_config	*cfg;
+	const char		*path;		/* configuration file, or NULL */
+	int			 fd;		/* listening socket */
+	sigset_t		 oldmask;	/* what children start with */
+	struct child		 kids[MAX_CHILDREN];
+	int			 gen;
+	int			 stopping;
+	time_t			 stop_at;	/* SIGKILL what is left then */
+	time_t			 hold_until;	/* no spawning before */
+};
+
+static const char *const kind_names[CHILD_KINDS] = { "worker" };
+
+/* wanted: how many children of kind the configuration asks for. */
+static int
+wanted(const struct master *m, enum child_kind kind)
+{
+	switch (kind) {
+	case CHILD_WORKER:
+		return m->cfg->workers;
+	default:
+		return 0;
+	}
+}
 
 static pid_t
-spawn(const struct vc_config *cfg, int fd, sigset_t *oldmask)
+spawn(struct master *m, enum child_kind kind)
 {
 	pid_t	 pid;
 
@@ -204,9 +175,13 @@ spawn(const struct vc_config *cfg, int fd, sigset_t *oldmask)
 		return -1;
 	}
 	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
 		signal(SIGCHLD, SIG_DFL);
-		_exit(fcgi_serve(cfg, fd));
+		switch (kind) {
+		case CHILD_WORKER:
+		default:
+			_exit(fcgi_serve(m->cfg, m->fd));
+		}
 	}
 	return pid;
 }
@@ -256,113 +231,146 @@ reload(struct vc_config *cfg, const char *path, int *gen)
 	    cfg->workers);
 }
 
+/*
+ * signal_old: children of an old generation, or all when stopping, are
+ * told to stop. The signal repeats each tick (a child may have missed one
+ * between its check and its wait); past the grace period it is SIGKILL.
+ * Returns how many children are alive.
+ */
+static int
+signal_old(struct master *m, time_t now)
+{
+	struct child	*c;
+	int		 alive = 0;
+
+	for (c = m->kids; c < m->kids + MAX_CHILDREN; c++) {
+		if (c->pid <= 0)
+			continue;
+		alive++;
+		if (m->stopping || c->gen != m->gen)
+			kill(c->pid, m->stopping && now >= m->stop_at ?
+			    SIGKILL : SIGTERM);
+	}
+	return alive;
+}
+
+/*
+ * fill: forks children of the current generation until each kind has
+ * what the configuration wants. After one died within RESPAWN_BACKOFF_SEC
+ * of its start, nothing is forked for that long: a pause, not a storm.
+ */
+static void
+fill(struct master *m, time_t now)
+{
+	struct child	*c;
+	int		 have[CHILD_KINDS] = { 0 }, k;
+	pid_t		 pid;
+
+	if (m->stopping || now < m->hold_until)
+		return;
+	for (c = m->kids; c < m->kids + MAX_CHILDREN; c++)
+		if (c->pid > 0 && c->gen == m->gen)
+			have[c->kind]++;
+	for (k = 0; k < CHILD_KINDS; k++)
+		for (c = m->kids; have[k] < wanted(m, k) &&
+		    c < m->kids + MAX_CHILDREN; c++) {
+			if (c->pid > 0)
+				continue;
+			if ((pid = spawn(m, k)) <= 0)
+				return;
+			c->kind = k;
+			c->gen = m->gen;
+			c->pid = pid;
+			c->started = now;
+			have[k]++;
+		}
+}
+
+/* reap: collects the children that ended, saying why when unexpected. */
+static void
+reap(struct master *m, time_t now)
+{
+	struct child	*c;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (c = m->kids; c < m->kids + MAX_CHILDREN; c++) {
+			if (c->pid != pid)
+				continue;
+			c->pid = 0;
+			if (m->stopping || c->gen != m->gen)
+				break;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				log_warn("%s %d died (%s %d); respawning",
+				    kind_names[c->kind], (int)pid,
+				    WIFSIGNALED(status) ? "signal" : "status",
+				    WIFSIGNALED(status) ? WTERMSIG(status) :
+				    WEXITSTATUS(status));
+			if (now - c->started < RESPAWN_BACKOFF_SEC)
+				m->hold_until = now + RESPAWN_BACKOFF_SEC;
+			break;
+		}
+}
+
+/* on_signal: SIGTERM and SIGINT drain and stop, SIGHUP reloads. */
+static void
+on_signal(struct master *m, int sig)
+{
+	if ((sig == SIGTERM || sig == SIGINT) && !m->stopping) {
+		log_info("stopping: draining workers");
+		m->stop_at = time(NULL) + STOP_GRACE_SEC;
+		m->stopping = 1;
+	} else if (sig == SIGHUP && !m->stopping)
+		reload(m->cfg, m->path, &m->gen);
+}
+
 int
 fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
     const char *pidfile)
 {
-	static struct worker	 w[MAX_WORKERS];
-	sigset_t		 set, old;
+	static struct master	 m;
+	sigset_t		 set;
 	siginfo_t		 si;
 	struct timespec		 tick = { 0, 500 * 1000 * 1000 };
-	time_t			 now, stop_at = 0, last_spawn = 0;
-	pid_t			 pid;
-	FILE			*fp;
 	char			*sockpath = NULL;
-	int			 fd, i, n, status, sig, alive, gen = 0;
-	int			 stopping = 0, ready = -1;
+	int			 sig, ready = -1;
 
-	if (probe(cfg) == -1 || (fd = bind_listen(cfg)) == -1)
+	m.cfg = cfg;
+	m.path = path;
+	if (probe(cfg) == -1 || (m.fd = bind_listen(cfg)) == -1)
 		return 1;
 	if (strncmp(cfg->listen, "unix:", 5) == 0 &&
 	    (sockpath = strdup(cfg->listen + 5)) == NULL)
 		return 1;
-	if (daemon_flag && (ready = daemonize()) == -1) {
+	if (daemon_flag && (ready = proc_daemonize()) == -1) {
 		log_error("daemonize: %s", strerror(errno));
 		return 1;
 	}
-	if (pidfile != NULL) {
-		if ((fp = fopen(pidfile, "w")) == NULL) {
-			log_error("pidfile %s: %s", pidfile, strerror(errno));
-			return 1;	/* the parent sees the pipe close: exit 1 */
-		}
-		fprintf(fp, "%d\n", (int)getpid());
-		if (fclose(fp) != 0) {
-			log_error("pidfile %s: write failed", pidfile);
-			return 1;
-		}
-	}
-	daemon_ready(ready);
+	/* On failure the waiting parent sees the pipe close: exit 1. */
+	if (pidfile != NULL && proc_pidfile(pidfile) == -1)
+		return 1;
+	proc_ready(ready);
 	/* The master takes its signals synchronously, one at a time. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	sigprocmask(SIG_BLOCK, &set, &m.oldmask);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s with %d workers", cfg->listen,
 	    cfg->workers);
 
 	for (;;) {
-		now = time(NULL);
-		for (alive = 0, n = 0, i = 0; i < MAX_WORKERS; i++) {
-			if (w[i].pid <= 0)
-				continue;
-			alive++;
-			if (w[i].gen == gen && !stopping)
-				n++;
-			else
-				/*
-				 * An old generation, or shutting down. The
-				 * signal repeats each tick: a worker may have
-				 * missed one between its check and accept(2).
-				 */
-				kill(w[i].pid, stopping && now >= stop_at ?
-				    SIGKILL : SIGTERM);
-		}
-		if (stopping && alive == 0)
+		if (signal_old(&m, time(NULL)) == 0 && m.stopping)
 			break;
-		/* Workers dying at start-up get a pause, not a fork storm. */
-		for (i = 0; !stopping && n < cfg->workers && i < MAX_WORKERS;
-		    i++) {
-			if (w[i].pid > 0)
-				continue;
-			if (w[i].started == now && last_spawn == now &&
-			    w[i].gen == gen)
-				break;
-			if ((pid = spawn(cfg, fd, &old)) <= 0)
-				break;
-			w[i].pid = pid;
-			w[i].started = last_spawn = now;
-			w[i].gen = gen;
-			n++;
-		}
-		sig = sigtimedwait(&set, &si, &tick);
-		if (sig == SIGTERM || sig == SIGINT) {
-			if (!stopping)
-				log_info("stopping: draining workers");
-			if (!stopping)
-				stop_at = time(NULL) + STOP_GRACE_SEC;
-			stopping = 1;
-		} else if (sig == SIGHUP && !stopping)
-			reload(cfg, path, &gen);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < MAX_WORKERS; i++) {
-				if (w[i].pid != pid)
-					continue;
-				w[i].pid = 0;
-				if (!stopping && (!WIFEXITED(status) ||
-				    WEXITSTATUS(status) != 0))
-					log_warn("worker %d died (%s %d); "
-					    "respawning", (int)pid,
-					    WIFSIGNALED(status) ? "signal" :
-					    "status", WIFSIGNALED(status) ?
-					    WTERMSIG(status) :
-					    WEXITSTATUS(status));
-			}
-		}
+		fill(&m, time(NULL));
+		if ((sig = sigtimedwait(&set, &si, &tick)) > 0)
+			on_signal(&m, sig);
+		reap(&m, time(NULL));
 	}
-	close(fd);
+	close(m.fd);
 	if (sockpath != NULL)
 		unlink(sockpath);
 	free(sockpath);

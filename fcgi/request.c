@@ -5,8 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,7 @@
 #include <fcgiapp.h>
 
 #include "core/core.h"
+#include "core/proc.h"
 #include "fcgi/fcgi.h"
 
 /* Where a request comes from and goes to. */
@@ -135,34 +134,6 @@ fcgx_write(void *arg, const void *buf, size_t len)
 	    (int)len ? 0 : -1;
 }
 
-/*
- * Started as root, a worker gives up root for cfg's user and group once
- * everything it opens at start (sms log, font) is open.
- */
-static int
-drop_privileges(const struct vc_config *cfg)
-{
-	struct passwd	*pw;
-	struct group	*gr;
-
-	if (geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(cfg->user)) == NULL ||
-	    (gr = getgrnam(cfg->group)) == NULL) {
-		log_error("user %s or group %s does not exist", cfg->user,
-		    cfg->group);
-		return -1;
-	}
-	if (setgroups(1, &gr->gr_gid) == -1 ||
-	    setresgid(gr->gr_gid, gr->gr_gid, gr->gr_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		log_error("cannot drop privileges to %s:%s: %s", cfg->user,
-		    cfg->group, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static volatile sig_atomic_t stopping;
 
 static void
@@ -211,7 +182,7 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 		log_error("%s", err);
 		return 1;
 	}
-	if (drop_privileges(cfg) == -1) {
+	if (proc_drop(cfg) == -1) {
 		ctx_free(ctx);
 		return 1;
 	}

@@ -199,6 +199,18 @@ if [ -n "$master" ]; then
 	else fail "$P SIGTERM stops master and workers" "all gone" "alive: $(for p in $pids; do alive "$p" && echo -n "$p "; done)"; fi
 	expect_eq "$P socket removed" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
 fi
+# Workers that die at start-up (here: a user that does not exist, which
+# only a worker started as root finds out) are respawned at a pace of one
+# round a second (RESPAWN_BACKOFF_SEC), not in a storm.
+if [ "$ROOTUSER" = yes ]; then
+	rm -f "$VC_SOCK"
+	VCODE_USER=nosuchuser VCODE_WORKERS=2 timeout 3 "$VCODED" -c "$CONF" \
+	    >"$T/storm.out" 2>&1 </dev/null
+	deaths=$(grep -c 'died' "$T/storm.out")
+	expect_range "$P 2 workers dying at start for 3 s: respawned, paced" 2 12 "$deaths"
+	expect_match "$P ... and the log says why" 'user nosuchuser or group .* does not exist' \
+	    "$(cat "$T/storm.out")"
+fi
 # -d returns only once the pidfile is written: an unwritable one is exit 1.
 rm -f "$VC_SOCK"
 timeout 10 "$VCODED" -d -p "$T/no/such/dir/vcoded.pid" -c "$CONF" \

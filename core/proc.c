@@ -1,0 +1,114 @@
+/*
+ * proc.c: who a daemon runs as, the background, the pidfile (proc.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "core/proc.h"
+
+int
+proc_ids(const struct vc_config *cfg, uid_t *uid, gid_t *gid)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	if ((pw = getpwnam(cfg->user)) == NULL ||
+	    (gr = getgrnam(cfg->group)) == NULL) {
+		log_error("user %s or group %s does not exist", cfg->user,
+		    cfg->group);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+int
+proc_drop(const struct vc_config *cfg)
+{
+	uid_t	 uid;
+	gid_t	 gid;
+
+	if (geteuid() != 0)
+		return 0;
+	if (proc_ids(cfg, &uid, &gid) == -1)
+		return -1;
+	if (setgroups(1, &gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		log_error("cannot drop privileges to %s:%s: %s", cfg->user,
+		    cfg->group, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+proc_daemonize(void)
+{
+	ssize_t	 n;
+	char	 c;
+	int	 fd, p[2];
+
+	if (pipe(p) == -1)
+		return -1;
+	switch (fork()) {
+	case -1:
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	case 0:
+		close(p[0]);
+		break;
+	default:
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		_exit(n == 1 && c == 'r' ? 0 : 1);
+	}
+	if (setsid() == -1) {
+		close(p[1]);
+		return -1;
+	}
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return p[1];
+}
+
+void
+proc_ready(int fd)
+{
+	if (fd == -1)
+		return;
+	while (write(fd, "r", 1) == -1 && errno == EINTR)
+		;
+	close(fd);
+}
+
+int
+proc_pidfile(const char *path)
+{
+	FILE	*fp;
+
+	if ((fp = fopen(path, "w")) == NULL) {
+		log_error("pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(fp, "%d\n", (int)getpid());
+	if (fclose(fp) != 0) {
+		log_error("pidfile %s: write failed", path);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * proc: process set-up shared by the daemons (vcoded's master and
+ * workers, and the SMS sender to come): who to run as, giving up root,
+ * going to the background, the pidfile. Logs through core's log; never
+ * exits.
+ */
+#ifndef VCODE_PROC_H
+#define VCODE_PROC_H
+
+#include <sys/types.h>
+
+struct vc_config;
+
+/* proc_ids: uid and gid of cfg's user and group. 0, or -1 after logging. */
+int	 proc_ids(const struct vc_config *, uid_t *, gid_t *);
+/*
+ * proc_drop: when running as root, becomes cfg's user and group for good
+ * (supplementary groups too). Does nothing when not root. 0, or -1 after
+ * logging.
+ */
+int	 proc_drop(const struct vc_config *);
+/*
+ * proc_daemonize: forks into the background (new session, stdin and
+ * stdout on /dev/null; stderr stays, it is the log). The parent waits
+ * until the child calls proc_ready() and exits 0, or exits 1 when the
+ * child gives up first. Returns, in the child, the fd to hand to
+ * proc_ready(), or -1.
+ */
+int	 proc_daemonize(void);
+/* proc_ready: tells the waiting parent start-up went well; fd -1: none. */
+void	 proc_ready(int fd);
+/* proc_pidfile: writes our pid to path. 0, or -1 after logging. */
+int	 proc_pidfile(const char *path);
+
+#endif /* VCODE_PROC_H */
