@@ -12,6 +12,65 @@ struct store;
 struct render;
 struct sms;
 
+/* ---- Checks (valid.c), hashes (crypto.c), randomness (rand.c). ---- */
+struct vc_mobile;	/* a compiled mobile pattern */
+/* mobile_compile: compiles pattern (POSIX ERE, REG_NOSUB); NULL + err. */
+struct vc_mobile *mobile_compile(const char *pattern, char *err, size_t errlen);
+void	 mobile_free(struct vc_mobile *);
+/* mobile_match: 1 when s (NUL-terminated, <= VC_MOBILE_MAX) matches. */
+int	 mobile_match(const struct vc_mobile *, const char *s);
+/* mobile_mask: writes "138****1234" style into out (>= 16 bytes). */
+void	 mobile_mask(const char *mobile, char *out, size_t outlen);
+
+/* valid_id: 1 when s is VC_ID_MIN..VC_ID_MAX of [0-9A-Za-z_-]. */
+int	 valid_id(const char *s);
+/* valid_captcha_text: 1 when s is 1..VC_CAPTCHA_TEXT_MAX bytes, no controls. */
+int	 valid_captcha_text(const char *s);
+/* valid_sms_code: 1 when s is 1..VC_SMS_CODE_MAX ASCII digits. */
+int	 valid_sms_code(const char *s);
+
+/* text_fold: ASCII lower-casing in place; UTF-8 bytes >= 0x80 unchanged. */
+void	 text_fold(char *s);
+/* hex_encode: n bytes as hex (uppercase when upper) into out, 2n + 1 bytes. */
+void	 hex_encode(const unsigned char *in, size_t n, char *out, int upper);
+/*
+ * hmac_sha256_hex: lowercase hex HMAC-SHA256 of msg (len bytes) under the
+ * NUL-terminated key into out (outlen >= VC_HMAC_HEX). 0, or -1.
+ */
+#define VC_HMAC_HEX	65	/* 64 hex digits + NUL */
+int	 hmac_sha256_hex(const char *key, const void *msg, size_t len,
+	    char *out, size_t outlen);
+/* ct_equal: constant-time equality of two byte strings of lengths la, lb. */
+int	 ct_equal(const void *a, size_t la, const void *b, size_t lb);
+
+/*
+ * rand_uniform: a uniform integer in [0, n) from getrandom(2), without
+ * modulo bias (rejection sampling). n must be > 0. Returns -1 only if the
+ * kernel refuses randomness.
+ */
+long	 rand_uniform(uint32_t n);
+/*
+ * rand_text: len characters drawn uniformly from the UTF-8 alphabet
+ * charset, written NUL-terminated to out. Returns bytes written or -1 if
+ * charset is empty/invalid UTF-8 or out is too small.
+ */
+int	 rand_text(const char *charset, int len, char *out, size_t outlen);
+/* utf8_count: number of code points in a valid UTF-8 string, -1 if invalid. */
+int	 utf8_count(const char *s);
+
+/* utf8_seq: length of the UTF-8 sequence at s, or 0 if it is not valid. */
+size_t	 utf8_seq(const unsigned char *s);
+
+/* ---- Routing (core/route.c). ---- */
+/*
+ * route_path: joins script_name and path_info, strips the mount prefix and
+ * writes the route into out. Returns 0; -1 when it does not start under
+ * mount; -2 when it does not fit out.
+ */
+int	 route_path(const char *mount, const char *script_name,
+	    const char *path_info, char *out, size_t outlen);
+
+
 struct render_audio;
 
 /* The parts of a context made on first use unless prewarmed. */

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "core/vcode.h"
 
 static const char	*log_ident = "vcode";
 static enum vc_loglevel	 log_level = VC_LOG_INFO;

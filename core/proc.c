@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "core/vcode.h"
 #include "core/proc.h"
 
 int

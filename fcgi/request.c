@@ -1,29 +1,14 @@
 /*
- * One request: read its parameters and body through a small I/O table
- * (FastCGI or CGI), hand it to core, write the response, free it all.
+ * One request: read its parameters and body through the I/O table of
+ * fcgi/io.h (FastCGI or CGI), hand it to core, write the response, free
+ * it all.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <fcgiapp.h>
 
 #include "core/core.h"
-#include "core/proc.h"
-#include "fcgi/fcgi.h"
-
-/* Where a request comes from and goes to. */
-struct io {
-	const char	*(*param)(void *, const char *);
-	long		 (*read)(void *, char *, size_t);
-	int		 (*write)(void *, const void *, size_t);
-	void		 *arg;
-};
+#include "fcgi/io.h"
 
 static const char *
 reason(int status)
@@ -62,8 +47,8 @@ content_length(const char *s)
 	return n;
 }
 
-static void
-serve_one(struct vc_ctx *ctx, const struct io *io)
+void
+fcgi_request(struct vc_ctx *ctx, const struct io *io)
 {
 	struct vc_request	 req;
 	struct vc_response	 resp;
@@ -111,178 +96,4 @@ serve_one(struct vc_ctx *ctx, const struct io *io)
 		explicit_bzero(body, req.body_len);
 		free(body);
 	}
-}
-
-/* ---- FastCGI ---- */
-
-static const char *
-fcgx_param(void *arg, const char *name)
-{
-	return FCGX_GetParam(name, ((FCGX_Request *)arg)->envp);
-}
-
-static long
-fcgx_read(void *arg, char *buf, size_t len)
-{
-	return FCGX_GetStr(buf, (int)len, ((FCGX_Request *)arg)->in);
-}
-
-static int
-fcgx_write(void *arg, const void *buf, size_t len)
-{
-	return FCGX_PutStr(buf, (int)len, ((FCGX_Request *)arg)->out) ==
-	    (int)len ? 0 : -1;
-}
-
-static volatile sig_atomic_t stopping;
-
-static void
-on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
-/*
- * fcgi_serve: the worker loop. SIGTERM and SIGINT are blocked except while
- * the worker waits in ppoll() for a connection: a worker told to stop
- * finishes the request it has accepted, including one whose parameters
- * are still arriving, and stops only between requests. The listening
- * socket is non-blocking, so a connection another worker took first
- * sends this one back to ppoll().
- */
-int
-fcgi_serve(const struct vc_config *cfg, int listen_fd)
-{
-	struct vc_ctx		*ctx;
-	struct sigaction	 sa;
-	struct pollfd		 pfd;
-	sigset_t		 block, waiting;
-	FCGX_Request		 rq;
-	struct io		 io;
-	char			 err[VC_ERR_MAX];
-	unsigned		 fails = 0;
-	int			 fl, rc;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &waiting);
-	sigdelset(&waiting, SIGTERM);
-	sigdelset(&waiting, SIGINT);
-
-	if ((ctx = ctx_new(cfg, 1, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (proc_drop(cfg) == -1) {
-		ctx_free(ctx);
-		return 1;
-	}
-	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
-	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1) {
-		log_error("%s: listening socket: %s", __func__,
-		    strerror(errno));
-		ctx_free(ctx);
-		return 1;
-	}
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("%s: libfcgi initialisation failed", __func__);
-		ctx_free(ctx);
-		return 1;
-	}
-	io.param = fcgx_param;
-	io.read = fcgx_read;
-	io.write = fcgx_write;
-	io.arg = &rq;
-	pfd.fd = listen_fd;
-	pfd.events = POLLIN;
-	log_debug("worker ready");
-	while (!stopping) {
-		if (ppoll(&pfd, 1, NULL, &waiting) == -1) {
-			if (errno != EINTR && ++fails % 100 == 1)
-				log_warn("%s: poll failed: %s", __func__,
-				    strerror(errno));
-			if (errno != EINTR)
-				usleep(10000);
-			continue;
-		}
-		if (stopping)
-			break;
-		if ((rc = FCGX_Accept_r(&rq)) < 0) {
-			/* Taken by another worker: wait again. Else back off
-			 * on a broken listener, never spin. */
-			if (rc == -EAGAIN || rc == -EWOULDBLOCK)
-				continue;
-			if (++fails % 100 == 1)
-				log_warn("%s: accept failed: %s", __func__,
-				    strerror(-rc));
-			usleep(10000);
-			continue;
-		}
-		fails = 0;
-		serve_one(ctx, &io);
-		FCGX_Finish_r(&rq);
-	}
-	FCGX_Free(&rq, 1);
-	ctx_free(ctx);
-	log_debug("worker stopped");
-	return 0;
-}
-
-/* ---- CGI ---- */
-
-static const char *
-cgi_param(void *arg, const char *name)
-{
-	(void)arg;
-	return getenv(name);
-}
-
-static long
-cgi_read(void *arg, char *buf, size_t len)
-{
-	ssize_t	 n;
-
-	(void)arg;
-	do {
-		n = read(STDIN_FILENO, buf, len);
-	} while (n == -1 && errno == EINTR);
-	return n;
-}
-
-static int
-cgi_write(void *arg, const void *buf, size_t len)
-{
-	(void)arg;
-	return fwrite(buf, 1, len, stdout) == len ? 0 : -1;
-}
-
-int
-fcgi_cgi(const struct vc_config *cfg)
-{
-	struct vc_ctx	*ctx;
-	struct io	 io = { cgi_param, cgi_read, cgi_write, NULL };
-	char		 err[VC_ERR_MAX];
-
-	signal(SIGPIPE, SIG_IGN);
-	if ((ctx = ctx_new(cfg, 0, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
-		printf("Status: 500 Internal Server Error\r\n"
-		    "Content-Type: application/json\r\n\r\n"
-		    "{\"code\":5000,\"errmsg\":\"configuration error\"}");
-		return 1;
-	}
-	serve_one(ctx, &io);
-	fflush(stdout);
-	ctx_free(ctx);
-	return 0;
 }

@@ -81,26 +81,23 @@ fi
 P="[url]"
 # A user of Redis 6 ACLs, and a database number.
 redis-cli -s "$B_SOCK" acl setuser vc on '>vc-secret-pw' '~*' '&*' '+@all' >/dev/null
+# db_flow URL DB DIALECT NAME: vcoded on URL serves DIALECT, and the code
+# lands in database DB of B.
+db_flow() {
+	local m
+	RCLI_DB=$2
+	if start_vcoded prefork "VCODE_REDIS=$1" VCODE_SMS_INTERVAL=0; then
+		m=$(new_mobile)
+		send_ok "$3" "$m"
+		expect_code "$P $4: OK" "$3" 200 OK
+		expect_match "$P ... the code is in db $2" '^[0-9]{6}$' \
+		    "$(redis-cli -s "$B_SOCK" -n "$2" get "$(skey "$3" "$m")")"
+		stop_vcoded
+	fi
+}
 REDIS_SOCK=$B_SOCK
-RCLI_DB=3
-if start_vcoded prefork "VCODE_REDIS=redis://vc:vc-secret-pw@127.0.0.1:$B_PORT/3" \
-    VCODE_SMS_INTERVAL=0; then
-	m=$(new_mobile)
-	send_ok meiduo "$m"
-	expect_code "$P redis://user:pass@host/3: OK" meiduo 200 OK
-	expect_match "$P ... the code is in db 3" '^[0-9]{6}$' \
-	    "$(redis-cli -s "$B_SOCK" -n 3 get "sms_$m")"
-	stop_vcoded
-fi
-RCLI_DB=5
-if start_vcoded prefork "VCODE_REDIS=unix:$B_SOCK?db=5" VCODE_SMS_INTERVAL=0; then
-	m=$(new_mobile)
-	send_ok ihome "$m"
-	expect_code "$P unix:PATH?db=5: OK" ihome 200 OK
-	expect_match "$P ... the code is in db 5" '^[0-9]{6}$' \
-	    "$(redis-cli -s "$B_SOCK" -n 5 get "sms_code_$m")"
-	stop_vcoded
-fi
+db_flow "redis://vc:vc-secret-pw@127.0.0.1:$B_PORT/3" 3 meiduo "redis://user:pass@host/3"
+db_flow "unix:$B_SOCK?db=5" 5 ihome "unix:PATH?db=5"
 RCLI_DB=
 out=$(VCODE_REDIS="redis://vc:wrong-pw@127.0.0.1:$B_PORT/0" timeout 10 "$VCODED" -t -c "$CONF" 2>&1)
 expect_eq "$P -t does not print the password" no \

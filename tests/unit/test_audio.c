@@ -276,6 +276,17 @@ test_bad_input(void **state)
 	render_audio_free(a);
 }
 
+/* expect_differ: two replies must not be the same samples. */
+static void
+expect_differ(const struct wav *x, const struct wav *y, const char *lang,
+    const char *what)
+{
+	if (x->data_size == y->data_size &&
+	    memcmp(x->pcm, y->pcm, x->data_size) == 0)
+		fail_msg("%s: expected %s to differ, saw the same %u samples",
+		    lang, what, x->data_size);
+}
+
 static void
 test_random(void **state)
 {
@@ -288,19 +299,12 @@ test_random(void **state)
 	for (li = 0; li < NLANGS; li++) {
 		speak(a, "123456", (int)li, &x, &wx);
 		speak(a, "123456", (int)li, &y, &wy);
-		if (wx.data_size == wy.data_size &&
-		    memcmp(wx.pcm, wy.pcm, wx.data_size) == 0)
-			fail_msg("%s: expected two replies of \"123456\" to "
-			    "differ, saw the same %u samples", langs[li].name,
-			    wx.data_size);
+		expect_differ(&wx, &wy, langs[li].name,
+		    "two replies of \"123456\"");
 		free(y);
 		/* A second generator is seeded apart from the first. */
 		speak(b, "123456", (int)li, &y, &wy);
-		if (wx.data_size == wy.data_size &&
-		    memcmp(wx.pcm, wy.pcm, wx.data_size) == 0)
-			fail_msg("%s: expected two generators to differ, saw "
-			    "the same %u samples", langs[li].name,
-			    wx.data_size);
+		expect_differ(&wx, &wy, langs[li].name, "two generators");
 		free(x);
 		free(y);
 	}

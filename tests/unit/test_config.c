@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "core/internal.h"
 
 extern char **environ;
 

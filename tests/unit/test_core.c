@@ -293,24 +293,6 @@ test_text_fold(void **state)
 }
 
 static void
-test_text_caseeq(void **state)
-{
-	(void)state;
-	assert_int_equal(text_caseeq("aBc9", "AbC9"), 1);
-	assert_int_equal(text_caseeq("abc", "abc"), 1);
-	assert_int_equal(text_caseeq("", ""), 1);
-	assert_int_equal(text_caseeq("abc", "abd"), 0);
-	assert_int_equal(text_caseeq("abc", "abcd"), 0);
-	assert_int_equal(text_caseeq("abcd", "abc"), 0);
-	assert_int_equal(text_caseeq("abc", ""), 0);
-	assert_int_equal(text_caseeq("甲A", "甲a"), 1);
-	assert_int_equal(text_caseeq("甲A", "乙a"), 0);
-	/* '@' and '`' differ from 'A'/'a' by 0x20 only in one direction. */
-	assert_int_equal(text_caseeq("@", "`"), 0);
-	assert_int_equal(text_caseeq("[", "{"), 0);
-}
-
-static void
 test_ct_equal(void **state)
 {
 	(void)state;
@@ -567,7 +549,6 @@ main(void)
 		cmocka_unit_test(test_valid_captcha_text),
 		cmocka_unit_test(test_valid_sms_code),
 		cmocka_unit_test(test_text_fold),
-		cmocka_unit_test(test_text_caseeq),
 		cmocka_unit_test(test_ct_equal),
 		cmocka_unit_test(test_rand_digits),
 		cmocka_unit_test(test_rand_uniform),

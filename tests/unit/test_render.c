@@ -18,6 +18,7 @@
 #include <png.h>
 
 #include "core/core.h"
+#include "core/internal.h"
 #include "render/render.h"
 
 #define CJK_FONT	"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"

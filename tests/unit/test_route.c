@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "core/internal.h"
 
 #define S(p)	((p) ? "\"" : ""), ((p) ? (p) : "NULL"), ((p) ? "\"" : "")
 

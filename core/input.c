@@ -1,0 +1,149 @@
+/*
+ * The parts of a request that handlers read: the query string's fields
+ * (percent-decoded) and the client's address (REMOTE_ADDR, or the walk
+ * through X-Forwarded-For behind trusted proxies).
+ */
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+query_get(const char *query, const char *name, char *out, size_t outlen)
+{
+	const char	*p = query, *end;
+	size_t		 nlen = strlen(name), o;
+	int		 hi, lo;
+
+	if (query == NULL)
+		return 0;
+	while (*p != '\0') {
+		end = p + strcspn(p, "&");
+		if ((size_t)(end - p) > nlen && strncmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=') {
+			for (o = 0, p += nlen + 1; p < end; p++) {
+				if (o + 1 >= outlen)
+					return -1;
+				if (*p == '+')
+					out[o++] = ' ';
+				else if (*p != '%')
+					out[o++] = *p;
+				else {
+					if (end - p < 3)
+						return -1;
+					hi = hexval((unsigned char)p[1]);
+					lo = hi < 0 ? -1 :
+					    hexval((unsigned char)p[2]);
+					if (lo < 0 || (hi == 0 && lo == 0))
+						return -1;
+					out[o++] = (char)(hi << 4 | lo);
+					p += 2;
+				}
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		if ((size_t)(end - p) == nlen && strncmp(p, name, nlen) == 0) {
+			out[0] = '\0';	/* "name" with no '=': empty */
+			return 1;
+		}
+		p = *end == '&' ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* 1 when addr (printable) is one of the configured trusted proxies. */
+static int
+trusted(const char *list, const char *addr)
+{
+	unsigned char	 a[16], b[16];
+	char		 item[VC_IP_MAX];
+	size_t		 n;
+	int		 fa, fb;
+
+	fa = inet_pton(AF_INET, addr, a) == 1 ? AF_INET :
+	    inet_pton(AF_INET6, addr, a) == 1 ? AF_INET6 : 0;
+	if (fa == 0)
+		return 0;
+	while (*list != '\0') {
+		list += strspn(list, " \t,");
+		n = strcspn(list, " \t,");
+		if (n == 0)
+			break;
+		if (n < sizeof(item)) {
+			memcpy(item, list, n);
+			item[n] = '\0';
+			fb = inet_pton(AF_INET, item, b) == 1 ? AF_INET :
+			    inet_pton(AF_INET6, item, b) == 1 ? AF_INET6 : 0;
+			if (fb == fa && memcmp(a, b, fa == AF_INET ? 4 : 16)
+			    == 0)
+				return 1;
+		}
+		list += n;
+	}
+	return 0;
+}
+
+/* 1 when s is a printable IPv4 or IPv6 address. */
+static int
+is_ip(const char *s)
+{
+	unsigned char	 b[16];
+
+	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
+void
+client_ip(const struct vc_config *cfg, const struct vc_request *req,
+    char *out, size_t outlen)
+{
+	const char	*xff = req->forwarded_for, *end, *start;
+	char		 hop[VC_IP_MAX];
+	size_t		 n;
+
+	snprintf(out, outlen, "%s", req->remote_addr != NULL &&
+	    req->remote_addr[0] != '\0' ? req->remote_addr : "unknown");
+	if (xff == NULL || cfg->trusted_proxies[0] == '\0' ||
+	    !trusted(cfg->trusted_proxies, out))
+		return;
+	/* Walk X-Forwarded-For right to left past trusted hops. */
+	end = xff + strlen(xff);
+	while (end > xff) {
+		start = end;
+		while (start > xff && start[-1] != ',')
+			start--;
+		while (start < end && (*start == ' ' || *start == '\t'))
+			start++;
+		n = end - start;
+		while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t'))
+			n--;
+		if (n == 0 || n >= sizeof(hop))
+			return;
+		memcpy(hop, start, n);
+		hop[n] = '\0';
+		if (!is_ip(hop))
+			return;		/* garbage: keep the last good hop */
+		snprintf(out, outlen, "%s", hop);
+		if (!trusted(cfg->trusted_proxies, hop))
+			return;
+		end = start;
+		while (end > xff && end[-1] != ',')
+			end--;
+		if (end > xff)
+			end--;		/* step over the comma */
+	}
+}

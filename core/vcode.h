@@ -1,0 +1,130 @@
+/*
+ * vcode.h: what every program of vcode shares (vcoded, vcode-render, the
+ * SMS sender): the limits, the configuration and the log. No library
+ * folder (render/, store/, sms/) includes it: they take plain values.
+ */
+#ifndef VCODE_VCODE_H
+#define VCODE_VCODE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+/* ---- Limits: every fixed bound of vcode lives here. ---- */
+#define VC_BODY_MAX		4096	/* POST body bytes; more answers 413 */
+#define VC_QUERY_MAX		2048	/* QUERY_STRING bytes; more is PARAMERR */
+#define VC_PATH_MAX		8192	/* route bytes after the mount prefix, as
+					   long as nginx or Apache pass; more: 414 */
+#define VC_ID_MIN		8	/* captcha id (uuid) length bounds */
+#define VC_ID_MAX		64
+#define VC_CAPTCHA_TEXT_MAX	16	/* typed captcha text, bytes */
+#define VC_MOBILE_MAX		32	/* bytes of a mobile accepted for matching */
+#define VC_SMS_CODE_MAX		12	/* sms_code_length upper bound */
+#define VC_CAPTCHA_LEN_MAX	12	/* captcha_length upper bound (chars) */
+#define VC_CAPTCHA_ANSWER_MAX	(VC_CAPTCHA_LEN_MAX * 4 + 1)	/* UTF-8 */
+#define VC_KEY_MAX		256	/* a Redis key we build */
+#define VC_IP_MAX		64	/* printable client address */
+#define VC_HEADER_MAX		256	/* extra response header line */
+#define VC_ERR_MAX		256	/* error message buffers */
+#define VC_IP_WINDOW		3600	/* per-IP counter window, seconds */
+#define VC_DAY_WINDOW		86400	/* per-mobile daily counter window */
+#define VC_WORKERS_MAX		256	/* workers; a reload runs two pools */
+#define VC_WIDTH_MIN		60	/* captcha_width, captcha_height */
+#define VC_WIDTH_MAX		640
+#define VC_HEIGHT_MIN		20
+#define VC_HEIGHT_MAX		240
+
+/* ---- Configuration (§8 of the contract). ---- */
+enum vc_dialect {
+	VC_MEIDUO = 0,
+	VC_IHOME,
+	VC_NEWS,
+	VC_DIALECT_COUNT
+};
+#define VC_SERVICE	VC_DIALECT_COUNT	/* routes of no dialect */
+
+enum vc_captcha_mode { VC_CAPTCHA_TEXT, VC_CAPTCHA_MATH };
+enum vc_storage	 { VC_STORE_PLAIN, VC_STORE_HASH };
+enum vc_delivery { VC_DELIVER_INLINE, VC_DELIVER_QUEUE };
+enum vc_provider { VC_PROVIDER_LOG, VC_PROVIDER_CCP, VC_PROVIDER_WEBHOOK };
+enum vc_lang	 { VC_LANG_ZH, VC_LANG_EN };
+enum vc_loglevel { VC_LOG_ERROR, VC_LOG_WARN, VC_LOG_INFO, VC_LOG_DEBUG };
+
+/* Per-dialect Redis key prefixes (§4). */
+struct vc_keys {
+	char	*captcha;	/* img_, image_code_, ImageCode_ */
+	char	*sms;		/* sms_, sms_code_, SMS_ */
+	char	*flag;		/* send_flag_, send_sms_code_, send_flag_ */
+};
+
+/*
+ * A loaded configuration. Every string is owned by the struct and freed by
+ * config_free(); none is NULL after a successful config_load().
+ */
+struct vc_config {
+	char		*listen;
+	int		 workers;
+	char		*mount;
+	unsigned	 dialects;	/* bit (1 << enum vc_dialect) */
+	char		*redis;
+	int		 redis_timeout_ms;
+	char		*key_prefix;
+	int		 captcha_length;
+	char		*captcha_charset;	/* UTF-8 */
+	int		 captcha_width;
+	int		 captcha_height;
+	int		 captcha_ttl;
+	char		*captcha_font;		/* empty: built-in font */
+	enum vc_captcha_mode captcha_mode;
+	int		 captcha_audio_length;	/* digits spoken */
+	char		*mobile_pattern;
+	int		 sms_code_length;
+	int		 sms_code_ttl;
+	enum vc_storage	 sms_code_storage;
+	int		 sms_interval;
+	int		 sms_daily_limit;
+	int		 ip_hourly_limit;
+	int		 verify_attempts;
+	enum vc_delivery sms_delivery;
+	enum vc_provider sms_provider;
+	char		*ccp_base_url;
+	char		*ccp_account_sid;
+	char		*ccp_auth_token;
+	char		*ccp_app_id;
+	char		*ccp_template_id;
+	char		*webhook_url;
+	char		*webhook_secret;
+	char		*sms_log_file;		/* empty or "stderr": stderr */
+	char		*sms_code_key;
+	char		*api_key;
+	char		*trusted_proxies;	/* space or comma separated */
+	enum vc_lang	 lang;
+	char		*user;
+	char		*group;
+	enum vc_loglevel log_level;
+	struct vc_keys	 keys[VC_DIALECT_COUNT];
+};
+
+/*
+ * config_load: fill cfg with the defaults, then the key = value lines of
+ * path (NULL: no file), then VCODE_<KEY> environment overrides.
+ * Returns 0, or -1 with a message naming file, line and key in err.
+ * On failure cfg holds nothing that needs freeing.
+ */
+int	 config_load(struct vc_config *cfg, const char *path,
+	    char *err, size_t errlen);
+/* config_free: frees what config_load allocated; accepts a zeroed cfg. */
+void	 config_free(struct vc_config *cfg);
+/* config_dump: writes every key = value (secrets masked) to fp. */
+void	 config_dump(const struct vc_config *cfg, FILE *fp);
+
+/* ---- Logging: stderr, one line each, never a code or a full mobile. ---- */
+void	 vc_log_init(const char *ident, enum vc_loglevel level);
+void	 vc_log(enum vc_loglevel level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+#define log_error(...)	vc_log(VC_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)	vc_log(VC_LOG_WARN, __VA_ARGS__)
+#define log_info(...)	vc_log(VC_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	vc_log(VC_LOG_DEBUG, __VA_ARGS__)
+
+#endif /* VCODE_VCODE_H */
