@@ -66,6 +66,7 @@ ctx_new(const struct vc_config *cfg, int prewarm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	json_wipe_install();
 	ctx->cfg = cfg;
 	ctx->prewarm = prewarm;
 	if (cfg->sms_delivery != VC_DELIVER_INLINE) {
@@ -322,13 +323,15 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		reply_outcome(h, 400, R_PARAM);
 		return;
 	}
+	if (ctx_need(h, kind == CH_IMAGE ? PART_RENDER : PART_AUDIO) == -1)
+		return;
 	rc = kind == CH_IMAGE ? captcha_draw(cfg, text, sizeof(text), answer,
 	    sizeof(answer)) : rand_digits(answer, sizeof(answer),
 	    cfg->captcha_audio_length);
 	if (rc == -1) {
 		log_error("%s: no randomness for a captcha", __func__);
 		reply_outcome(h, 500, R_INTERNAL);
-		return;
+		goto out;
 	}
 	if (pre.state == F_OK) {
 		char	 prekey[VC_KEY_MAX];
@@ -337,11 +340,6 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		    strcmp(prekey, key) != 0 &&
 		    store_del(h->ctx->store, prekey) == -1)
 			goto dberr;
-	}
-	if (ctx_need(h, kind == CH_IMAGE ? PART_RENDER : PART_AUDIO) == -1) {
-		explicit_bzero(text, sizeof(text));
-		explicit_bzero(answer, sizeof(answer));
-		return;
 	}
 	if (store_put(h->ctx->store, key, answer, cfg->captcha_ttl) == -1)
 		goto dberr;
@@ -352,22 +350,20 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		    (lang.state == F_OK ? strcmp(lang.val, "en") == 0 :
 		    cfg->lang == VC_LANG_EN) ? RENDER_LANG_EN : RENDER_LANG_ZH,
 		    &body, &len);
-	explicit_bzero(text, sizeof(text));
-	explicit_bzero(answer, sizeof(answer));
 	if (rc == -1) {
 		log_error("%s: %s failed", __func__, kind == CH_IMAGE ?
 		    "render" : "audio");
 		reply_outcome(h, 500, R_INTERNAL);
-		return;
-	}
-	reply_bytes(h, 200, kind == CH_IMAGE ? "image/png" : "audio/wav",
-	    body, len);
-	return;
+	} else
+		reply_bytes(h, 200, kind == CH_IMAGE ? "image/png" :
+		    "audio/wav", body, len);
+	goto out;
 dberr:
-	explicit_bzero(text, sizeof(text));
-	explicit_bzero(answer, sizeof(answer));
 	log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 	reply_outcome(h, 503, R_DB);
+out:
+	explicit_bzero(text, sizeof(text));
+	explicit_bzero(answer, sizeof(answer));
 }
 
 void

@@ -140,6 +140,12 @@ void	 reply_bytes(struct hreq *, int status, const char *type,
  */
 int	 query_get(const char *query, const char *name, char *out,
 	    size_t outlen);
+/*
+ * json_wipe_install: makes jansson zero what it frees (parsed bodies hold
+ * SMS codes). Once per process, before any JSON is made; strings jansson
+ * returns (json_dumps) must then be freed by it, so vcode uses json_dumpb.
+ */
+void	 json_wipe_install(void);
 /* client_ip: REMOTE_ADDR, or the last untrusted X-Forwarded-For hop. */
 void	 client_ip(const struct vc_config *, const struct vc_request *,
 	    char *out, size_t outlen);

@@ -69,21 +69,23 @@ reply_bytes(struct hreq *h, int status, const char *type, unsigned char *body,
 void
 reply_json(struct hreq *h, int status, json_t *j)
 {
-	char	*s = NULL;
+	unsigned char	*s = NULL;
+	size_t		 n = 0;
 
-	if (j != NULL)
-		s = json_dumps(j, JSON_COMPACT);
+	/* json_dumpb into our own buffer: jansson's memory is its own. */
+	if (j != NULL && (n = json_dumpb(j, NULL, 0, JSON_COMPACT)) > 0 &&
+	    (s = malloc(n)) != NULL && json_dumpb(j, (char *)s, n,
+	    JSON_COMPACT) != n) {
+		free(s);
+		s = NULL;
+	}
 	json_decref(j);
 	if (s == NULL) {
-		/* Out of memory: a fixed reply needs no allocation. */
-		h->resp->status = 500;
-		h->resp->content_type = "application/json";
-		h->resp->body = NULL;
-		h->resp->body_len = 0;
+		/* Out of memory: a bodiless 500 needs no allocation. */
+		reply_bytes(h, 500, "application/json", NULL, 0);
 		return;
 	}
-	reply_bytes(h, status, "application/json", (unsigned char *)s,
-	    strlen(s));
+	reply_bytes(h, status, "application/json", s, n);
 }
 
 void

@@ -47,53 +47,88 @@ content_length(const char *s)
 	return n;
 }
 
-void
-fcgi_request(struct vc_ctx *ctx, const struct io *io)
-{
+/*
+ * One request as fcgi/ holds it: what was read and what core answered.
+ * request_free() is the one place it is released, and the body, which may
+ * hold an SMS code, is wiped there.
+ */
+struct request {
 	struct vc_request	 req;
 	struct vc_response	 resp;
-	char			 head[512 + VC_HEADER_MAX], *body = NULL;
+	char			*body;
+	size_t			 bodycap;
+};
+
+static void
+request_read(struct request *r, const struct io *io)
+{
+	struct vc_request	*q = &r->req;
 	long			 got, n;
-	int			 len;
 
-	memset(&req, 0, sizeof(req));
-	req.method = io->param(io->arg, "REQUEST_METHOD");
-	req.script_name = io->param(io->arg, "SCRIPT_NAME");
-	req.path_info = io->param(io->arg, "PATH_INFO");
-	req.query = io->param(io->arg, "QUERY_STRING");
-	req.remote_addr = io->param(io->arg, "REMOTE_ADDR");
-	req.forwarded_for = io->param(io->arg, "HTTP_X_FORWARDED_FOR");
-	req.authorization = io->param(io->arg, "HTTP_AUTHORIZATION");
-	req.content_type = io->param(io->arg, "CONTENT_TYPE");
-	req.content_length = content_length(io->param(io->arg,
+	memset(r, 0, sizeof(*r));
+	q->method = io->param(io->arg, "REQUEST_METHOD");
+	q->script_name = io->param(io->arg, "SCRIPT_NAME");
+	q->path_info = io->param(io->arg, "PATH_INFO");
+	q->query = io->param(io->arg, "QUERY_STRING");
+	q->remote_addr = io->param(io->arg, "REMOTE_ADDR");
+	q->forwarded_for = io->param(io->arg, "HTTP_X_FORWARDED_FOR");
+	q->authorization = io->param(io->arg, "HTTP_AUTHORIZATION");
+	q->content_type = io->param(io->arg, "CONTENT_TYPE");
+	q->content_length = content_length(io->param(io->arg,
 	    "CONTENT_LENGTH"));
-
 	/* Read the body only when it is within bounds; core answers 413. */
-	if (req.content_length > 0 && req.content_length <= VC_BODY_MAX &&
-	    (body = malloc(req.content_length + 1)) != NULL) {
-		for (got = 0; got < req.content_length; got += n)
-			if ((n = io->read(io->arg, body + got,
-			    req.content_length - got)) <= 0)
-				break;
-		body[got] = '\0';
-		req.body = body;
-		req.body_len = got;
+	if (q->content_length <= 0 || q->content_length > VC_BODY_MAX)
+		return;
+	r->bodycap = (size_t)q->content_length + 1;
+	if ((r->body = malloc(r->bodycap)) == NULL) {
+		r->bodycap = 0;
+		return;		/* core sees no body: PARAMERR */
 	}
+	for (got = 0; got < q->content_length; got += n)
+		if ((n = io->read(io->arg, r->body + got,
+		    q->content_length - got)) <= 0)
+			break;
+	r->body[got] = '\0';
+	q->body = r->body;
+	q->body_len = (size_t)got;
+}
 
-	vc_handle(ctx, &req, &resp);
+static void
+request_write(const struct request *r, const struct io *io)
+{
+	const struct vc_response	*p = &r->resp;
+	char				 head[512 + VC_HEADER_MAX];
+	int				 len;
 
 	len = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n%s%s\r\n", resp.status,
-	    reason(resp.status), resp.content_type != NULL ?
-	    resp.content_type : "application/json", resp.body_len,
-	    resp.header, resp.header[0] != '\0' ? "\r\n" : "");
+	    "Cache-Control: no-store\r\n%s%s\r\n", p->status,
+	    reason(p->status), p->content_type != NULL ? p->content_type :
+	    "application/json", p->body_len, p->header,
+	    p->header[0] != '\0' ? "\r\n" : "");
 	if (len > 0 && (size_t)len < sizeof(head) &&
-	    io->write(io->arg, head, len) == 0 && resp.body_len > 0)
-		(void)io->write(io->arg, resp.body, resp.body_len);
-	response_clear(&resp);
-	if (body != NULL) {
-		explicit_bzero(body, req.body_len);
-		free(body);
+	    io->write(io->arg, head, len) == 0 && p->body_len > 0)
+		(void)io->write(io->arg, p->body, p->body_len);
+}
+
+static void
+request_free(struct request *r)
+{
+	response_clear(&r->resp);
+	if (r->body != NULL) {
+		explicit_bzero(r->body, r->bodycap);
+		free(r->body);
 	}
+	explicit_bzero(r, sizeof(*r));
+}
+
+void
+fcgi_request(struct vc_ctx *ctx, const struct io *io)
+{
+	struct request	 r;
+
+	request_read(&r, io);
+	vc_handle(ctx, &r.req, &r.resp);
+	request_write(&r, io);
+	request_free(&r);
 }

@@ -216,8 +216,19 @@ http_close(struct sms *s)
 static char *
 dump_free(json_t *o)
 {
-	char	*text = o == NULL ? NULL : json_dumps(o, JSON_COMPACT);
+	char	*text = NULL;
+	size_t	 n;
 
+	/* json_dumpb into our own buffer (freed with free(3)), whatever
+	 * allocator jansson was given. */
+	if (o != NULL && (n = json_dumpb(o, NULL, 0, JSON_COMPACT)) > 0 &&
+	    (text = malloc(n + 1)) != NULL) {
+		if (json_dumpb(o, text, n, JSON_COMPACT) != n) {
+			free(text);
+			text = NULL;
+		} else
+			text[n] = '\0';
+	}
 	json_decref(o);
 	return text;
 }
