@@ -1,7 +1,7 @@
 /*
- * The flows: captcha image, SMS request, verification, health. Each
- * handler checks its fields in the contract's order (§2.5), asks the store
- * once, and answers through reply_outcome().
+ * The flows: captcha image and audio, SMS request, verification, health.
+ * A handler runs once its route's field table (route.c) has been checked;
+ * it asks the store once and answers through reply_outcome().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +112,7 @@ ctx_need(struct hreq *h, unsigned want)
 	if (ctx_make(h->ctx, want, err, sizeof(err)) == 0)
 		return 0;
 	log_error("%s", err);
-	reply_outcome(h, 500, R_INTERNAL);
+	reply_outcome(h, R_INTERNAL);
 	return -1;
 }
 
@@ -150,132 +150,6 @@ code_value(const struct vc_config *cfg, const char *mobile, const char *code,
 	return rc;
 }
 
-/* A field as the handler sees it after reading the request. */
-enum fstate { F_ABSENT, F_BAD, F_OK };
-
-struct field {
-	enum fstate	 state;
-	char		 val[VC_ID_MAX + 1 > VC_CAPTCHA_TEXT_MAX + 1 ?
-			     VC_ID_MAX + 1 : VC_CAPTCHA_TEXT_MAX + 1];
-};
-
-/* A table row: where a field comes from and how it is checked. */
-struct fdef {
-	const char	*name;
-	int		(*valid)(const char *);
-};
-
-/*
- * Reads field d from the query (GET) or the parsed JSON body (POST).
- * An empty value counts as absent, as in the seeds (`if not all(...)`).
- */
-static void
-field_read(struct hreq *h, const struct fdef *d, struct field *f)
-{
-	json_t		*v;
-	const char	*s;
-	int		 rc;
-
-	f->state = F_ABSENT;
-	f->val[0] = '\0';
-	if (h->body == NULL) {
-		rc = query_get(h->req->query, d->name, f->val, sizeof(f->val));
-		if (rc == 0 || (rc == 1 && f->val[0] == '\0'))
-			return;
-		f->state = rc == 1 && d->valid(f->val) ? F_OK : F_BAD;
-		return;
-	}
-	if ((v = json_object_get(h->body, d->name)) == NULL ||
-	    json_is_null(v))
-		return;
-	if (!json_is_string(v)) {
-		f->state = F_BAD;
-		return;
-	}
-	s = json_string_value(v);
-	if (s[0] == '\0')
-		return;
-	if (json_string_length(v) >= sizeof(f->val) ||
-	    strlen(s) != json_string_length(v)) {
-		f->state = F_BAD;	/* too long, or an embedded NUL */
-		return;
-	}
-	memcpy(f->val, s, json_string_length(v) + 1);
-	f->state = d->valid(f->val) ? F_OK : F_BAD;
-}
-
-/*
- * Parses the POST body into h->body. 0, or -1 after replying PARAMERR
- * (a body that is not a JSON object).
- */
-static int
-read_body(struct hreq *h)
-{
-	json_error_t	 e;
-
-	if (h->req->body != NULL)
-		h->body = json_loadb(h->req->body, h->req->body_len,
-		    JSON_REJECT_DUPLICATES, &e);
-	if (h->body == NULL || !json_is_object(h->body)) {
-		reply_outcome(h, 200, R_PARAM);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The mobile of an SMS or verify request: from the path (meiduo) or the
- * body. 1 with the number in out; 0 absent; -1 present but failing the
- * pattern (not a string counts as failing).
- */
-static int
-read_mobile(struct hreq *h, char *out, size_t outlen)
-{
-	json_t		*v;
-	const char	*s;
-
-	if (h->dialect == VC_MEIDUO)
-		s = h->arg;
-	else {
-		v = json_object_get(h->body, "mobile");
-		if (v == NULL || json_is_null(v))
-			return 0;
-		if (!json_is_string(v))
-			return -1;
-		s = json_string_value(v);
-		if (s[0] == '\0')
-			return 0;
-		if (strlen(s) != json_string_length(v))
-			return -1;
-	}
-	if (strlen(s) >= outlen || !mobile_match(h->ctx->mobile, s))
-		return -1;
-	snprintf(out, outlen, "%s", s);
-	return 1;
-}
-
-/* Per dialect: the field names of the captcha id and the typed text. */
-static const struct fdef id_fields[VC_DIALECT_COUNT] = {
-	[VC_MEIDUO] = { "uuid", valid_id },
-	[VC_IHOME] = { "uuid", valid_id },
-	[VC_NEWS] = { "image_code_id", valid_id },
-};
-static const struct fdef image_id_query[VC_DIALECT_COUNT] = {
-	[VC_MEIDUO] = { "pre", valid_id },	/* the path holds the id */
-	[VC_IHOME] = { "uuid", valid_id },
-	[VC_NEWS] = { "code_id", valid_id },
-};
-static const struct fdef text_field = { "image_code", valid_captcha_text };
-static const struct fdef code_field = { "sms_code", valid_sms_code };
-
-/* valid_lang: the spoken language of an audio challenge. */
-static int
-valid_lang(const char *s)
-{
-	return strcmp(s, "zh") == 0 || strcmp(s, "en") == 0;
-}
-static const struct fdef lang_field = { "lang", valid_lang };
-
 /* What a captcha route serves: the picture, or the spoken digits. */
 enum challenge { CH_IMAGE, CH_AUDIO };
 
@@ -291,36 +165,16 @@ captcha_serve(struct hreq *h, enum challenge kind)
 {
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
-	struct field		 id, pre, lang;
+	const struct field	*id = &h->f[IMG_ID], *pre = &h->f[IMG_PRE];
+	const struct field	*lang = &h->f[IMG_LANG];
 	char			 key[VC_KEY_MAX], text[VC_CAPTCHA_ANSWER_MAX];
 	char			 answer[VC_CAPTCHA_ANSWER_MAX];
 	unsigned char		*body;
 	size_t			 len;
 	int			 rc;
 
-	if (h->dialect == VC_MEIDUO) {
-		id.state = F_BAD;
-		id.val[0] = '\0';
-		if (valid_id(h->arg)) {
-			/* valid_id() bounds the length to VC_ID_MAX. */
-			memcpy(id.val, h->arg, strlen(h->arg) + 1);
-			id.state = F_OK;
-		}
-		field_read(h, &image_id_query[VC_MEIDUO], &pre);
-	} else {
-		field_read(h, &image_id_query[h->dialect], &id);
-		pre.state = F_ABSENT;
-	}
-	lang.state = F_ABSENT;
-	if (kind == CH_AUDIO)
-		field_read(h, &lang_field, &lang);
-	if (id.state == F_ABSENT) {
-		reply_outcome(h, 400, R_MISSING);
-		return;
-	}
-	if (id.state == F_BAD || pre.state == F_BAD || lang.state == F_BAD ||
-	    make_key(key, keys->captcha, "", id.val) == -1) {
-		reply_outcome(h, 400, R_PARAM);
+	if (make_key(key, keys->captcha, "", id->val) == -1) {
+		reply_outcome(h, R_PARAM);
 		return;
 	}
 	if (ctx_need(h, kind == CH_IMAGE ? PART_RENDER : PART_AUDIO) == -1)
@@ -330,13 +184,13 @@ captcha_serve(struct hreq *h, enum challenge kind)
 	    cfg->captcha_audio_length);
 	if (rc == -1) {
 		log_error("%s: no randomness for a captcha", __func__);
-		reply_outcome(h, 500, R_INTERNAL);
+		reply_outcome(h, R_INTERNAL);
 		goto out;
 	}
-	if (pre.state == F_OK) {
+	if (pre->state == FIELD_OK) {
 		char	 prekey[VC_KEY_MAX];
 
-		if (make_key(prekey, keys->captcha, "", pre.val) == 0 &&
+		if (make_key(prekey, keys->captcha, "", pre->val) == 0 &&
 		    strcmp(prekey, key) != 0 &&
 		    store_del(h->ctx->store, prekey) == -1)
 			goto dberr;
@@ -347,20 +201,20 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		rc = render_png(h->ctx->render, text, &body, &len);
 	else
 		rc = render_wav(h->ctx->audio, answer,
-		    (lang.state == F_OK ? strcmp(lang.val, "en") == 0 :
+		    (lang->state == FIELD_OK ? strcmp(lang->val, "en") == 0 :
 		    cfg->lang == VC_LANG_EN) ? RENDER_LANG_EN : RENDER_LANG_ZH,
 		    &body, &len);
 	if (rc == -1) {
 		log_error("%s: %s failed", __func__, kind == CH_IMAGE ?
 		    "render" : "audio");
-		reply_outcome(h, 500, R_INTERNAL);
+		reply_outcome(h, R_INTERNAL);
 	} else
 		reply_bytes(h, 200, kind == CH_IMAGE ? "image/png" :
 		    "audio/wav", body, len);
 	goto out;
 dberr:
 	log_error("%s: %s", __func__, store_strerror(h->ctx->store));
-	reply_outcome(h, 503, R_DB);
+	reply_outcome(h, R_DB);
 out:
 	explicit_bzero(text, sizeof(text));
 	explicit_bzero(answer, sizeof(answer));
@@ -448,40 +302,25 @@ flow_sms(struct hreq *h)
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	struct store_sms	 q;
-	struct field		 id, text;
-	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
+	const char		*mobile = h->f[SMS_MOBILE].val;
+	const char		*id = h->f[SMS_ID].val;
+	char			*text = h->f[SMS_TEXT].val;
+	char			 masked[24];
 	char			 ip[VC_IP_MAX], code[VC_SMS_CODE_MAX + 1];
 	char			 stored[VC_HMAC_HEX];
 	char			 flag_key[VC_KEY_MAX], daily_key[VC_KEY_MAX];
 	char			 ip_key[VC_KEY_MAX], captcha_key[VC_KEY_MAX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
-	int			 m, rc;
+	int			 rc;
 
-	if (h->dialect != VC_MEIDUO && read_body(h) == -1)
-		return;
-	if ((m = read_mobile(h, mobile, sizeof(mobile))) == -1) {
-		reply_outcome(h, 200, R_MOBILE);
-		return;
-	}
-	field_read(h, &text_field, &text);
-	field_read(h, &id_fields[h->dialect], &id);
-	if (m == 0 || text.state == F_ABSENT || id.state == F_ABSENT) {
-		reply_outcome(h, 200, R_MISSING);
-		return;
-	}
-	if (text.state == F_BAD || id.state == F_BAD ||
-	    (h->req->query != NULL && strlen(h->req->query) > VC_QUERY_MAX)) {
-		reply_outcome(h, 200, R_PARAM);
-		return;
-	}
 	client_ip(cfg, h->req, ip, sizeof(ip));
 	if (make_key(flag_key, keys->flag, "", mobile) == -1 ||
 	    make_key(daily_key, cfg->key_prefix, "daily:", mobile) == -1 ||
 	    make_key(ip_key, cfg->key_prefix, "ip:", ip) == -1 ||
-	    make_key(captcha_key, keys->captcha, "", id.val) == -1 ||
+	    make_key(captcha_key, keys->captcha, "", id) == -1 ||
 	    make_key(code_key, keys->sms, "", mobile) == -1 ||
 	    make_key(attempts_key, cfg->key_prefix, "verify:", mobile) == -1) {
-		reply_outcome(h, 200, R_PARAM);
+		reply_outcome(h, R_PARAM);
 		return;
 	}
 	if (ctx_need(h, PART_SMS) == -1)
@@ -489,10 +328,10 @@ flow_sms(struct hreq *h)
 	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1 ||
 	    code_value(cfg, mobile, code, stored, sizeof(stored)) == -1) {
 		log_error("%s: no randomness for a code", __func__);
-		reply_outcome(h, 200, R_INTERNAL);
+		reply_outcome(h, R_INTERNAL);
 		return;
 	}
-	text_fold(text.val);
+	text_fold(text);
 	memset(&q, 0, sizeof(q));
 	q.flag_key = flag_key;
 	q.daily_key = daily_key;
@@ -500,7 +339,7 @@ flow_sms(struct hreq *h)
 	q.captcha_key = captcha_key;
 	q.code_key = code_key;
 	q.attempts_key = attempts_key;
-	q.answer = text.val;
+	q.answer = text;
 	q.code_value = stored;
 	q.code_ttl = cfg->sms_code_ttl;
 	q.interval = cfg->sms_interval;
@@ -513,37 +352,19 @@ flow_sms(struct hreq *h)
 	rc = store_sms_request(h->ctx->store, &q);
 	if (rc < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
-		reply_outcome(h, 200, R_DB);
+		reply_outcome(h, R_DB);
 		goto out;
 	}
 	if (rc != STORE_SMS_OK) {
 		log_info("sms refused for %s (%s): %s", masked,
 		    dialect_names[h->dialect], sms_results[rc].label);
-		reply_outcome(h, 200, sms_results[rc].outcome);
+		reply_outcome(h, sms_results[rc].outcome);
 		goto out;
 	}
-	reply_outcome(h, 200, deliver(h, &q, mobile, masked, code));
+	reply_outcome(h, deliver(h, &q, mobile, masked, code));
 out:
 	explicit_bzero(code, sizeof(code));
 	explicit_bzero(stored, sizeof(stored));
-	explicit_bzero(&text, sizeof(text));
-}
-
-/* Checks "Authorization: Bearer KEY" against api_key in constant time. */
-static int
-authorized(const struct hreq *h)
-{
-	const char	*key = h->ctx->cfg->api_key, *a;
-
-	if (key[0] == '\0')
-		return 1;
-	a = h->req->authorization;
-	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
-		return 0;
-	a += 7;
-	while (*a == ' ')
-		a++;
-	return ct_equal(a, strlen(a), key, strlen(key));
 }
 
 void
@@ -551,34 +372,16 @@ flow_verify(struct hreq *h)
 {
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
-	struct field		 code;
-	char			 mobile[VC_MOBILE_MAX + 1], masked[24];
-	char			 stored[VC_HMAC_HEX];
+	const char		*mobile = h->f[VER_MOBILE].val;
+	const char		*code = h->f[VER_CODE].val;
+	char			 masked[24], stored[VC_HMAC_HEX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
-	int			 m, rc;
+	int			 rc;
 
-	if (!authorized(h)) {
-		snprintf(h->resp->header, sizeof(h->resp->header),
-		    "WWW-Authenticate: Bearer");
-		reply_outcome(h, 401, R_UNAUTHORIZED);
-		return;
-	}
-	if (read_body(h) == -1)
-		return;
-	if ((m = read_mobile(h, mobile, sizeof(mobile))) == -1) {
-		reply_outcome(h, 200, R_MOBILE);
-		return;
-	}
-	field_read(h, &code_field, &code);
-	if (m == 0 || code.state == F_ABSENT) {
-		reply_outcome(h, 200, R_MISSING);
-		return;
-	}
-	if (code.state == F_BAD ||
-	    code_value(cfg, mobile, code.val, stored, sizeof(stored)) == -1 ||
+	if (code_value(cfg, mobile, code, stored, sizeof(stored)) == -1 ||
 	    make_key(code_key, keys->sms, "", mobile) == -1 ||
 	    make_key(attempts_key, cfg->key_prefix, "verify:", mobile) == -1) {
-		reply_outcome(h, 200, R_PARAM);
+		reply_outcome(h, R_PARAM);
 		goto out;
 	}
 	mobile_mask(mobile, masked, sizeof(masked));
@@ -586,14 +389,13 @@ flow_verify(struct hreq *h)
 	    cfg->verify_attempts, cfg->sms_code_ttl);
 	if (rc < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
-		reply_outcome(h, 200, R_DB);
+		reply_outcome(h, R_DB);
 	} else {
 		log_info("sms code for %s: %s", masked,
 		    verify_results[rc].label);
-		reply_outcome(h, 200, verify_results[rc].outcome);
+		reply_outcome(h, verify_results[rc].outcome);
 	}
 out:
-	explicit_bzero(&code, sizeof(code));
 	explicit_bzero(stored, sizeof(stored));
 }
 

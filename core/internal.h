@@ -114,21 +114,73 @@ enum outcome {
 	R_COUNT
 };
 
+/*
+ * The fields of a route (kcgi's idea): where each comes from, how it is
+ * checked, whether it is required. fields_check() reads them all before
+ * the handler runs and answers, in the contract's order (§2.5), MOBILEERR
+ * for a mobile failing the pattern, then NECESSARYPARAMERR for a missing
+ * field, then PARAMERR for a malformed one (or a query past
+ * VC_QUERY_MAX). An empty value counts as absent, as in the seeds.
+ */
+enum fsrc {
+	SRC_PATH,	/* the '*' segment of the route */
+	SRC_INPUT	/* the query (GET) or the JSON body (POST) */
+};
+
+struct fdef {
+	const char	*name;		/* NULL: this position is unused */
+	enum fsrc	 src;
+	int		(*valid)(const char *);	/* NULL for a mobile */
+	size_t		 max;		/* bytes */
+	int		 required;
+	int		 mobile;	/* checked against mobile_pattern */
+};
+
+#define FIELDS_MAX	3
+#define VC_FIELD_MAX	VC_ID_MAX	/* the longest field value */
+_Static_assert(VC_FIELD_MAX >= VC_MOBILE_MAX &&
+    VC_FIELD_MAX >= VC_CAPTCHA_TEXT_MAX && VC_FIELD_MAX >= VC_SMS_CODE_MAX,
+    "a field buffer holds every field");
+
+/* Positions in a route's table, by handler. */
+enum { IMG_ID, IMG_PRE, IMG_LANG };
+enum { SMS_MOBILE, SMS_TEXT, SMS_ID };
+enum { VER_MOBILE, VER_CODE };
+
+enum fstate { FIELD_ABSENT, FIELD_BAD, FIELD_OK };
+
+struct field {
+	enum fstate	 state;
+	char		 val[VC_FIELD_MAX + 1];
+};
+
 /* One request being served: owned by vc_handle(), freed in one place. */
 struct hreq {
 	struct vc_ctx			*ctx;
 	const struct vc_request		*req;
 	struct vc_response		*resp;
 	int				 dialect;	/* or VC_SERVICE */
+	int				 api;	/* outcomes answer 200 */
 	char				 arg[VC_PATH_MAX];	/* path '*' */
 	json_t				*body;		/* parsed POST body */
+	struct field			 f[FIELDS_MAX];	/* fields_check */
 };
+
+/*
+ * fields_check: reads the fields of table d (FIELDS_MAX rows) into h->f,
+ * parsing a POST body first. 0, or -1 after replying.
+ */
+int	 fields_check(struct hreq *, const struct fdef *d);
 
 /* config.c: names of enum vc_dialect, NULL-terminated. */
 extern const char *const dialect_names[];
 
-/* reply.c */
-void	 reply_outcome(struct hreq *, int status, enum outcome);
+/*
+ * reply.c: reply_outcome answers o in the request's dialect, with the
+ * HTTP status of o decided in one table: an application outcome is 200
+ * on the JSON routes (h->api), as the seeds' front-ends expect.
+ */
+void	 reply_outcome(struct hreq *, enum outcome o);
 void	 reply_json(struct hreq *, int status, json_t *);	/* steals */
 void	 reply_bytes(struct hreq *, int status, const char *type,
 	    unsigned char *body, size_t len);			/* steals */

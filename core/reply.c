@@ -6,53 +6,63 @@
 
 #include "core/internal.h"
 
-/* One row per outcome: meiduo number, ihome/news string, zh and en text. */
+/*
+ * One row per outcome: meiduo number, ihome/news string, zh and en text,
+ * then the HTTP status: app (1) for an application outcome, which the
+ * JSON routes answer with 200 and the image routes with status; 0 for one
+ * every route answers with status.
+ */
 static const struct {
 	int		 meiduo;
 	const char	*ihome;
 	const char	*zh;
 	const char	*en;
+	int		 app;
+	int		 status;
 } outcomes[R_COUNT] = {
 	[R_SENT] =		{ 0,    "0",    "发送短信成功",
-				  "SMS code sent" },
+				  "SMS code sent", 1, 200 },
 	[R_VERIFIED] =		{ 0,    "0",    "短信验证码正确",
-				  "SMS code verified" },
+				  "SMS code verified", 1, 200 },
 	[R_IMAGE_EXPIRED] =	{ 4001, "4002", "图形验证码失效",
-				  "Image code expired" },
+				  "Image code expired", 1, 200 },
 	[R_IMAGE_WRONG] =	{ 4001, "4103", "输入图形验证码有误",
-				  "Image code is wrong" },
+				  "Image code is wrong", 1, 200 },
 	[R_THROTTLE_INTERVAL] =	{ 4002, "4201", "发送短信过于频繁",
-				  "SMS requested too often" },
+				  "SMS requested too often", 1, 200 },
 	[R_THROTTLE_DAILY] =	{ 4002, "4201", "今日短信发送次数已达上限",
-				  "Daily SMS limit reached for this number" },
+				  "Daily SMS limit reached for this number",
+				  1, 200 },
 	[R_THROTTLE_IP] =	{ 4002, "4201", "请求过于频繁，请稍后再试",
-				  "Too many requests from this address" },
+				  "Too many requests from this address",
+				  1, 200 },
 	[R_MISSING] =		{ 4003, "4002", "缺少必传参数",
-				  "A required parameter is missing" },
+				  "A required parameter is missing", 1, 400 },
 	[R_MOBILE] =		{ 4007, "4004", "手机号格式错误",
-				  "Invalid mobile number" },
+				  "Invalid mobile number", 1, 200 },
 	[R_SMSCODE] =		{ 4008, "4004", "短信验证码错误或已失效",
-				  "SMS code is wrong or expired" },
+				  "SMS code is wrong or expired", 1, 200 },
 	[R_DB] =		{ 5000, "4001", "数据库错误",
-				  "Storage unavailable" },
+				  "Storage unavailable", 1, 503 },
 	[R_PARAM] =		{ 5006, "4103", "参数错误",
-				  "Malformed parameter" },
+				  "Malformed parameter", 1, 400 },
 	[R_SEND] =		{ 5010, "4301", "发送短信失败",
-				  "Failed to send SMS" },
+				  "Failed to send SMS", 1, 200 },
 	[R_INTERNAL] =		{ 5000, "4500", "服务器内部错误",
-				  "Internal error" },
+				  "Internal error", 0, 500 },
 	[R_NOTFOUND] =		{ 5006, "4103", "接口不存在",
-				  "No such route" },
+				  "No such route", 0, 404 },
 	[R_METHOD] =		{ 5006, "4103", "请求方法不允许",
-				  "Method not allowed" },
+				  "Method not allowed", 0, 405 },
 	[R_TOOLARGE] =		{ 5006, "4103", "请求体过大",
-				  "Request body too large" },
+				  "Request body too large", 0, 413 },
 	[R_TOOLONG] =		{ 5006, "4103", "请求路径过长",
-				  "Request path too long" },
+				  "Request path too long", 0, 414 },
 	[R_MEDIATYPE] =		{ 5006, "4103", "请求体须为 JSON",
-				  "Request body must be application/json" },
+				  "Request body must be application/json",
+				  0, 415 },
 	[R_UNAUTHORIZED] =	{ 4101, "4101", "未授权",
-				  "Unauthorized" },
+				  "Unauthorized", 0, 401 },
 };
 
 void
@@ -89,10 +99,12 @@ reply_json(struct hreq *h, int status, json_t *j)
 }
 
 void
-reply_outcome(struct hreq *h, int status, enum outcome o)
+reply_outcome(struct hreq *h, enum outcome o)
 {
 	const char	*msg = h->ctx->cfg->lang == VC_LANG_EN ?
 	    outcomes[o].en : outcomes[o].zh;
+	int		 status = h->api && outcomes[o].app ? 200 :
+	    outcomes[o].status;
 
 	if (h->dialect == VC_MEIDUO)
 		reply_json(h, status, json_pack("{s:i, s:s}",

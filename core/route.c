@@ -9,25 +9,74 @@
 
 #include "core/internal.h"
 
+/* valid_lang: the spoken language of an audio challenge. */
+static int
+valid_lang(const char *s)
+{
+	return strcmp(s, "zh") == 0 || strcmp(s, "en") == 0;
+}
+
+/*
+ * The fields of each route, at the positions its handler reads (IMG_*,
+ * SMS_*, VER_* in internal.h): name, source, validator, bytes, required,
+ * mobile.
+ */
+#define F_PATH_ID	{ "id", SRC_PATH, valid_id, VC_ID_MAX, 1, 0 }
+#define F_ID(n)		{ n, SRC_INPUT, valid_id, VC_ID_MAX, 1, 0 }
+#define F_PRE		{ "pre", SRC_INPUT, valid_id, VC_ID_MAX, 0, 0 }
+#define F_LANG		{ "lang", SRC_INPUT, valid_lang, 2, 0, 0 }
+#define F_MOBILE(s)	{ "mobile", s, NULL, VC_MOBILE_MAX, 1, 1 }
+#define F_TEXT		{ "image_code", SRC_INPUT, valid_captcha_text, \
+			  VC_CAPTCHA_TEXT_MAX, 1, 0 }
+#define F_CODE		{ "sms_code", SRC_INPUT, valid_sms_code, \
+			  VC_SMS_CODE_MAX, 1, 0 }
+#define F_NONE		{ NULL, SRC_INPUT, NULL, 0, 0, 0 }
+
+static const struct fdef meiduo_image[FIELDS_MAX] = {
+	F_PATH_ID, F_PRE, F_NONE };
+static const struct fdef meiduo_audio[FIELDS_MAX] = {
+	F_PATH_ID, F_PRE, F_LANG };
+static const struct fdef ihome_image[FIELDS_MAX] = {
+	F_ID("uuid"), F_NONE, F_NONE };
+static const struct fdef ihome_audio[FIELDS_MAX] = {
+	F_ID("uuid"), F_NONE, F_LANG };
+static const struct fdef news_image[FIELDS_MAX] = {
+	F_ID("code_id"), F_NONE, F_NONE };
+static const struct fdef news_audio[FIELDS_MAX] = {
+	F_ID("code_id"), F_NONE, F_LANG };
+static const struct fdef meiduo_sms[FIELDS_MAX] = {
+	F_MOBILE(SRC_PATH), F_TEXT, F_ID("uuid") };
+static const struct fdef ihome_sms[FIELDS_MAX] = {
+	F_MOBILE(SRC_INPUT), F_TEXT, F_ID("uuid") };
+static const struct fdef news_sms[FIELDS_MAX] = {
+	F_MOBILE(SRC_INPUT), F_TEXT, F_ID("image_code_id") };
+static const struct fdef verify[FIELDS_MAX] = {
+	F_MOBILE(SRC_PATH), F_CODE, F_NONE };
+static const struct fdef nothing[FIELDS_MAX] = { F_NONE, F_NONE, F_NONE };
+
 struct route {
 	const char	*method;
 	const char	*pattern;	/* '*' is one non-empty segment */
 	int		 dialect;
 	void		(*handler)(struct hreq *);
+	const struct fdef *fields;
+	int		 api;		/* JSON route: outcomes answer 200 */
+	int		 keyed;		/* needs the Bearer api_key if set */
 };
 
 static const struct route routes[] = {
-	{ "GET",  "/image_codes/*",	  VC_MEIDUO,  flow_image },
-	{ "GET",  "/image_codes/*/audio", VC_MEIDUO,  flow_audio },
-	{ "GET",  "/sms_codes/*",	  VC_MEIDUO,  flow_sms },
-	{ "POST", "/sms_codes/*/verify",  VC_MEIDUO,  flow_verify },
-	{ "GET",  "/image_code",	  VC_IHOME,   flow_image },
-	{ "GET",  "/image_code/audio",	  VC_IHOME,   flow_audio },
-	{ "POST", "/sms_code",		  VC_IHOME,   flow_sms },
-	{ "GET",  "/passport/image_code", VC_NEWS,    flow_image },
-	{ "GET",  "/passport/image_code/audio", VC_NEWS, flow_audio },
-	{ "POST", "/passport/sms_code",	  VC_NEWS,    flow_sms },
-	{ "GET",  "/healthz",		  VC_SERVICE, flow_healthz },
+	{ "GET",  "/image_codes/*",	  VC_MEIDUO, flow_image, meiduo_image, 0, 0 },
+	{ "GET",  "/image_codes/*/audio", VC_MEIDUO, flow_audio, meiduo_audio, 0, 0 },
+	{ "GET",  "/sms_codes/*",	  VC_MEIDUO, flow_sms, meiduo_sms, 1, 0 },
+	{ "POST", "/sms_codes/*/verify",  VC_MEIDUO, flow_verify, verify, 1, 1 },
+	{ "GET",  "/image_code",	  VC_IHOME, flow_image, ihome_image, 0, 0 },
+	{ "GET",  "/image_code/audio",	  VC_IHOME, flow_audio, ihome_audio, 0, 0 },
+	{ "POST", "/sms_code",		  VC_IHOME, flow_sms, ihome_sms, 1, 0 },
+	{ "GET",  "/passport/image_code", VC_NEWS, flow_image, news_image, 0, 0 },
+	{ "GET",  "/passport/image_code/audio", VC_NEWS, flow_audio, news_audio,
+	  0, 0 },
+	{ "POST", "/passport/sms_code",	  VC_NEWS, flow_sms, news_sms, 1, 0 },
+	{ "GET",  "/healthz",		  VC_SERVICE, flow_healthz, nothing, 0, 0 },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
@@ -89,6 +138,23 @@ route_match(const char *pattern, const char *path, char *arg, size_t arglen)
 	return *s == '\0' || (s[0] == '/' && s[1] == '\0');
 }
 
+/* authorized: "Authorization: Bearer KEY" is api_key (constant time). */
+static int
+authorized(const struct hreq *h)
+{
+	const char	*key = h->ctx->cfg->api_key, *a;
+
+	if (key[0] == '\0')
+		return 1;
+	a = h->req->authorization;
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return 0;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return ct_equal(a, strlen(a), key, strlen(key));
+}
+
 /*
  * is_json_type: 1 when a Content-Type is application/json, in any case, with
  * or without parameters (charset): what a browser's plain form cannot send
@@ -129,10 +195,10 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 	case 0:
 		break;
 	case -2:
-		reply_outcome(&h, 414, R_TOOLONG);
+		reply_outcome(&h, R_TOOLONG);
 		goto done;
 	default:
-		reply_outcome(&h, 404, R_NOTFOUND);
+		reply_outcome(&h, R_NOTFOUND);
 		goto done;
 	}
 	for (i = 0; i < NROUTES; i++) {
@@ -158,23 +224,32 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 		if (known) {
 			snprintf(resp->header, sizeof(resp->header),
 			    "Allow: %s", allow);
-			reply_outcome(&h, 405, R_METHOD);
+			reply_outcome(&h, R_METHOD);
 		} else
-			reply_outcome(&h, 404, R_NOTFOUND);
+			reply_outcome(&h, R_NOTFOUND);
 		goto done;
 	}
+	h.api = found->api;
 	if (req->content_length > VC_BODY_MAX ||
 	    req->content_length == VC_LENGTH_BAD) {
-		reply_outcome(&h, 413, R_TOOLARGE);
+		reply_outcome(&h, R_TOOLARGE);
 		goto done;
 	}
 	if (strcmp(found->method, "POST") == 0 &&
 	    !is_json_type(req->content_type)) {
-		reply_outcome(&h, 415, R_MEDIATYPE);
+		reply_outcome(&h, R_MEDIATYPE);
 		goto done;
 	}
-	found->handler(&h);
+	if (found->keyed && !authorized(&h)) {
+		snprintf(resp->header, sizeof(resp->header),
+		    "WWW-Authenticate: Bearer");
+		reply_outcome(&h, R_UNAUTHORIZED);
+		goto done;
+	}
+	if (fields_check(&h, found->fields) == 0)
+		found->handler(&h);
 done:
 	json_decref(h.body);
 	explicit_bzero(h.arg, sizeof(h.arg));
+	explicit_bzero(h.f, sizeof(h.f));
 }

@@ -1160,8 +1160,8 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->wrowt = calloc((size_t)height, sizeof(int));
 	r->arena = malloc(PNG_ARENA_BYTES);
 	if (r->cache == NULL || r->cov == NULL || r->img == NULL ||
-	    r->rows == NULL || r->wcol == NULL || r->wcolt == NULL || r->wrow == NULL || r->wrowt == NULL ||
-	    r->arena == NULL) {
+	    r->rows == NULL || r->wcol == NULL || r->wcolt == NULL ||
+	    r->wrow == NULL || r->wrowt == NULL || r->arena == NULL) {
 		render_errf(err, errlen, "out of memory");
 		goto fail;
 	}
