@@ -9,7 +9,9 @@ CFLAGS	?= -O2 -g
 # message says what is missing, and pkgcheck stops the build there.
 override CPPFLAGS += -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
 override CFLAGS	+= -std=c11 -Wall -Wextra
-LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lm
+# libcurl's headers, not the library: sms/ loads it when an HTTP provider
+# is used (sms.c says why).
+LDLIBS	+= $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) -lm -ldl
 # The captcha faces compiled in (render/fonts.S): Debian's font packages.
 FONTS	 = /usr/share/fonts/truetype
 DEJAVUDIR	?= $(FONTS)/dejavu

@@ -13,11 +13,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <dlfcn.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -26,6 +29,75 @@
 #include <openssl/hmac.h>
 
 #include "sms/sms.h"
+
+/*
+ * libcurl is loaded when an HTTP provider is opened, not linked: it
+ * brings some thirty libraries (TLS, Kerberos, LDAP, SSH, HTTP/2...) whose
+ * loading alone costs a CGI request about 3 ms, and the log provider, a
+ * 404 or a captcha need none of it. The calls below go through this table;
+ * the macros keep the code reading as libcurl's own API.
+ */
+static struct {
+	void			*dl;
+	CURLcode		(*global_init)(long);
+	CURL			*(*easy_init)(void);
+	CURLcode		(*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode		(*easy_perform)(CURL *);
+	CURLcode		(*easy_getinfo)(CURL *, CURLINFO, ...);
+	void			(*easy_reset)(CURL *);
+	void			(*easy_cleanup)(CURL *);
+	const char		*(*easy_strerror)(CURLcode);
+	struct curl_slist	*(*slist_append)(struct curl_slist *,
+				    const char *);
+	void			(*slist_free_all)(struct curl_slist *);
+} lib;
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init	lib.global_init
+#define curl_easy_init		lib.easy_init
+#define curl_easy_setopt	lib.easy_setopt
+#define curl_easy_perform	lib.easy_perform
+#define curl_easy_getinfo	lib.easy_getinfo
+#define curl_easy_reset		lib.easy_reset
+#define curl_easy_cleanup	lib.easy_cleanup
+#define curl_easy_strerror	lib.easy_strerror
+#define curl_slist_append	lib.slist_append
+#define curl_slist_free_all	lib.slist_free_all
+
+/* curl_load: libcurl's functions into lib, once. 0, or -1 with err. */
+static int
+curl_load(char *err, size_t errlen)
+{
+	static const struct { const char *name; size_t off; } syms[] = {
+#define SYM(f)	{ "curl_" #f, offsetof(__typeof__(lib), f) }
+		SYM(global_init), SYM(easy_init), SYM(easy_setopt),
+		SYM(easy_perform), SYM(easy_getinfo), SYM(easy_reset),
+		SYM(easy_cleanup), SYM(easy_strerror), SYM(slist_append),
+		SYM(slist_free_all),
+#undef SYM
+	};
+	size_t	 i;
+	void	*f;
+
+	if (lib.dl != NULL)
+		return 0;
+	if ((lib.dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "libcurl: %s (apt-get install libcurl4)",
+		    dlerror());
+		return -1;
+	}
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		if ((f = dlsym(lib.dl, syms[i].name)) == NULL) {
+			snprintf(err, errlen, "libcurl: no %s", syms[i].name);
+			dlclose(lib.dl);
+			lib.dl = NULL;
+			return -1;
+		}
+		memcpy((char *)&lib + syms[i].off, &f, sizeof(f));
+	}
+	return 0;
+}
 
 #define HTTP_CONNECT_MS		2000
 #define HTTP_TOTAL_MS		5000	/* a request waits for the gateway */
@@ -145,6 +217,8 @@ http_open(struct sms *s, char *err, size_t errlen)
 {
 	static int	 inited;
 
+	if (curl_load(err, errlen) == -1)
+		return -1;
 	/* Not thread-safe, and need not be: workers are processes. */
 	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		snprintf(err, errlen, "libcurl: global init failed");
