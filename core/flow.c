@@ -248,6 +248,8 @@ static const struct result_row sms_results[STORE_SMS_RESULTS] = {
 	[STORE_SMS_IP] =	{ R_THROTTLE_IP,	"ip limit" },
 	[STORE_SMS_NOCAPTCHA] =	{ R_IMAGE_EXPIRED,	"captcha expired" },
 	[STORE_SMS_WRONG] =	{ R_IMAGE_WRONG,	"captcha wrong" },
+	[STORE_SMS_BLOCK] =	{ R_THROTTLE_BLOCK,	"number block limit" },
+	[STORE_SMS_BUDGET] =	{ R_THROTTLE_BUDGET,	"hourly budget spent" },
 };
 static const struct result_row verify_results[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_OK] =	{ R_VERIFIED,		"verified" },
@@ -311,15 +313,23 @@ flow_sms(struct hreq *h)
 	char			 flag_key[VC_KEY_MAX], daily_key[VC_KEY_MAX];
 	char			 ip_key[VC_KEY_MAX], captcha_key[VC_KEY_MAX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
+	char			 interval_key[VC_KEY_MAX], block_key[VC_KEY_MAX];
+	char			 budget_key[VC_KEY_MAX], block[VC_PREFIX_MAX + 1];
 	int			 rc;
 
 	client_ip(cfg, h->req, ip, sizeof(ip));
+	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, mobile);
 	if (make_key(flag_key, keys->flag, "", mobile) == -1 ||
+	    make_key(interval_key, cfg->key_prefix, "interval:", mobile) ==
+	    -1 ||
 	    make_key(daily_key, cfg->key_prefix, "daily:", mobile) == -1 ||
 	    make_key(ip_key, cfg->key_prefix, "ip:", ip) == -1 ||
+	    make_key(block_key, cfg->key_prefix, "block:", block) == -1 ||
+	    make_key(budget_key, cfg->key_prefix, "budget", "") == -1 ||
 	    make_key(captcha_key, keys->captcha, "", id) == -1 ||
 	    make_key(code_key, keys->sms, "", mobile) == -1 ||
-	    make_key(attempts_key, cfg->key_prefix, "verify:", mobile) == -1) {
+	    make_key(attempts_key, cfg->key_prefix, "verify:", code_key) ==
+	    -1) {
 		reply_outcome(h, R_PARAM);
 		return;
 	}
@@ -334,6 +344,11 @@ flow_sms(struct hreq *h)
 	text_fold(text);
 	memset(&q, 0, sizeof(q));
 	q.flag_key = flag_key;
+	q.interval_key = interval_key;
+	q.block_key = block_key;
+	q.budget_key = budget_key;
+	q.block_limit = cfg->prefix_hourly_limit;
+	q.budget_limit = cfg->sms_hourly_budget;
 	q.daily_key = daily_key;
 	q.ip_key = ip_key;
 	q.captcha_key = captcha_key;
@@ -355,6 +370,9 @@ flow_sms(struct hreq *h)
 		reply_outcome(h, R_DB);
 		goto out;
 	}
+	if (rc == STORE_SMS_BUDGET)
+		log_warn("sms budget of %d an hour is spent: refusing every "
+		    "SMS request", cfg->sms_hourly_budget);
 	if (rc != STORE_SMS_OK) {
 		log_info("sms refused for %s (%s): %s", masked,
 		    dialect_names[h->dialect], sms_results[rc].label);
@@ -380,7 +398,8 @@ flow_verify(struct hreq *h)
 
 	if (code_value(cfg, mobile, code, stored, sizeof(stored)) == -1 ||
 	    make_key(code_key, keys->sms, "", mobile) == -1 ||
-	    make_key(attempts_key, cfg->key_prefix, "verify:", mobile) == -1) {
+	    make_key(attempts_key, cfg->key_prefix, "verify:", code_key) ==
+	    -1) {
 		reply_outcome(h, R_PARAM);
 		goto out;
 	}

@@ -98,6 +98,8 @@ enum outcome {
 	R_THROTTLE_INTERVAL,
 	R_THROTTLE_DAILY,
 	R_THROTTLE_IP,
+	R_THROTTLE_BLOCK,	/* the number block's hourly cap */
+	R_THROTTLE_BUDGET,	/* the site's hourly budget */
 	R_MISSING,		/* a parameter missing */
 	R_MOBILE,		/* mobile fails the pattern */
 	R_SMSCODE,		/* SMS code wrong, expired or used up */

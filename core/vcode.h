@@ -28,6 +28,7 @@
 #define VC_ERR_MAX		256	/* error message buffers */
 #define VC_IP_WINDOW		3600	/* per-IP counter window, seconds */
 #define VC_DAY_WINDOW		86400	/* per-mobile daily counter window */
+#define VC_PREFIX_MAX		11	/* prefix_digits upper bound */
 #define VC_WORKERS_MAX		256	/* workers; a reload runs two pools */
 #define VC_WIDTH_MIN		60	/* captcha_width, captcha_height */
 #define VC_WIDTH_MAX		640
@@ -85,6 +86,9 @@ struct vc_config {
 	int		 sms_daily_limit;
 	int		 ip_hourly_limit;
 	int		 verify_attempts;
+	int		 prefix_digits;		/* a number block: this many */
+	int		 prefix_hourly_limit;	/* SMS per block and hour */
+	int		 sms_hourly_budget;	/* SMS of the site per hour */
 	enum vc_delivery sms_delivery;
 	enum vc_provider sms_provider;
 	char		*ccp_base_url;

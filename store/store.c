@@ -18,57 +18,63 @@
 #define STORE_PASS_MAX	256
 #define STORE_ERR_MAX	256
 #define STORE_DB_MAX	1024	/* highest database number accepted */
+#define STORE_HOUR	"3600"	/* window of the block and budget counters */
 
 /*
- * KEYS: flag, daily, ip, captcha, code, attempts.
+ * KEYS: legacy flag, interval, daily, ip, captcha, code, attempts, block,
+ *       budget.
  * ARGV: answer, code value, code ttl, interval, daily limit, ip limit,
- *       daily window, ip window.
+ *       daily window, ip window, block limit, budget limit, hour.
+ * Every limit of 0 is off. The per-address counter counts every request
+ * that reaches it; the others count what was sent.
  * Returns one word of sms_words[].
  */
 static const char sms_lua[] =
+"local function over(key, limit)\n"
+"  return limit > 0 and tonumber(redis.call('GET', key) or '0') >= limit\n"
+"end\n"
+"local function bump(key, limit, window)\n"
+"  if limit > 0 then\n"
+"    redis.call('INCR', key)\n"
+"    if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, window) end\n"
+"  end\n"
+"end\n"
 "local interval = tonumber(ARGV[4])\n"
-"if interval > 0 and redis.call('EXISTS', KEYS[1]) == 1 then\n"
+"local dl, il = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+"local pl, bl = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+"if interval > 0 and redis.call('EXISTS', KEYS[2]) == 1 then\n"
 "  return 'interval'\n"
 "end\n"
-"local dl = tonumber(ARGV[5])\n"
-"if dl > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= dl then\n"
-"  return 'daily'\n"
-"end\n"
-"local il = tonumber(ARGV[6])\n"
-"if il > 0 then\n"
-"  if tonumber(redis.call('GET', KEYS[3]) or '0') >= il then\n"
-"    return 'ip'\n"
-"  end\n"
-"  redis.call('INCR', KEYS[3])\n"
-"  if redis.call('TTL', KEYS[3]) < 0 then\n"
-"    redis.call('EXPIRE', KEYS[3], ARGV[8])\n"
-"  end\n"
-"end\n"
-"local v = redis.call('GET', KEYS[4])\n"
+"if over(KEYS[3], dl) then return 'daily' end\n"
+"if over(KEYS[4], il) then return 'ip' end\n"
+"bump(KEYS[4], il, ARGV[8])\n"
+"if over(KEYS[8], pl) then return 'block' end\n"
+"if over(KEYS[9], bl) then return 'budget' end\n"
+"local v = redis.call('GET', KEYS[5])\n"
 "if not v then return 'nocaptcha' end\n"
-"redis.call('DEL', KEYS[4])\n"
+"redis.call('DEL', KEYS[5])\n"
 "if string.lower(v) ~= ARGV[1] then return 'wrong' end\n"
-"redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[3])\n"
-"redis.call('DEL', KEYS[6])\n"
+"redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[3])\n"
+"redis.call('DEL', KEYS[7])\n"
 "if interval > 0 then\n"
+"  redis.call('SET', KEYS[2], '1', 'EX', interval)\n"
 "  redis.call('SET', KEYS[1], '1', 'EX', interval)\n"
 "end\n"
-"if dl > 0 then\n"
-"  redis.call('INCR', KEYS[2])\n"
-"  if redis.call('TTL', KEYS[2]) < 0 then\n"
-"    redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
-"  end\n"
-"end\n"
+"bump(KEYS[3], dl, ARGV[7])\n"
+"bump(KEYS[8], pl, ARGV[11])\n"
+"bump(KEYS[9], bl, ARGV[11])\n"
 "return 'ok'\n";
 
-/* KEYS: code, flag, daily. ARGV: code value. */
+/* KEYS: code, legacy flag, interval, daily, block, budget. ARGV: code value. */
 static const char rollback_lua[] =
 "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
 "  redis.call('DEL', KEYS[1])\n"
 "end\n"
-"redis.call('DEL', KEYS[2])\n"
-"if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then\n"
-"  redis.call('DECR', KEYS[3])\n"
+"redis.call('DEL', KEYS[2], KEYS[3])\n"
+"for i = 4, 6 do\n"
+"  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then\n"
+"    redis.call('DECR', KEYS[i])\n"
+"  end\n"
 "end\n"
 "return 'ok'\n";
 
@@ -113,6 +119,8 @@ static const char *const sms_words[STORE_SMS_RESULTS] = {
 	[STORE_SMS_IP] = "ip",
 	[STORE_SMS_NOCAPTCHA] = "nocaptcha",
 	[STORE_SMS_WRONG] = "wrong",
+	[STORE_SMS_BLOCK] = "block",
+	[STORE_SMS_BUDGET] = "budget",
 };
 static const char *const verify_words[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_OK] = "ok",
@@ -495,12 +503,12 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args,
     const char *const *words, int nwords)
 {
 	const struct script	*s = &st->scripts[which];
-	const char		*argv[3 + 16];
+	const char		*argv[3 + 20];
 	char			 nk[8];
 	redisReply		*r;
 	int			 i, rc;
 
-	if (nkeys + nargs > 16)
+	if (nkeys + nargs > 20)
 		return -1;
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	argv[0] = "EVALSHA";
@@ -535,39 +543,47 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args,
 int
 store_sms_request(struct store *st, const struct store_sms *q)
 {
-	char		 ttl[16], iv[16], dl[16], il[16], dw[16], iw[16];
-	const char	*args[14];
+	char		 n[8][16];
+	const char	*args[20];
 
-	snprintf(ttl, sizeof(ttl), "%d", q->code_ttl);
-	snprintf(iv, sizeof(iv), "%d", q->interval);
-	snprintf(dl, sizeof(dl), "%d", q->daily_limit);
-	snprintf(il, sizeof(il), "%d", q->ip_limit);
-	snprintf(dw, sizeof(dw), "%d", q->daily_window);
-	snprintf(iw, sizeof(iw), "%d", q->ip_window);
+	snprintf(n[0], sizeof(n[0]), "%d", q->code_ttl);
+	snprintf(n[1], sizeof(n[1]), "%d", q->interval);
+	snprintf(n[2], sizeof(n[2]), "%d", q->daily_limit);
+	snprintf(n[3], sizeof(n[3]), "%d", q->ip_limit);
+	snprintf(n[4], sizeof(n[4]), "%d", q->daily_window);
+	snprintf(n[5], sizeof(n[5]), "%d", q->ip_window);
+	snprintf(n[6], sizeof(n[6]), "%d", q->block_limit);
+	snprintf(n[7], sizeof(n[7]), "%d", q->budget_limit);
 	args[0] = q->flag_key;
-	args[1] = q->daily_key;
-	args[2] = q->ip_key;
-	args[3] = q->captcha_key;
-	args[4] = q->code_key;
-	args[5] = q->attempts_key;
-	args[6] = q->answer;
-	args[7] = q->code_value;
-	args[8] = ttl;
-	args[9] = iv;
-	args[10] = dl;
-	args[11] = il;
-	args[12] = dw;
-	args[13] = iw;
-	return eval(st, SCRIPT_SMS, 6, 8, args, sms_words, STORE_SMS_RESULTS);
+	args[1] = q->interval_key;
+	args[2] = q->daily_key;
+	args[3] = q->ip_key;
+	args[4] = q->captcha_key;
+	args[5] = q->code_key;
+	args[6] = q->attempts_key;
+	args[7] = q->block_key;
+	args[8] = q->budget_key;
+	args[9] = q->answer;
+	args[10] = q->code_value;
+	args[11] = n[0];
+	args[12] = n[1];
+	args[13] = n[2];
+	args[14] = n[3];
+	args[15] = n[4];
+	args[16] = n[5];
+	args[17] = n[6];
+	args[18] = n[7];
+	args[19] = STORE_HOUR;
+	return eval(st, SCRIPT_SMS, 9, 11, args, sms_words, STORE_SMS_RESULTS);
 }
 
 int
 store_sms_rollback(struct store *st, const struct store_sms *q)
 {
-	const char	*args[] = { q->code_key, q->flag_key, q->daily_key,
-	    q->code_value };
+	const char	*args[] = { q->code_key, q->flag_key, q->interval_key,
+	    q->daily_key, q->block_key, q->budget_key, q->code_value };
 
-	return eval(st, SCRIPT_ROLLBACK, 3, 1, args, rollback_words, 1) < 0 ?
+	return eval(st, SCRIPT_ROLLBACK, 6, 1, args, rollback_words, 1) < 0 ?
 	    -1 : 0;
 }
 

@@ -49,34 +49,43 @@ enum store_sms_result {
 	STORE_SMS_IP,		/* per-IP hourly cap reached */
 	STORE_SMS_NOCAPTCHA,	/* captcha missing or expired */
 	STORE_SMS_WRONG,	/* captcha answer differs */
+	STORE_SMS_BLOCK,	/* number block's hourly cap reached */
+	STORE_SMS_BUDGET,	/* the site's hourly SMS budget is spent */
 	STORE_SMS_RESULTS	/* how many; callers size their tables by it */
 };
 
 struct store_sms {
-	const char	*flag_key, *daily_key, *ip_key;
+	const char	*flag_key;	/* the dialect's legacy resend flag */
+	const char	*interval_key;	/* the one resend flag per mobile */
+	const char	*daily_key, *ip_key, *block_key, *budget_key;
 	const char	*captcha_key, *code_key, *attempts_key;
 	const char	*answer;	/* typed captcha text, ASCII-folded */
 	const char	*code_value;	/* what to store as the SMS code */
 	int		 code_ttl;
 	int		 interval;	/* 0: no resend flag */
-	int		 daily_limit;	/* 0: off */
-	int		 ip_limit;	/* 0: off */
+	int		 daily_limit;	/* each limit: 0 is off */
+	int		 ip_limit;
+	int		 block_limit;	/* per number block and hour */
+	int		 budget_limit;	/* the site's SMS per hour */
 	int		 daily_window, ip_window;
 };
 
 /*
- * store_sms_request: in one Lua script: throttles (interval, daily, IP;
- * the IP counter counts every request that reaches it), then the captcha
- * read and deleted, compared case-insensitively, then the code stored with
- * its TTL, the attempt counter reset, the resend flag and daily counter
- * set. Returns an enum store_sms_result, or -1 if the store failed.
+ * store_sms_request: in one Lua script: throttles (the one interval per
+ * mobile, daily, IP, number block, site budget; the IP counter counts
+ * every request that reaches it), then the captcha read and deleted,
+ * compared case-insensitively, then the code stored with its TTL, its own
+ * attempt counter reset, the resend flags (shared and legacy) set and the
+ * daily, block and budget counters counted. Returns an enum
+ * store_sms_result, or -1 if the store failed.
  */
 int		 store_sms_request(struct store *, const struct store_sms *);
 
 /*
  * store_sms_rollback: undoes a successful store_sms_request whose message
  * could not be handed over: the code (only if it is still code_value),
- * the resend flag, and one count of the daily counter. 0 or -1.
+ * the resend flags, and one count of the daily, block and budget
+ * counters. 0 or -1.
  */
 int		 store_sms_rollback(struct store *, const struct store_sms *);
 

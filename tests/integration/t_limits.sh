@@ -60,6 +60,15 @@ if restart VCODE_SMS_INTERVAL=2 VCODE_IP_HOURLY_LIMIT=0 VCODE_CAPTCHA_TTL=120 \
 	m=$(new_mobile)
 	send_ok news "$m"
 	throttled_keeps_captcha "$P meiduo after news (shared send_flag_)" meiduo "$m"
+	# One interval per mobile across all dialects, whatever the legacy
+	# flag keys are called (ihome's is send_sms_code_).
+	for pair in "meiduo ihome" "ihome news" "news ihome" "ihome meiduo"; do
+		set -- $pair
+		m=$(new_mobile)
+		send_ok "$1" "$m"
+		throttled_keeps_captcha "$P $2 after $1 (one interval per mobile)" "$2" "$m"
+		expect_eq "$P $1's legacy flag still written" 1 "$(rcli exists "$(fkey "$1" "$m")")"
+	done
 fi
 
 # ---- daily limit per mobile -------------------------------------------

@@ -39,7 +39,7 @@ if start_vcoded prefork "VCODE_API_KEY=$KEY" VCODE_SMS_INTERVAL=0 VCODE_IP_HOURL
 	verify "$m" "$c" -H "Authorization: Bearer"
 	expect_reply "$P 'Bearer' alone: 401" 401 .code 4101
 	expect_eq "$P refused verifies leave the code" "$c" "$(rcli get "sms_$m")"
-	expect_eq "$P refused verifies count no attempt" 0 "$(rcli exists "vcode:verify:$m")"
+	expect_eq "$P refused verifies count no attempt" 0 "$(rcli exists "vcode:verify:sms_$m")"
 
 	verify "$m" "$c" "${AUTH[@]}"
 	expect_code "$P right code: OK" meiduo 200 OK
@@ -55,8 +55,8 @@ if start_vcoded prefork "VCODE_API_KEY=$KEY" VCODE_SMS_INTERVAL=0 VCODE_IP_HOURL
 		verify "$m" "$(other "$c")" "${AUTH[@]}"
 		expect_reply "$P wrong code $i/4: 4008" 200 .code 4008
 	done
-	expect_eq "$P 4 wrong codes counted" 4 "$(rcli get "vcode:verify:$m")"
-	t=$(rcli ttl "vcode:verify:$m")
+	expect_eq "$P 4 wrong codes counted" 4 "$(rcli get "vcode:verify:sms_$m")"
+	t=$(rcli ttl "vcode:verify:sms_$m")
 	expect_range "$P attempt counter has a TTL" 1 300 "$t"
 	expect_eq "$P code kept below the cap" "$c" "$(rcli get "sms_$m")"
 	verify "$m" "$c" "${AUTH[@]}"
