@@ -103,6 +103,7 @@ static const struct kdef keydefs[] = {
 	SECRET(sms_code_key),
 	SECRET(api_key),
 	STR(trusted_proxies, ""),
+	INT(ip6_prefix, 64, 16, 128),
 	ENUM(lang, "zh", langs),
 	STR(user, "www-data"),
 	STR(group, "www-data"),

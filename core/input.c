@@ -150,8 +150,62 @@ is_ip(const char *s)
 	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
 }
 
+static void	 client_addr(const struct vc_config *,
+		    const struct vc_request *, char *, size_t);
+
+/*
+ * canonical: the one spelling of an address that its counter is keyed on:
+ * IPv4 dotted, IPv4-mapped IPv6 as IPv4, IPv6 cut to its first
+ * ip6_prefix bits and written as inet_ntop(3) does, with "/N" (a client
+ * with a /64 has 2^64 addresses, one counter). Anything else is copied.
+ */
+static void
+canonical(const struct vc_config *cfg, const char *addr, char *out,
+    size_t outlen)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	unsigned char	 b[16];
+	char		 txt[INET6_ADDRSTRLEN];
+	int		 bits = cfg->ip6_prefix, i;
+
+	if (inet_pton(AF_INET, addr, b) == 1 &&
+	    inet_ntop(AF_INET, b, txt, sizeof(txt)) != NULL) {
+		snprintf(out, outlen, "%s", txt);
+		return;
+	}
+	if (inet_pton(AF_INET6, addr, b) != 1) {
+		snprintf(out, outlen, "%s", addr);
+		return;
+	}
+	if (memcmp(b, mapped, sizeof(mapped)) == 0 &&
+	    inet_ntop(AF_INET, b + 12, txt, sizeof(txt)) != NULL) {
+		snprintf(out, outlen, "%s", txt);
+		return;
+	}
+	for (i = 0; i < 16; i++, bits -= 8)
+		b[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 :
+		    (unsigned char)(0xff << (8 - bits));
+	if (inet_ntop(AF_INET6, b, txt, sizeof(txt)) == NULL)
+		snprintf(out, outlen, "%s", addr);
+	else if (cfg->ip6_prefix >= 128)
+		snprintf(out, outlen, "%s", txt);
+	else
+		snprintf(out, outlen, "%s/%d", txt, cfg->ip6_prefix);
+}
+
 void
 client_ip(const struct vc_config *cfg, const struct vc_request *req,
+    char *out, size_t outlen)
+{
+	char	 raw[VC_IP_MAX];
+
+	client_addr(cfg, req, raw, sizeof(raw));
+	canonical(cfg, raw, out, outlen);
+}
+
+static void
+client_addr(const struct vc_config *cfg, const struct vc_request *req,
     char *out, size_t outlen)
 {
 	const char	*xff = req->forwarded_for, *end, *start;

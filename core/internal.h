@@ -200,7 +200,11 @@ int	 query_get(const char *query, const char *name, char *out,
  * returns (json_dumps) must then be freed by it, so vcode uses json_dumpb.
  */
 void	 json_wipe_install(void);
-/* client_ip: REMOTE_ADDR, or the last untrusted X-Forwarded-For hop. */
+/*
+ * client_ip: REMOTE_ADDR, or the last untrusted X-Forwarded-For hop, in
+ * the one spelling its counter is keyed on (IPv4-mapped IPv6 as IPv4,
+ * IPv6 cut to ip6_prefix bits and written "ADDR/N").
+ */
 void	 client_ip(const struct vc_config *, const struct vc_request *,
 	    char *out, size_t outlen);
 

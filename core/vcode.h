@@ -102,6 +102,7 @@ struct vc_config {
 	char		*sms_code_key;
 	char		*api_key;
 	char		*trusted_proxies;	/* space or comma separated */
+	int		 ip6_prefix;		/* IPv6 counted per this prefix */
 	enum vc_lang	 lang;
 	char		*user;
 	char		*group;

@@ -19,6 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&req, 0, sizeof(req));
 	cfg.trusted_proxies = fs.f[2] != NULL ? fs.f[2] : "127.0.0.1 ::1";
+	cfg.ip6_prefix = len > 0 ? 16 + data[0] % 113 : 64;
 	req.remote_addr = fs.f[0] != NULL ? fs.f[0] : "";
 	req.forwarded_for = fs.f[1];
 	client_ip(&cfg, &req, ip, sizeof(ip));

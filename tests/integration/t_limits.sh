@@ -169,6 +169,25 @@ if restart VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=3 \
 	expect_eq "$P rightmost untrusted 198.51.100.21 counted" 1 "$(rcli get vcode:ip:198.51.100.21)"
 	sms meiduo "$(new_mobile)" abcd "$(new_id)" -H 'X-Forwarded-For: 198.51.100.22,203.0.113.7'
 	expect_code "$P 203.0.113.7 as rightmost (no space after comma): THROTTLE" meiduo 200 THROTTLE
+	# Other spellings of one address are that address.
+	for a in ::ffff:203.0.113.7 0:0:0:0:0:ffff:cb00:7107 ::FFFF:203.0.113.7; do
+		sms meiduo "$(new_mobile)" abcd "$(new_id)" -H "X-Forwarded-For: $a"
+		expect_code "$P $a is 203.0.113.7: THROTTLE" meiduo 200 THROTTLE
+	done
+	# A client's IPv6 /64 is one counter (ip6_prefix = 64).
+	codes=""
+	for i in $(seq 1 6); do
+		sms ihome "$(new_mobile)" abcd "$(new_id)" \
+		    -H "X-Forwarded-For: 2001:db8:7:7:$i:${i}a:${i}b:$((i * 7))"
+		codes="$codes $(jv .errno)"
+	done
+	expect_eq "$P 6 addresses of 2001:db8:7:7::/64: 3 served, then THROTTLE" \
+	    ' "4002" "4002" "4002" "4201" "4201" "4201"' "$codes"
+	expect_eq "$P ... one counter, written ADDR/64" 3 "$(rcli get 'vcode:ip:2001:db8:7:7::/64')"
+	sms ihome "$(new_mobile)" abcd "$(new_id)" -H "X-Forwarded-For: 2001:db8:7:8::1"
+	expect_code "$P the next /64 has its own counter" ihome 200 IMG_MISSING
+	sms ihome "$(new_mobile)" abcd "$(new_id)" -H "X-Forwarded-For: 2001:0db8:0007:0007:0000:0000:0000:0099"
+	expect_code "$P a long spelling of the first /64: THROTTLE" ihome 200 THROTTLE
 	check_ttls "$P every key has a TTL"
 fi
 
