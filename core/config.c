@@ -80,6 +80,7 @@ static const struct kdef keydefs[] = {
 	ENUM(captcha_mode, "text", captcha_modes),
 	INT(captcha_audio_length, 6, 4, VC_CAPTCHA_LEN_MAX),
 	STR(mobile_pattern, "^1[3-9][0-9]{9}$"),
+	STR(country_code, "86"),
 	INT(sms_code_length, 6, 4, VC_SMS_CODE_MAX),
 	INT(sms_code_ttl, 300, 10, 86400),
 	ENUM(sms_code_storage, "plain", storages),
@@ -335,6 +336,13 @@ check_config(const struct vc_config *cfg, char *err, size_t errlen)
 	    strlen(cfg->sms_code_key) < 16) {
 		snprintf(err, errlen, "key 'sms_code_key': at least 16 bytes "
 		    "are needed when sms_code_storage = hash");
+		return -1;
+	}
+	if (strlen(cfg->country_code) > 4 ||
+	    strspn(cfg->country_code, "0123456789") !=
+	    strlen(cfg->country_code)) {
+		snprintf(err, errlen, "key 'country_code': up to 4 digits "
+		    "(86), or empty");
 		return -1;
 	}
 	if (strlen(cfg->key_prefix) > 64) {

@@ -315,14 +315,18 @@ flow_sms(struct hreq *h)
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
 	char			 interval_key[VC_KEY_MAX], block_key[VC_KEY_MAX];
 	char			 budget_key[VC_KEY_MAX], block[VC_PREFIX_MAX + 1];
+	char			 national[VC_MOBILE_MAX + 1];
 	int			 rc;
 
+	/* Counters on the national number; the legacy keys as sent. */
+	mobile_canonical(h->ctx->mobile, cfg->country_code, mobile, national,
+	    sizeof(national));
 	client_ip(cfg, h->req, ip, sizeof(ip));
-	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, mobile);
+	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, national);
 	if (make_key(flag_key, keys->flag, "", mobile) == -1 ||
-	    make_key(interval_key, cfg->key_prefix, "interval:", mobile) ==
+	    make_key(interval_key, cfg->key_prefix, "interval:", national) ==
 	    -1 ||
-	    make_key(daily_key, cfg->key_prefix, "daily:", mobile) == -1 ||
+	    make_key(daily_key, cfg->key_prefix, "daily:", national) == -1 ||
 	    make_key(ip_key, cfg->key_prefix, "ip:", ip) == -1 ||
 	    make_key(block_key, cfg->key_prefix, "block:", block) == -1 ||
 	    make_key(budget_key, cfg->key_prefix, "budget", "") == -1 ||

@@ -21,6 +21,14 @@ void	 mobile_free(struct vc_mobile *);
 int	 mobile_match(const struct vc_mobile *, const char *s);
 /* mobile_mask: writes "138****1234" style into out (>= 16 bytes). */
 void	 mobile_mask(const char *mobile, char *out, size_t outlen);
+/*
+ * mobile_canonical: the national number of s (which matched the pattern):
+ * s without a leading "+CC", "00CC" or "CC" (cc: country_code) when what
+ * is left matches the pattern too, else s. Counters and throttles are
+ * keyed on it, so that one phone is one identity whatever the spelling.
+ */
+void	 mobile_canonical(const struct vc_mobile *, const char *cc,
+	    const char *s, char *out, size_t outlen);
 
 /* valid_id: 1 when s is VC_ID_MIN..VC_ID_MAX of [0-9A-Za-z_-]. */
 int	 valid_id(const char *s);

@@ -54,6 +54,27 @@ mobile_match(const struct vc_mobile *m, const char *s)
 }
 
 void
+mobile_canonical(const struct vc_mobile *m, const char *cc, const char *s,
+    char *out, size_t outlen)
+{
+	char	 pre[3][16];
+	size_t	 i, n;
+
+	snprintf(pre[0], sizeof(pre[0]), "+%s", cc);
+	snprintf(pre[1], sizeof(pre[1]), "00%s", cc);
+	snprintf(pre[2], sizeof(pre[2]), "%s", cc);
+	for (i = 0; cc[0] != '\0' && i < 3; i++) {
+		n = strlen(pre[i]);
+		if (strncmp(s, pre[i], n) == 0 && s[n] != '\0' &&
+		    mobile_match(m, s + n)) {
+			snprintf(out, outlen, "%s", s + n);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%s", s);
+}
+
+void
 mobile_mask(const char *mobile, char *out, size_t outlen)
 {
 	size_t	 n = strlen(mobile);

@@ -79,6 +79,7 @@ struct vc_config {
 	enum vc_captcha_mode captcha_mode;
 	int		 captcha_audio_length;	/* digits spoken */
 	char		*mobile_pattern;
+	char		*country_code;		/* digits; "" for none */
 	int		 sms_code_length;
 	int		 sms_code_ttl;
 	enum vc_storage	 sms_code_storage;

@@ -144,6 +144,34 @@ if restart VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=3; then
 	expect_eq "$P no counter for the spoofed address" 0 "$(rcli exists vcode:ip:203.0.113.99)"
 fi
 
+# ---- one phone, many spellings ---------------------------------------------
+P="[spellings]"
+if restart VCODE_SMS_INTERVAL=0 VCODE_SMS_DAILY_LIMIT=2 VCODE_IP_HOURLY_LIMIT=0 \
+    'VCODE_MOBILE_PATTERN=^(\+?86|0086)?1[3-9][0-9]{9}$'; then
+	codes=""
+	for m in 13700000077 8613700000077 +8613700000077 008613700000077; do
+		send_ok ihome "$m"
+		codes="$codes $(jv .errno)"
+	done
+	expect_eq "$P 4 spellings of one number, daily limit 2: OK OK THROTTLE THROTTLE" \
+	    ' "0" "0" "4201" "4201"' "$codes"
+	expect_eq "$P one daily counter, on the national number" 2 \
+	    "$(rcli get vcode:daily:13700000077)"
+	expect_eq "$P the legacy code key keeps the form sent" 1 \
+	    "$(rcli exists sms_code_8613700000077)"
+	expect_eq "$P no counter for a prefixed spelling" 0 \
+	    "$(rcli exists vcode:daily:8613700000077)"
+fi
+if restart VCODE_SMS_INTERVAL=60 VCODE_IP_HOURLY_LIMIT=0 \
+    'VCODE_MOBILE_PATTERN=^(\+?86|0086)?1[3-9][0-9]{9}$'; then
+	send_ok meiduo 13700000088
+	expect_code "$P first SMS to 13700000088" meiduo 200 OK
+	throttled_keeps_captcha "$P +8613700000088 within the interval" ihome +8613700000088
+	throttled_keeps_captcha "$P 008613700000088 within the interval" news 008613700000088
+fi
+out=$(VCODE_COUNTRY_CODE=+86 timeout 10 "$VCODED" -t -c "$CONF" 2>&1 >/dev/null)
+expect_match "$P -t refuses country_code = +86, naming the key" country_code "$out"
+
 # ---- trusted proxy: the client is the last untrusted X-Forwarded-For hop --
 P="[ip=3 trusted]"
 if restart VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=3 \
