@@ -274,9 +274,11 @@ flow_tables_complete(void)
 
 /*
  * deliver: hands the message of a request the store has accepted (q) to
- * the delivery step: inline, the provider now, and on a refusal the store
- * step undone so the user may try again. The one place delivery is
- * chosen; the outcome to answer is returned.
+ * the delivery step: inline, the provider now. A definite refusal undoes
+ * the store step so the user may try again at once; a delivery whose fate
+ * is unknown (sent, no answer) keeps it, so a slow gateway cannot be made
+ * to send past the limits. The one place delivery is chosen; the outcome
+ * to answer is returned.
  */
 static enum outcome
 deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
@@ -285,10 +287,18 @@ deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
 	const struct vc_config	*cfg = h->ctx->cfg;
 	char			 err[VC_ERR_MAX];
 
-	if (sms_send(h->ctx->sms, mobile, code, (cfg->sms_code_ttl + 59) / 60,
-	    err, sizeof(err)) == -1) {
-		log_error("%s: sending to %s failed: %s", __func__, masked,
-		    err);
+	switch (sms_send(h->ctx->sms, mobile, code,
+	    (cfg->sms_code_ttl + 59) / 60, err, sizeof(err))) {
+	case SMS_SENT:
+		break;
+	case SMS_UNKNOWN:
+		/* The gateway may be sending it: the limits stand. */
+		log_warn("%s: delivery to %s unknown, counted as sent: %s",
+		    __func__, masked, err);
+		return R_SEND_UNKNOWN;
+	default:
+		log_error("%s: sending to %s refused, rolled back: %s",
+		    __func__, masked, err);
 		if (store_sms_rollback(h->ctx->store, q) == -1)
 			log_error("%s: rollback: %s", __func__,
 			    store_strerror(h->ctx->store));

@@ -114,6 +114,7 @@ enum outcome {
 	R_DB,			/* store unreachable */
 	R_PARAM,		/* a parameter malformed */
 	R_SEND,			/* provider refused or unreachable */
+	R_SEND_UNKNOWN,		/* sent, no answer: counted as sent */
 	R_INTERNAL,		/* our own failure (render, memory) */
 	R_NOTFOUND,
 	R_METHOD,

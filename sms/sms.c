@@ -104,6 +104,7 @@ curl_load(char *err, size_t errlen)
 #define HTTP_REPLY_MAX		(64 * 1024)	/* bytes of reply kept */
 #define CCP_VERSION		"2013-12-26"
 #define CCP_OK			"000000"
+#define HTTP_AMBIGUOUS		(-2)	/* http_post: sent, no reply */
 
 struct provider {
 	const char	*name;
@@ -234,8 +235,10 @@ http_open(struct sms *s, char *err, size_t errlen)
 
 /*
  * http_post: POSTs body to url with headers (NULL-terminated); the reply
- * lands in s->reply. Returns the HTTP status, or -1 with err filled when
- * no reply came (refused, timed out, TLS failure).
+ * lands in s->reply. Returns the HTTP status; -1 with err filled when
+ * nothing was sent (DNS, connect, TLS failure); HTTP_AMBIGUOUS with err
+ * when the request went out but no whole reply came back (a timeout, a
+ * broken connection): the gateway may be sending the message.
  */
 static long
 http_post(struct sms *s, const char *what, const char *url,
@@ -272,8 +275,17 @@ http_post(struct sms *s, const char *what, const char *url,
 	curl_slist_free_all(list);
 	s->reply[s->replylen] = '\0';
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", what, curl_easy_strerror(rc));
-		return -1;
+		long	 sent = 0;
+
+		/*
+		 * Once the request is on the wire the gateway may act on it
+		 * whatever happens next (a timeout, a reset): that is not a
+		 * refusal. Before it (DNS, connect, TLS) nothing was sent.
+		 */
+		curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &sent);
+		snprintf(err, errlen, "%s: %s%s", what, curl_easy_strerror(rc),
+		    sent > 0 ? " after the request was sent" : "");
+		return sent > 0 ? HTTP_AMBIGUOUS : -1;
 	}
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	return status;
@@ -414,9 +426,12 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		snprintf(err, errlen, "ccp: cannot build the request");
 		goto out;
 	}
-	if ((http = http_post(s, "ccp", url, headers, body, err, errlen)) == -1)
+	if ((http = http_post(s, "ccp", url, headers, body, err, errlen)) < 0) {
+		rc = http == HTTP_AMBIGUOUS ? SMS_UNKNOWN : SMS_REFUSED;
 		goto out;
-	rc = sms_ccp_reply(http, s->reply, s->replylen, err, errlen);
+	}
+	rc = sms_ccp_reply(http, s->reply, s->replylen, err, errlen) == 0 ?
+	    SMS_SENT : SMS_REFUSED;
 out:
 	wipe_free(body);
 	wipe_free(signed_text);
@@ -489,7 +504,9 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 	http = http_post(s, "webhook", cfg->webhook_url, headers, body, err,
 	    errlen);
 	if (http >= 200 && http <= 299)
-		rc = 0;
+		rc = SMS_SENT;
+	else if (http == HTTP_AMBIGUOUS)
+		rc = SMS_UNKNOWN;
 	else if (http != -1)
 		snprintf(err, errlen, "webhook: HTTP %ld", http);
 out:

@@ -40,10 +40,20 @@ struct sms	*sms_new(const struct sms_options *opts, char *err,
 		    size_t errlen);
 /* sms_free: releases the provider; accepts NULL. */
 void		 sms_free(struct sms *);
+/* What sms_send() knows of a message. */
+enum sms_result {
+	SMS_SENT = 0,		/* the provider took it */
+	SMS_REFUSED = -1,	/* definitely not sent: nothing reached the
+				   provider, or it said no */
+	SMS_UNKNOWN = -2	/* the request went out, no answer came back
+				   (a timeout, a broken connection): it may
+				   be delivered */
+};
+
 /*
- * sms_send: sends code to mobile, valid for minutes. Returns 0 when the
- * provider accepted it, -1 with a message in err (which never contains the
- * code) otherwise.
+ * sms_send: sends code to mobile, valid for minutes. Returns an enum
+ * sms_result; for the last two, a message in err, which never contains
+ * the code.
  */
 int		 sms_send(struct sms *, const char *mobile, const char *code,
 		    int minutes, char *err, size_t errlen);
