@@ -151,7 +151,11 @@ fi
 
 # ---- nginx: the demo page and every vcode route.
 if [ $ROOTUSER -eq 1 ]; then USER_LINE="user www-data www-data;"; else USER_LINE=""; fi
+# /verify from this host only, unless an api_key guards it.
+VERIFY_ACCESS="allow 127.0.0.1; allow ::1; deny all;"
+[ -n "$(conf_value api_key '')" ] && VERIFY_ACCESS="# api_key set: the key guards it"
 sed -e "s|@USER_LINE@|$(esc "$USER_LINE")|g" \
+    -e "s|@VERIFY_ACCESS@|$(esc "$VERIFY_ACCESS")|g" \
     -e "s|@RUNDIR@|$(esc "$RUN")|g" \
     -e "s|@SOCKET@|$(esc "$RUN/vcoded.sock")|g" \
     -e "s|@LISTEN@|$(esc "127.0.0.1:$PORT")|g" \

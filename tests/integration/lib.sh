@@ -290,7 +290,12 @@ start_nginx() {
 	[ "$(id -u)" = 0 ] && user_line="user www-data www-data;"
 	while [ $tries -gt 0 ]; do
 		PORT=$(free_port) || it_bail "no free port"
+		# NGINX_VERIFY_OPEN=1: /verify open to all, as run.sh
+		# leaves it when an api_key is set.
+		local va="allow 127.0.0.1; allow ::1; deny all;"
+		[ "${NGINX_VERIFY_OPEN:-0}" = 1 ] && va="# open"
 		sed -e "s|@USER_LINE@|$user_line|" -e "s|@RUNDIR@|$T|g" \
+		    -e "s|@VERIFY_ACCESS@|$va|" \
 		    -e "s|@SOCKET@|$VC_SOCK|g" -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
 		    -e "s|@WWW@|$ROOT/deploy/www|g" "$ROOT/deploy/nginx.conf.in" \
 		    >"$T/nginx.conf"

@@ -1,0 +1,45 @@
+#!/bin/bash
+# The shipped nginx configuration at the edge: /verify answers this host
+# only unless an api_key guards it (a second loopback address, 127.0.0.2,
+# plays the outside client), and X-Forwarded-For lines are joined, so a
+# trusted proxy that appends its own line is believed, not the client's
+# first line.
+. "$(dirname "$0")/lib.sh"
+need_vcoded
+it_init
+start_redis
+start_nginx
+
+P="[edge]"
+if start_vcoded spawn VCODE_SMS_INTERVAL=0 'VCODE_TRUSTED_PROXIES=127.0.0.1'; then
+	m=$(new_mobile)
+	verify "$m" 123456 --interface 127.0.0.2
+	expect_eq "$P /verify from 127.0.0.2 (outside): 403 from nginx" 403 "$H_STATUS"
+	verify "$m" 123456
+	expect_reply "$P /verify from 127.0.0.1: reaches vcode" 200 .code 4008
+	http GET "/image_codes/$(new_id)/" --interface 127.0.0.2
+	expect_eq "$P other routes from 127.0.0.2: served" 200 "$H_STATUS"
+
+	# Two X-Forwarded-For lines: the client's (spoofed) and the trusted
+	# proxy's appended one. nginx joins them; the proxy's hop counts.
+	sms ihome "$(new_mobile)" abcd "$(new_id)" \
+	    -H 'X-Forwarded-For: 6.6.6.6' -H 'X-Forwarded-For: 203.0.113.50'
+	expect_code "$P two X-Forwarded-For lines: served" ihome 200 IMG_MISSING
+	expect_eq "$P counted for the proxy's hop 203.0.113.50, not 6.6.6.6" "1 0" \
+	    "$(rcli get vcode:ip:203.0.113.50) $(rcli exists vcode:ip:6.6.6.6)"
+	stop_vcoded
+fi
+
+# With an api_key, run.sh leaves /verify open and the key guards it.
+stop_pid "$(cat "$T/nginx.pid")"
+BASE=""
+NGINX_VERIFY_OPEN=1 start_nginx
+if start_vcoded spawn VCODE_API_KEY=edge-key-0123456789; then
+	verify "$(new_mobile)" 123456 --interface 127.0.0.2
+	expect_reply "$P api_key set: /verify from 127.0.0.2 reaches vcode: 401" 401 .code 4101
+	verify "$(new_mobile)" 123456 --interface 127.0.0.2 \
+	    -H 'Authorization: Bearer edge-key-0123456789'
+	expect_reply "$P ... and with the key: an answer (no code: 4008)" 200 .code 4008
+	stop_vcoded
+fi
+it_done
