@@ -61,6 +61,50 @@ if start_vcoded prefork VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=0 \
 	    'warn: sms budget of 12 an hour is spent' "$(cat "$T/vcoded.stderr")"
 fi
 
+# solved ID: a captcha whose answer the test knows (it plays the human).
+solved() { rcli set "img_$1" abcd EX 300 >/dev/null; }
+
+P="[1000 addresses]"
+if start_vcoded prefork VCODE_SMS_INTERVAL=0 VCODE_SMS_DAILY_LIMIT=10 \
+    VCODE_IP_HOURLY_LIMIT=20 'VCODE_TRUSTED_PROXIES=127.0.0.1' \
+    VCODE_PREFIX_HOURLY_LIMIT=0 VCODE_SMS_HOURLY_BUDGET=0; then
+	m=$(new_mobile)
+	before=$(sent_count)
+	: >"$T/batch.cfg"
+	for i in $(seq 1000); do
+		id=$(printf 'pump%08d' "$i")
+		solved "$id"
+		printf 'url = "%s/sms_codes/%s/?image_code=abcd&uuid=%s"\n' "$BASE" "$m" "$id"
+		printf 'header = "X-Forwarded-For: 198.18.%d.%d"\n' $((i / 250)) $((i % 250 + 1))
+		printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n'
+	done >>"$T/batch.cfg"
+	curl -s --max-time 120 -K "$T/batch.cfg" >"$T/batch.out" 2>/dev/null
+	expect_eq "$P 1000 requests answered 200" 1000 "$(grep -c '^200$' "$T/batch.out")"
+	expect_eq "$P one mobile from 1000 addresses: sms_daily_limit (10) sent" 10 \
+	    "$(( $(sent_count) - before ))"
+	stop_vcoded
+fi
+
+P="[one /64]"
+if start_vcoded prefork VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=20 \
+    'VCODE_TRUSTED_PROXIES=127.0.0.1' VCODE_PREFIX_HOURLY_LIMIT=0 \
+    VCODE_SMS_HOURLY_BUDGET=0; then
+	before=$(sent_count)
+	: >"$T/batch.cfg"
+	for i in $(seq 1000); do
+		id=$(printf 'six%09d' "$i")
+		solved "$id"
+		printf 'url = "%s/sms_codes/%s/?image_code=abcd&uuid=%s"\n' "$BASE" "$(new_mobile)" "$id"
+		printf 'header = "X-Forwarded-For: 2001:db8:64:64:%x:%x::%x"\n' $((i * 7)) $((i * 13)) "$i"
+		printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n'
+	done >>"$T/batch.cfg"
+	curl -s --max-time 120 -K "$T/batch.cfg" >"$T/batch.out" 2>/dev/null
+	expect_eq "$P 1000 requests answered 200" 1000 "$(grep -c '^200$' "$T/batch.out")"
+	expect_eq "$P 1000 addresses of one /64, many mobiles: ip_hourly_limit (20) sent" 20 \
+	    "$(( $(sent_count) - before ))"
+	stop_vcoded
+fi
+
 P="[verify-cap]"
 if start_vcoded prefork VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=0 \
     VCODE_VERIFY_ATTEMPTS=5; then
