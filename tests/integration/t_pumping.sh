@@ -64,24 +64,37 @@ fi
 # solved ID: a captcha whose answer the test knows (it plays the human).
 solved() { rcli set "img_$1" abcd EX 300 >/dev/null; }
 
+# pump N MOBILE XFF: N meiduo SMS requests, each with a solved captcha,
+# in one curl (a config of url/header/next blocks) through nginx. MOBILE
+# "new" takes a new number each time; XFF is a function printing the
+# X-Forwarded-For of request i. Sets PUMP_200 (answers with HTTP 200) and
+# PUMP_SENT (SMS the provider wrote).
+pump() {
+	local n=$1 mobile=$2 xff=$3 i id m before
+	before=$(sent_count)
+	for i in $(seq "$n"); do
+		id=$(printf 'pump%08d' "$i")
+		solved "$id"
+		m=$mobile
+		[ "$m" = new ] && m=$(new_mobile)
+		printf 'url = "%s/sms_codes/%s/?image_code=abcd&uuid=%s"\n' "$BASE" "$m" "$id"
+		printf 'header = "X-Forwarded-For: %s"\n' "$($xff "$i")"
+		printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n'
+	done >"$T/batch.cfg"
+	curl -s --max-time 120 -K "$T/batch.cfg" >"$T/batch.out" 2>/dev/null
+	PUMP_200=$(grep -c '^200$' "$T/batch.out")
+	PUMP_SENT=$(( $(sent_count) - before ))
+}
+v4_of() { printf '198.18.%d.%d' $(($1 / 250)) $(($1 % 250 + 1)); }
+v6_of() { printf '2001:db8:64:64:%x:%x::%x' $(($1 * 7)) $(($1 * 13)) "$1"; }
+
 P="[1000 addresses]"
 if start_vcoded prefork VCODE_SMS_INTERVAL=0 VCODE_SMS_DAILY_LIMIT=10 \
     VCODE_IP_HOURLY_LIMIT=20 'VCODE_TRUSTED_PROXIES=127.0.0.1' \
     VCODE_PREFIX_HOURLY_LIMIT=0 VCODE_SMS_HOURLY_BUDGET=0; then
-	m=$(new_mobile)
-	before=$(sent_count)
-	: >"$T/batch.cfg"
-	for i in $(seq 1000); do
-		id=$(printf 'pump%08d' "$i")
-		solved "$id"
-		printf 'url = "%s/sms_codes/%s/?image_code=abcd&uuid=%s"\n' "$BASE" "$m" "$id"
-		printf 'header = "X-Forwarded-For: 198.18.%d.%d"\n' $((i / 250)) $((i % 250 + 1))
-		printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n'
-	done >>"$T/batch.cfg"
-	curl -s --max-time 120 -K "$T/batch.cfg" >"$T/batch.out" 2>/dev/null
-	expect_eq "$P 1000 requests answered 200" 1000 "$(grep -c '^200$' "$T/batch.out")"
-	expect_eq "$P one mobile from 1000 addresses: sms_daily_limit (10) sent" 10 \
-	    "$(( $(sent_count) - before ))"
+	pump 1000 "$(new_mobile)" v4_of
+	expect_eq "$P 1000 requests answered 200" 1000 "$PUMP_200"
+	expect_eq "$P one mobile from 1000 addresses: sms_daily_limit (10) sent" 10 "$PUMP_SENT"
 	stop_vcoded
 fi
 
@@ -89,19 +102,9 @@ P="[one /64]"
 if start_vcoded prefork VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=20 \
     'VCODE_TRUSTED_PROXIES=127.0.0.1' VCODE_PREFIX_HOURLY_LIMIT=0 \
     VCODE_SMS_HOURLY_BUDGET=0; then
-	before=$(sent_count)
-	: >"$T/batch.cfg"
-	for i in $(seq 1000); do
-		id=$(printf 'six%09d' "$i")
-		solved "$id"
-		printf 'url = "%s/sms_codes/%s/?image_code=abcd&uuid=%s"\n' "$BASE" "$(new_mobile)" "$id"
-		printf 'header = "X-Forwarded-For: 2001:db8:64:64:%x:%x::%x"\n' $((i * 7)) $((i * 13)) "$i"
-		printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n'
-	done >>"$T/batch.cfg"
-	curl -s --max-time 120 -K "$T/batch.cfg" >"$T/batch.out" 2>/dev/null
-	expect_eq "$P 1000 requests answered 200" 1000 "$(grep -c '^200$' "$T/batch.out")"
-	expect_eq "$P 1000 addresses of one /64, many mobiles: ip_hourly_limit (20) sent" 20 \
-	    "$(( $(sent_count) - before ))"
+	pump 1000 new v6_of
+	expect_eq "$P 1000 requests answered 200" 1000 "$PUMP_200"
+	expect_eq "$P 1000 addresses of one /64, many mobiles: ip_hourly_limit (20) sent" 20 "$PUMP_SENT"
 	stop_vcoded
 fi
 
