@@ -430,8 +430,7 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		rc = http == HTTP_AMBIGUOUS ? SMS_UNKNOWN : SMS_REFUSED;
 		goto out;
 	}
-	rc = sms_ccp_reply(http, s->reply, s->replylen, err, errlen) == 0 ?
-	    SMS_SENT : SMS_REFUSED;
+	rc = sms_ccp_reply(http, s->reply, s->replylen, err, errlen);
 out:
 	wipe_free(body);
 	wipe_free(signed_text);
@@ -507,7 +506,12 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 		rc = SMS_SENT;
 	else if (http == HTTP_AMBIGUOUS)
 		rc = SMS_UNKNOWN;
-	else if (http != -1)
+	else if (http >= 500) {
+		/* The receiver, or a proxy after forwarding, failed: it may
+		 * have sent. Only a 4xx is a definite no. */
+		snprintf(err, errlen, "webhook: HTTP %ld", http);
+		rc = SMS_UNKNOWN;
+	} else if (http != -1)
 		snprintf(err, errlen, "webhook: HTTP %ld", http);
 out:
 	wipe_free(body);
@@ -537,19 +541,30 @@ sms_ccp_reply(long http, const char *reply, size_t len, char *err,
 {
 	char		 code[17], msg[81];
 	json_t		*j, *v;
-	int		 rc = -1;
+	int		 rc = SMS_REFUSED;
 
-	if ((j = json_loadb(reply, len, 0, NULL)) == NULL ||
+	if ((j = json_loadb(reply, len, 0, NULL)) != NULL &&
 	    !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	/* A server error, or a success we cannot read: it may have sent. */
+	if (http >= 500 || (http >= 200 && http <= 299 && j == NULL)) {
+		json_decref(j);
+		snprintf(err, errlen, "ccp: HTTP %ld, %s: delivery unknown",
+		    http, j == NULL ? "reply is not a JSON object" :
+		    "server error");
+		return SMS_UNKNOWN;
+	}
+	if (j == NULL) {
 		snprintf(err, errlen, "ccp: HTTP %ld, reply is not a JSON "
 		    "object", http);
-		json_decref(j);
-		return -1;
+		return SMS_REFUSED;
 	}
 	v = json_object_get(j, "statusCode");
 	if (http == 200 && json_is_string(v) &&
 	    strcmp(json_string_value(v), CCP_OK) == 0)
-		rc = 0;
+		rc = SMS_SENT;
 	else {
 		printable(json_is_string(v) ? json_string_value(v) : "", 16,
 		    code, sizeof(code));

@@ -60,10 +60,11 @@ int		 sms_send(struct sms *, const char *mobile, const char *code,
 
 /*
  * sms_ccp_reply: judges what a CCP gateway answered (HTTP status http,
- * len bytes of reply, not necessarily NUL-terminated): 0 when it took the
- * message (HTTP 200, statusCode "000000"), else -1 with the status and
- * the gateway's message in err, control characters replaced, so that a
- * hostile reply cannot forge a log line.
+ * len bytes of reply, not necessarily NUL-terminated): SMS_SENT when it
+ * took the message (HTTP 200, statusCode "000000"); SMS_UNKNOWN for a 5xx
+ * or a 2xx whose body is not a JSON object (it may have sent);
+ * SMS_REFUSED otherwise. Except for SMS_SENT, err says why, control
+ * characters replaced, so that a hostile reply cannot forge a log line.
  */
 int		 sms_ccp_reply(long http, const char *reply, size_t len,
 		    char *err, size_t errlen);

@@ -16,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
 		err[0] = '\0';
 		if (sms_ccp_reply(statuses[i], (const char *)data, len, err,
-		    sizeof(err)) == 0)
+		    sizeof(err)) == SMS_SENT)
 			continue;
 		for (k = 0; err[k] != '\0'; k++)
 			if ((unsigned char)err[k] < 0x20)

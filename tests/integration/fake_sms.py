@@ -39,7 +39,8 @@ Behaviour, read from --mode-file at each request (one word; a missing or
 empty file means ok), applied to requests that passed verification (an
 unknown word: HTTP 500, logged ok=false):
   ok        ccp 200 {"statusCode":"000000","templateSMS":{...}}; webhook 200
-  refuse    ccp 200 {"statusCode":"160040","statusMsg":"quota"}; webhook 500
+  refuse    ccp 200 {"statusCode":"160040","statusMsg":"quota"}; webhook 422
+            (a definite no: a 5xx may come after the message went out)
   slow      sleeps 8 s, then answers as ok (the client gives up after 5 s)
   garbage   ccp 200 with the body "not json"; webhook 502
   status500 HTTP 500 for both (ccp's body is the success JSON: only the
@@ -337,8 +338,10 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(500, b'{"error":"unknown mode"}')
             return
         self.record("webhook", True, "", fields, mode)
-        if mode == "refuse" or mode == "status500":
-            self.answer(500, b'{"error":"refused"}')
+        if mode == "refuse":
+            self.answer(422, b'{"error":"refused"}')
+        elif mode == "status500":
+            self.answer(500, b'{"error":"server error"}')
         elif mode == "garbage":
             self.answer(502, b"<html>bad gateway</html>", "text/html")
         elif mode == "status204":
