@@ -403,15 +403,19 @@ static void
 dump_url_host(const char *url, FILE *fp)
 {
 	const char	*sep, *host, *end, *at;
+	size_t		 n;
 
 	if ((sep = strstr(url, "://")) == NULL) {
 		fprintf(fp, "%s\n", url[0] != '\0' ? "(set)" : "");
 		return;
 	}
 	host = sep + 3;
-	end = host + strcspn(host, "/?#");
-	if ((at = memrchr(host, '@', (size_t)(end - host))) != NULL)
+	/* The user part ends at the last '@' before any query or fragment,
+	 * even if an unescaped '/' in a password came first. */
+	n = strcspn(host, "?#");
+	if ((at = memrchr(host, '@', n)) != NULL)
 		host = at + 1;
+	end = host + strcspn(host, "/?#");
 	fprintf(fp, "%.*s%.*s/%s\n", (int)(sep + 3 - url), url,
 	    (int)(end - host), host,
 	    at != NULL || *end != '\0' ? "(rest masked)" : "");

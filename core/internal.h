@@ -23,9 +23,10 @@ int	 mobile_match(const struct vc_mobile *, const char *s);
 void	 mobile_mask(const char *mobile, char *out, size_t outlen);
 /*
  * mobile_canonical: the national number of s (which matched the pattern):
- * s without a leading "+CC", "00CC" or "CC" (cc: country_code) when what
- * is left matches the pattern too, else s. Counters and throttles are
- * keyed on it, so that one phone is one identity whatever the spelling.
+ * s without a leading "+CC" or "00CC" (cc: country_code), or a bare "CC"
+ * when the pattern reads the rest, or "+" s, as a number; else s.
+ * Counters and throttles are keyed on it, so that one phone is one
+ * identity whatever the spelling.
  */
 void	 mobile_canonical(const struct vc_mobile *, const char *cc,
 	    const char *s, char *out, size_t outlen);

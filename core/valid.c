@@ -63,13 +63,25 @@ mobile_canonical(const struct vc_mobile *m, const char *cc, const char *s,
 	snprintf(pre[0], sizeof(pre[0]), "+%s", cc);
 	snprintf(pre[1], sizeof(pre[1]), "00%s", cc);
 	snprintf(pre[2], sizeof(pre[2]), "%s", cc);
+	/*
+	 * "+CC" and "00CC" are international forms whatever the pattern;
+	 * a bare "CC" is one when the pattern takes the rest as a number,
+	 * or takes s itself with "+" or "00" in front (a pattern that
+	 * requires the code).
+	 */
 	for (i = 0; cc[0] != '\0' && i < 3; i++) {
 		n = strlen(pre[i]);
-		if (strncmp(s, pre[i], n) == 0 && s[n] != '\0' &&
-		    mobile_match(m, s + n)) {
-			snprintf(out, outlen, "%s", s + n);
-			return;
+		if (strncmp(s, pre[i], n) != 0 || s[n] == '\0')
+			continue;
+		if (i == 2) {
+			char	 alt[VC_MOBILE_MAX + 3];
+
+			snprintf(alt, sizeof(alt), "+%s", s);
+			if (!mobile_match(m, s + n) && !mobile_match(m, alt))
+				continue;
 		}
+		snprintf(out, outlen, "%s", s + n);
+		return;
 	}
 	snprintf(out, outlen, "%s", s);
 }
@@ -79,8 +91,11 @@ mobile_mask(const char *mobile, char *out, size_t outlen)
 {
 	size_t	 n = strlen(mobile);
 
-	if (n >= 7 && n <= VC_MOBILE_MAX)
+	/* Never more than 7 of 11 digits; of a shorter number, 2. */
+	if (n >= 11 && n <= VC_MOBILE_MAX)
 		snprintf(out, outlen, "%.3s****%s", mobile, mobile + n - 4);
+	else if (n >= 6 && n <= VC_MOBILE_MAX)
+		snprintf(out, outlen, "****%s", mobile + n - 2);
 	else
 		snprintf(out, outlen, "****");
 }

@@ -41,10 +41,19 @@ is_listener(int fd)
 	    on;
 }
 
-/* dev_sms_note: what the log provider does, said once at start-up. */
+/*
+ * start_notes: what an operator should hear once at start-up: what the
+ * log provider does, and a verify route that only the web server's
+ * address rule guards while requests come through a proxy (one on this
+ * host arrives from 127.0.0.1, which that rule lets in).
+ */
 static void
-dev_sms_note(const struct vc_config *cfg)
+start_notes(const struct vc_config *cfg)
 {
+	if (cfg->trusted_proxies[0] != '\0' && cfg->api_key[0] == '\0')
+		log_warn("trusted_proxies is set but api_key is not: behind a "
+		    "proxy on this host anyone reaches the verify route; set "
+		    "api_key");
 	if (cfg->sms_provider != VC_PROVIDER_LOG)
 		return;
 	if (cfg->sms_log_file[0] != '\0')
@@ -113,19 +122,19 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		ctx_free(ctx);
-		dev_sms_note(&cfg);
+		start_notes(&cfg);
 		config_dump(&cfg, stdout);
 		printf("configuration ok\n");
 		config_free(&cfg);
 		return 0;
 	}
 	if (is_listener(STDIN_FILENO)) {
-		dev_sms_note(&cfg);
+		start_notes(&cfg);
 		rc = fcgi_serve(&cfg, STDIN_FILENO);
 	} else if (getenv("GATEWAY_INTERFACE") != NULL)
 		rc = fcgi_cgi(&cfg);
 	else {
-		dev_sms_note(&cfg);
+		start_notes(&cfg);
 		rc = fcgi_master(&cfg, conf, daemon_flag, pidfile);
 	}
 	config_free(&cfg);

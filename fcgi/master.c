@@ -134,7 +134,7 @@ struct child {
 	int		 gen;		/* configuration generation it runs */
 	pid_t		 pid;		/* 0: a free row */
 	time_t		 started;
-	time_t		 died_young;	/* when one of this row died at start */
+	time_t		 retired;	/* when told to stop (a reload), or 0 */
 };
 
 #define MAX_CHILDREN	(2 * VC_WORKERS_MAX)	/* two pools during a reload */
@@ -147,7 +147,6 @@ struct master {
 	struct child		 kids[MAX_CHILDREN];
 	int			 gen;
 	int			 stopping;
-	time_t			 stop_at;	/* SIGKILL what is left then */
 	time_t			 hold_until;	/* no spawning before */
 };
 
@@ -234,8 +233,9 @@ reload(struct vc_config *cfg, const char *path, int *gen)
 /*
  * signal_old: children of an old generation, or all when stopping, are
  * told to stop. The signal repeats each tick (a child may have missed one
- * between its check and its wait); past the grace period it is SIGKILL.
- * Returns how many children are alive.
+ * between its check and its wait); STOP_GRACE_SEC after a child was first
+ * told (by a reload or the stop), it is SIGKILL, so a stuck child cannot
+ * keep a row forever. Returns how many children are alive.
  */
 static int
 signal_old(struct master *m, time_t now)
@@ -247,9 +247,12 @@ signal_old(struct master *m, time_t now)
 		if (c->pid <= 0)
 			continue;
 		alive++;
-		if (m->stopping || c->gen != m->gen)
-			kill(c->pid, m->stopping && now >= m->stop_at ?
-			    SIGKILL : SIGTERM);
+		if (!m->stopping && c->gen == m->gen)
+			continue;
+		if (c->retired == 0)
+			c->retired = now;
+		kill(c->pid, now - c->retired >= STOP_GRACE_SEC ? SIGKILL :
+		    SIGTERM);
 	}
 	return alive;
 }
@@ -282,6 +285,7 @@ fill(struct master *m, time_t now)
 			c->gen = m->gen;
 			c->pid = pid;
 			c->started = now;
+			c->retired = 0;
 			have[k]++;
 		}
 }
@@ -319,7 +323,6 @@ on_signal(struct master *m, int sig)
 {
 	if ((sig == SIGTERM || sig == SIGINT) && !m->stopping) {
 		log_info("stopping: draining workers");
-		m->stop_at = time(NULL) + STOP_GRACE_SEC;
 		m->stopping = 1;
 	} else if (sig == SIGHUP && !m->stopping)
 		reload(m->cfg, m->path, &m->gen);

@@ -29,6 +29,11 @@ if start_vcoded spawn VCODE_SMS_INTERVAL=0 'VCODE_TRUSTED_PROXIES=127.0.0.1'; th
 	    "$(rcli get vcode:ip:203.0.113.50) $(rcli exists vcode:ip:6.6.6.6)"
 	stop_vcoded
 fi
+expect_match "$P trusted_proxies without api_key: start-up warns" \
+    'trusted_proxies is set but api_key is not' \
+    "$(VCODE_TRUSTED_PROXIES=127.0.0.1 timeout 10 "$VCODED" -t -c "$CONF" 2>&1 >/dev/null)"
+expect_nomatch "$P ... and not with an api_key" 'trusted_proxies is set' \
+    "$(VCODE_TRUSTED_PROXIES=127.0.0.1 VCODE_API_KEY=k0123456789 timeout 10 "$VCODED" -t -c "$CONF" 2>&1 >/dev/null)"
 
 # With an api_key, run.sh leaves /verify open and the key guards it.
 stop_pid "$(cat "$T/nginx.pid")"

@@ -172,6 +172,50 @@ test_mobile_mask(void **state)
 	assert_non_null(memchr(out, '\0', 16));
 	assert_non_null(strstr(out, "****"));
 	assert_null(strstr(out, "13812341234"));
+
+	/* A short number shows 2 digits, not 7 of 8. */
+	mobile_mask("12345678", out, sizeof(out));
+	assert_string_equal(out, "****78");
+	mobile_mask("1234567", out, sizeof(out));
+	assert_string_equal(out, "****67");
+	mobile_mask("123", out, sizeof(out));
+	assert_string_equal(out, "****");
+}
+
+/* One phone, one identity: the spellings a pattern admits reduce to one. */
+static void
+test_mobile_canonical(void **state)
+{
+	static const char *const pats[] = {
+		"^(\\+?86|0086)?1[3-9][0-9]{9}$",	/* the code optional */
+		"^(\\+|00)?861[3-9][0-9]{9}$",		/* the code required */
+	};
+	static const char *const forms[] = { "+8613800138000",
+	    "008613800138000", "8613800138000" };
+	struct vc_mobile	*m;
+	char			 out[VC_MOBILE_MAX + 1], err[VC_ERR_MAX];
+	size_t			 p, f;
+
+	(void)state;
+	for (p = 0; p < 2; p++) {
+		if ((m = mobile_compile(pats[p], err, sizeof(err))) == NULL)
+			fail_msg("%s: %s", pats[p], err);
+		for (f = 0; f < 3; f++) {
+			if (!mobile_match(m, forms[f]))
+				fail_msg("%s should admit %s", pats[p],
+				    forms[f]);
+			mobile_canonical(m, "86", forms[f], out, sizeof(out));
+			if (strcmp(out, "13800138000") != 0)
+				fail_msg("pattern %s, %s: expected 13800138000, "
+				    "saw %s", pats[p], forms[f], out);
+		}
+		mobile_free(m);
+	}
+	/* No country code configured: nothing is stripped. */
+	m = mobile_compile(pats[0], err, sizeof(err));
+	mobile_canonical(m, "", "8613800138000", out, sizeof(out));
+	assert_string_equal(out, "8613800138000");
+	mobile_free(m);
 }
 
 /* ---- field validators ---- */
@@ -545,6 +589,7 @@ main(void)
 		cmocka_unit_test(test_mobile_length_bound),
 		cmocka_unit_test(test_mobile_bad_pattern),
 		cmocka_unit_test(test_mobile_mask),
+		cmocka_unit_test(test_mobile_canonical),
 		cmocka_unit_test(test_valid_id),
 		cmocka_unit_test(test_valid_captcha_text),
 		cmocka_unit_test(test_valid_sms_code),
