@@ -264,6 +264,34 @@ start_redis() {
 	it_bail "redis-server did not answer PING on $REDIS_SOCK"
 }
 
+# start_tcp_redis NAME [redis-server ARGS...]: a second redis-server on a
+# free loopback port, retried on another port when one is taken between
+# the check and the bind. Sets TCP_REDIS_PORT and TCP_REDIS_PID; 1 when
+# none answered (the log is $T/NAME.log).
+start_tcp_redis() {
+	local name=$1 tries=5 n
+	shift
+	while [ $tries -gt 0 ]; do
+		TCP_REDIS_PORT=$(free_port) || return 1
+		redis-server --port "$TCP_REDIS_PORT" --bind 127.0.0.1 --save '' \
+		    --appendonly no --daemonize no --dir "$T" \
+		    --logfile "$T/$name.log" "$@" >/dev/null 2>&1 &
+		TCP_REDIS_PID=$!
+		track "$TCP_REDIS_PID"
+		n=100
+		while [ $n -gt 0 ] && alive "$TCP_REDIS_PID"; do
+			redis-cli -h 127.0.0.1 -p "$TCP_REDIS_PORT" --no-auth-warning \
+			    ${TCP_REDIS_PASS:+-a "$TCP_REDIS_PASS"} ping 2>/dev/null |
+			    grep -q PONG && return 0
+			sleep 0.05
+			n=$((n - 1))
+		done
+		stop_pid "$TCP_REDIS_PID"
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
 stop_redis() {
 	stop_pid "$REDIS_PID"
 	REDIS_PID=""

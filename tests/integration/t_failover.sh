@@ -17,14 +17,12 @@ start_nginx
 P="[failover]"
 A_SOCK=$T/redis-a.sock
 B_SOCK=$T/redis-b.sock
-B_PORT=$(free_port) || it_bail "no free port"
 redis-server --port 0 --unixsocket "$A_SOCK" --unixsocketperm 777 --save '' \
     --appendonly no --dir "$T" --logfile "$T/redis-a.log" >/dev/null 2>&1 &
 track $!
-redis-server --port "$B_PORT" --bind 127.0.0.1 --unixsocket "$B_SOCK" \
-    --unixsocketperm 777 --save '' --appendonly no --dir "$T" \
-    --logfile "$T/redis-b.log" >/dev/null 2>&1 &
-track $!
+start_tcp_redis redis-b --unixsocket "$B_SOCK" --unixsocketperm 777 ||
+    it_bail "redis B did not start (see redis-b.log)"
+B_PORT=$TCP_REDIS_PORT
 for s in "$A_SOCK" "$B_SOCK"; do
 	n=100
 	while [ $n -gt 0 ] && [ "$(redis-cli -s "$s" ping 2>/dev/null)" != PONG ]; do

@@ -108,15 +108,11 @@ stop_vcoded
 # redis://[:PASSWORD@]HOST:PORT/DB: a second redis-server on a loopback
 # port with a password; the keys land in the named database.
 P="[redis url]"
-RPORT=$(free_port)
 RPASS=tEst-pw_1
-redis-server --port "$RPORT" --bind 127.0.0.1 --requirepass "$RPASS" --save '' \
-    --appendonly no --daemonize no --dir "$T" --logfile "$T/redis2.log" >/dev/null 2>&1 &
-R2=$!
-track "$R2"
+TCP_REDIS_PASS=$RPASS start_tcp_redis redis2 --requirepass "$RPASS"
+RPORT=$TCP_REDIS_PORT
+R2=$TCP_REDIS_PID
 r2() { timeout 5 redis-cli -h 127.0.0.1 -p "$RPORT" -a "$RPASS" --no-auth-warning "$@"; }
-n=100
-while [ $n -gt 0 ] && [ "$(r2 ping 2>/dev/null)" != PONG ]; do sleep 0.05; n=$((n - 1)); done
 expect_eq "$P (second redis-server answers)" PONG "$(r2 ping 2>/dev/null)"
 if start_vcoded spawn "VCODE_REDIS=redis://:$RPASS@127.0.0.1:$RPORT/3" VCODE_IP_HOURLY_LIMIT=0; then
 	m=$(new_mobile)
