@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +355,23 @@ command(struct store *st, int argc, const char **argv, const size_t *lens)
 	return r;
 }
 
+/*
+ * stale: 1 when a kept connection has been closed by the other side (a
+ * restarted or failed-over Redis): between requests nothing may arrive,
+ * so a readable or hung-up socket is dead. Checked before each use, so the
+ * first request after Redis comes back is served, not failed.
+ */
+static int
+stale(redisContext *c)
+{
+	struct pollfd	 p;
+
+	p.fd = c->fd;
+	p.events = POLLIN | POLLRDHUP;
+	p.revents = 0;
+	return poll(&p, 1, 0) != 0;
+}
+
 /* Makes sure a connection is up (AUTH and SELECT done). 0 or -1. */
 static int
 connect_store(struct store *st)
@@ -364,8 +382,9 @@ connect_store(struct store *st)
 	char		 db[16];
 	int		 n;
 
-	if (st->c != NULL)
+	if (st->c != NULL && !stale(st->c))
 		return 0;
+	disconnect(st);
 	if (locate(st, &ep) == -1)
 		return -1;
 	if (ep.unix_sock)

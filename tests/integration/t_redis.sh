@@ -64,7 +64,7 @@ all_healthy() {
 }
 
 P="[redis restart]"
-if start_vcoded prefork VCODE_IP_HOURLY_LIMIT=0 VCODE_WORKERS=3 VCODE_REDIS_TIMEOUT_MS=200; then
+if start_vcoded prefork VCODE_IP_HOURLY_LIMIT=0 VCODE_WORKERS=3 VCODE_REDIS_TIMEOUT_MS=500; then
 	wait_workers 3
 	w0=$(workers)
 	flows "$P before:"
