@@ -99,6 +99,8 @@ unit: all $(UNIT_BINS)
 
 # The unit tests under valgrind's memcheck: any error or leak fails one.
 valgrind: all $(UNIT_BINS)
+	@command -v valgrind >/dev/null || { echo "make valgrind needs" \
+	    "valgrind (apt-get install valgrind)" >&2; exit 1; }
 	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
 	    --errors-for-leak-kinds=definite" \
 	    sh tests/run.sh --unit-only $(UNIT_BINS)
