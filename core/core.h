@@ -43,16 +43,22 @@ void	 response_clear(struct vc_response *);
 
 /* The per-worker context that handlers run in. */
 struct vc_ctx;
+/* How much of a context ctx_new() makes up front. */
+enum vc_ctx_mode {
+	CTX_LAZY,	/* CGI, one request per process: parts on first use */
+	CTX_CHECK,	/* -t and the master's probe: every part, so that its
+			   configuration errors show, and nothing more */
+	CTX_WARM	/* a long-lived worker: CTX_CHECK, and the glyphs
+			   rasterised, so its first requests cost what the
+			   later ones do */
+};
 /*
  * ctx_new: compiles the mobile pattern and makes a store handle that
- * connects lazily. With prewarm (long-lived workers, -t) it also makes the
- * renderer, the audio generator and the SMS provider, so that their
- * configuration errors stop start-up; without (CGI: one request per
- * process) each is made when a request first needs it. Call after fork.
- * Returns NULL with err filled on a configuration error.
+ * connects lazily, then what mode says. Call after fork. Returns NULL with
+ * err filled on a configuration error.
  */
-struct vc_ctx *ctx_new(const struct vc_config *cfg, int prewarm, char *err,
-	    size_t errlen);
+struct vc_ctx *ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode,
+	    char *err, size_t errlen);
 void	 ctx_free(struct vc_ctx *);
 
 /*

@@ -26,7 +26,7 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 		    cfg->captcha_height, cfg->captcha_font, err, errlen)) == NULL)
 			return -1;
 		if (captcha_font_check(ctx->render, cfg, err, errlen) == -1 ||
-		    (ctx->prewarm && render_prewarm(ctx->render, err,
+		    (ctx->warm && render_prewarm(ctx->render, err,
 		    errlen) == -1)) {
 			render_free(ctx->render);
 			ctx->render = NULL;
@@ -58,7 +58,8 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 }
 
 struct vc_ctx *
-ctx_new(const struct vc_config *cfg, int prewarm, char *err, size_t errlen)
+ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
+    size_t errlen)
 {
 	struct vc_ctx	*ctx;
 
@@ -68,7 +69,7 @@ ctx_new(const struct vc_config *cfg, int prewarm, char *err, size_t errlen)
 	}
 	json_wipe_install();
 	ctx->cfg = cfg;
-	ctx->prewarm = prewarm;
+	ctx->warm = mode == CTX_WARM;
 	if (cfg->sms_delivery != VC_DELIVER_INLINE) {
 		snprintf(err, errlen, "key 'sms_delivery': 'queue' is not "
 		    "built in yet; use inline");
@@ -79,7 +80,7 @@ ctx_new(const struct vc_config *cfg, int prewarm, char *err, size_t errlen)
 	    errlen)) == NULL ||
 	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
 	    errlen)) == NULL ||
-	    (prewarm && ctx_make(ctx, PART_ALL, err, errlen) == -1)) {
+	    (mode != CTX_LAZY && ctx_make(ctx, PART_ALL, err, errlen) == -1)) {
 		ctx_free(ctx);
 		return NULL;
 	}
@@ -101,7 +102,7 @@ ctx_free(struct vc_ctx *ctx)
 
 /*
  * ctx_need: the parts a handler is about to use, made now if the context
- * was not prewarmed (CGI). -1 after logging why and answering 500: the
+ * was not made up front (CGI). -1 after logging why and answering 500: the
  * request has changed nothing yet.
  */
 static int

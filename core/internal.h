@@ -82,7 +82,7 @@ int	 route_path(const char *mount, const char *script_name,
 
 struct render_audio;
 
-/* The parts of a context made on first use unless prewarmed. */
+/* The parts of a context made on first use unless ctx_new made them. */
 #define PART_RENDER	0x1u
 #define PART_AUDIO	0x2u
 #define PART_SMS	0x4u
@@ -90,7 +90,7 @@ struct render_audio;
 
 struct vc_ctx {
 	const struct vc_config	*cfg;
-	int			 prewarm;	/* long-lived: make all up front */
+	int			 warm;		/* CTX_WARM: glyphs rasterised */
 	struct vc_mobile	*mobile;
 	struct store		*store;
 	struct render		*render;

@@ -46,7 +46,7 @@ fcgi_cgi(const struct vc_config *cfg)
 	char		 err[VC_ERR_MAX];
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((ctx = ctx_new(cfg, 0, err, sizeof(err))) == NULL) {
+	if ((ctx = ctx_new(cfg, CTX_LAZY, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		printf("Status: 500 Internal Server Error\r\n"
 		    "Content-Type: application/json\r\n\r\n"

@@ -115,7 +115,7 @@ main(int argc, char *argv[])
 		struct vc_ctx	*ctx;
 
 		/* Compile everything a worker would, then say so. */
-		if ((ctx = ctx_new(&cfg, 1, err, sizeof(err))) == NULL) {
+		if ((ctx = ctx_new(&cfg, CTX_CHECK, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "vcoded: %s%s%s\n", conf ? conf : "",
 			    conf ? ": " : "", err);
 			config_free(&cfg);

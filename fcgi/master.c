@@ -192,7 +192,7 @@ probe(const struct vc_config *cfg)
 	struct vc_ctx	*ctx;
 	char		 err[VC_ERR_MAX];
 
-	if ((ctx = ctx_new(cfg, 1, err, sizeof(err))) == NULL) {
+	if ((ctx = ctx_new(cfg, CTX_CHECK, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return -1;
 	}

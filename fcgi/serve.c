@@ -79,7 +79,7 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 	sigdelset(&waiting, SIGTERM);
 	sigdelset(&waiting, SIGINT);
 
-	if ((ctx = ctx_new(cfg, 1, err, sizeof(err))) == NULL) {
+	if ((ctx = ctx_new(cfg, CTX_WARM, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return 1;
 	}

@@ -26,7 +26,7 @@ setup(void)
 	setenv("VCODE_API_KEY", "fuzz-api-key", 1);
 	setenv("VCODE_LOG_LEVEL", "error", 1);
 	if (config_load(&cfg, NULL, err, sizeof(err)) == -1 ||
-	    (ctx = ctx_new(&cfg, 1, err, sizeof(err))) == NULL) {
+	    (ctx = ctx_new(&cfg, CTX_WARM, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fuzz_request: %s\n", err);
 		abort();
 	}
