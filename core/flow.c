@@ -37,12 +37,15 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 	    (ctx->audio = render_audio_new(err, errlen)) == NULL)
 		return -1;
 	if ((want & PART_SMS) && ctx->sms == NULL) {
+		static const enum sms_provider provider_of[] = {
+			[VC_PROVIDER_LOG] = SMS_LOG,
+			[VC_PROVIDER_CCP] = SMS_CCP,
+			[VC_PROVIDER_WEBHOOK] = SMS_WEBHOOK,
+		};
 		struct sms_options	 o;
 
 		memset(&o, 0, sizeof(o));
-		o.provider = cfg->sms_provider == VC_PROVIDER_CCP ? SMS_CCP :
-		    cfg->sms_provider == VC_PROVIDER_WEBHOOK ? SMS_WEBHOOK :
-		    SMS_LOG;
+		o.provider = provider_of[cfg->sms_provider];
 		o.sms_log_file = cfg->sms_log_file;
 		o.ccp_base_url = cfg->ccp_base_url;
 		o.ccp_account_sid = cfg->ccp_account_sid;
