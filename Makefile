@@ -40,7 +40,8 @@ override LDFLAGS += $(SAN)
 export ASAN_OPTIONS ?= abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
-LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) $(wildcard sms/*.c) \
+LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) \
+	   $(filter-out sms/vcode-smsd.c,$(wildcard sms/*.c)) \
 	   render/render.c render/audio.c render/util.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o $(B)/render/clips.o
 VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
@@ -49,7 +50,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all run stop test unit valgrind integration bench attack deps clean \
 	pkgcheck fuzz fuzzers
-all: $(B)/vcoded $(B)/vcode-render
+all: $(B)/vcoded $(B)/vcode-smsd $(B)/vcode-render
 
 $(B)/%.o: %.c $(wildcard */*.h) | pkgcheck
 	@mkdir -p $(@D)
@@ -67,6 +68,9 @@ $(B)/libvcode.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/vcoded: $(VCODED_OBJS) $(B)/libvcode.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/vcode-smsd: $(B)/sms/vcode-smsd.o $(B)/libvcode.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/vcode-render: $(B)/render/vcode-render.o $(B)/libvcode.a

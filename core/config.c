@@ -12,6 +12,7 @@
 
 #include "core/internal.h"
 #include "render/render.h"
+#include "sms/sms.h"
 
 /* Every bound a key accepts is one the renderer takes. */
 _Static_assert(VC_CAPTCHA_LEN_MAX <= RENDER_CHARS_MAX,
@@ -22,6 +23,8 @@ _Static_assert(VC_WIDTH_MIN >= RENDER_WIDTH_MIN &&
     VC_WIDTH_MAX <= RENDER_WIDTH_MAX, "captcha_width outside render_new's");
 _Static_assert(VC_HEIGHT_MIN >= RENDER_HEIGHT_MIN &&
     VC_HEIGHT_MAX <= RENDER_HEIGHT_MAX, "captcha_height outside render_new's");
+_Static_assert(VC_CLAIM_IDLE_MIN > SMS_SEND_MAX_MS,
+    "sms_claim_idle_ms may be shorter than one provider call");
 
 enum ktype { K_STR, K_INT, K_ENUM, K_DIALECTS };
 
@@ -92,6 +95,10 @@ static const struct kdef keydefs[] = {
 	INT(prefix_hourly_limit, 30, 0, 1000000),
 	INT(sms_hourly_budget, 1000, 0, 100000000),
 	ENUM(sms_delivery, "inline", deliveries),
+	INT(sms_queue_max, 100000, 100, 100000000),
+	INT(sms_max_tries, 8, 1, 100),
+	INT(sms_claim_idle_ms, 30000, VC_CLAIM_IDLE_MIN, 86400000),
+	INT(smsd_workers, 0, 0, VC_SENDERS_MAX),
 	ENUM(sms_provider, "log", providers),
 	STR(ccp_base_url, "https://app.cloopen.com:8883"),
 	STR(ccp_account_sid, ""),
@@ -343,6 +350,14 @@ check_config(const struct vc_config *cfg, char *err, size_t errlen)
 	    strlen(cfg->country_code)) {
 		snprintf(err, errlen, "key 'country_code': up to 4 digits "
 		    "(86), or empty");
+		return -1;
+	}
+	if (cfg->sms_delivery == VC_DELIVER_QUEUE &&
+	    cfg->sms_provider == VC_PROVIDER_LOG &&
+	    cfg->sms_log_file[0] == '\0') {
+		snprintf(err, errlen, "key 'sms_delivery': queue with "
+		    "sms_provider = log and no sms_log_file: the senders would "
+		    "write every message nowhere");
 		return -1;
 	}
 	if (strlen(cfg->key_prefix) > 64) {

@@ -11,6 +11,29 @@
 #include "sms/sms.h"
 #include "store/store.h"
 
+struct sms *
+sms_from_config(const struct vc_config *cfg, char *err, size_t errlen)
+{
+	static const enum sms_provider provider_of[] = {
+		[VC_PROVIDER_LOG] = SMS_LOG,
+		[VC_PROVIDER_CCP] = SMS_CCP,
+		[VC_PROVIDER_WEBHOOK] = SMS_WEBHOOK,
+	};
+	struct sms_options	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.provider = provider_of[cfg->sms_provider];
+	o.sms_log_file = cfg->sms_log_file;
+	o.ccp_base_url = cfg->ccp_base_url;
+	o.ccp_account_sid = cfg->ccp_account_sid;
+	o.ccp_auth_token = cfg->ccp_auth_token;
+	o.ccp_app_id = cfg->ccp_app_id;
+	o.ccp_template_id = cfg->ccp_template_id;
+	o.webhook_url = cfg->webhook_url;
+	o.webhook_secret = cfg->webhook_secret;
+	return sms_new(&o, err, errlen);
+}
+
 /*
  * ctx_make: makes the parts of ctx named in want that it does not have
  * yet. 0, or -1 with err filled (a configuration error: a font that lacks
@@ -36,27 +59,9 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 	if ((want & PART_AUDIO) && ctx->audio == NULL &&
 	    (ctx->audio = render_audio_new(err, errlen)) == NULL)
 		return -1;
-	if ((want & PART_SMS) && ctx->sms == NULL) {
-		static const enum sms_provider provider_of[] = {
-			[VC_PROVIDER_LOG] = SMS_LOG,
-			[VC_PROVIDER_CCP] = SMS_CCP,
-			[VC_PROVIDER_WEBHOOK] = SMS_WEBHOOK,
-		};
-		struct sms_options	 o;
-
-		memset(&o, 0, sizeof(o));
-		o.provider = provider_of[cfg->sms_provider];
-		o.sms_log_file = cfg->sms_log_file;
-		o.ccp_base_url = cfg->ccp_base_url;
-		o.ccp_account_sid = cfg->ccp_account_sid;
-		o.ccp_auth_token = cfg->ccp_auth_token;
-		o.ccp_app_id = cfg->ccp_app_id;
-		o.ccp_template_id = cfg->ccp_template_id;
-		o.webhook_url = cfg->webhook_url;
-		o.webhook_secret = cfg->webhook_secret;
-		if ((ctx->sms = sms_new(&o, err, errlen)) == NULL)
-			return -1;
-	}
+	if ((want & PART_SMS) && ctx->sms == NULL &&
+	    (ctx->sms = sms_from_config(cfg, err, errlen)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -73,17 +78,13 @@ ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
 	json_wipe_install();
 	ctx->cfg = cfg;
 	ctx->warm = mode == CTX_WARM;
-	if (cfg->sms_delivery != VC_DELIVER_INLINE) {
-		snprintf(err, errlen, "key 'sms_delivery': 'queue' is not "
-		    "built in yet; use inline");
-		free(ctx);
-		return NULL;
-	}
 	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
 	    errlen)) == NULL ||
 	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
 	    errlen)) == NULL ||
-	    (mode != CTX_LAZY && ctx_make(ctx, PART_ALL, err, errlen) == -1)) {
+	    (mode != CTX_LAZY && ctx_make(ctx, mode == CTX_WARM &&
+	    cfg->sms_delivery == VC_DELIVER_QUEUE ? PART_ALL & ~PART_SMS :
+	    PART_ALL, err, errlen) == -1)) {
 		ctx_free(ctx);
 		return NULL;
 	}
@@ -128,30 +129,6 @@ make_key(char *key, const char *prefix, const char *kind, const char *name)
 
 	n = snprintf(key, VC_KEY_MAX, "%s%s%s", prefix, kind, name);
 	return n < 0 || n >= VC_KEY_MAX ? -1 : 0;
-}
-
-/*
- * What is stored for code: the code itself (plain, for legacy readers),
- * or hex HMAC-SHA256(sms_code_key, mobile ":" code) with storage = hash,
- * so a leaked Redis dump gives no usable code. 0, or -1.
- */
-static int
-code_value(const struct vc_config *cfg, const char *mobile, const char *code,
-    char *out, size_t outlen)
-{
-	char		 msg[VC_MOBILE_MAX + VC_SMS_CODE_MAX + 2];
-	int		 n, rc;
-
-	if (cfg->sms_code_storage == VC_STORE_PLAIN) {
-		n = snprintf(out, outlen, "%s", code);
-		return n < 0 || (size_t)n >= outlen ? -1 : 0;
-	}
-	n = snprintf(msg, sizeof(msg), "%s:%s", mobile, code);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return -1;
-	rc = hmac_sha256_hex(cfg->sms_code_key, msg, (size_t)n, out, outlen);
-	explicit_bzero(msg, sizeof(msg));
-	return rc;
 }
 
 /* What a captcha route serves: the picture, or the spoken digits. */
@@ -254,6 +231,7 @@ static const struct result_row sms_results[STORE_SMS_RESULTS] = {
 	[STORE_SMS_WRONG] =	{ R_IMAGE_WRONG,	"captcha wrong" },
 	[STORE_SMS_BLOCK] =	{ R_THROTTLE_BLOCK,	"number block limit" },
 	[STORE_SMS_BUDGET] =	{ R_THROTTLE_BUDGET,	"hourly budget spent" },
+	[STORE_SMS_QUEUE_FULL] = { R_SEND,		"outbox full" },
 };
 static const struct result_row verify_results[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_OK] =	{ R_VERIFIED,		"verified" },
@@ -278,7 +256,9 @@ flow_tables_complete(void)
 
 /*
  * deliver: hands the message of a request the store has accepted (q) to
- * the delivery step: inline, the provider now. A definite refusal undoes
+ * the delivery step. Queued, the store step has appended it to the
+ * outbox already (a sender sends it); inline, the provider now. A
+ * definite refusal undoes
  * the store step so the user may try again at once; a delivery whose fate
  * is unknown (sent, no answer) keeps it, so a slow gateway cannot be made
  * to send past the limits. The one place delivery is chosen; the outcome
@@ -291,6 +271,11 @@ deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
 	const struct vc_config	*cfg = h->ctx->cfg;
 	char			 err[VC_ERR_MAX];
 
+	if (q->queue != NULL) {
+		log_info("sms code queued for %s (%s)", masked,
+		    dialect_names[h->dialect]);
+		return R_SENT;
+	}
 	switch (sms_send(h->ctx->sms, mobile, code,
 	    (cfg->sms_code_ttl + 59) / 60, err, sizeof(err))) {
 	case SMS_SENT:
@@ -318,6 +303,7 @@ flow_sms(struct hreq *h)
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	struct store_sms	 q;
+	struct store_msg_out	 out;
 	const char		*mobile = h->f[SMS_MOBILE].val;
 	const char		*id = h->f[SMS_ID].val;
 	char			*text = h->f[SMS_TEXT].val;
@@ -330,7 +316,8 @@ flow_sms(struct hreq *h)
 	char			 interval_key[VC_KEY_MAX], block_key[VC_KEY_MAX];
 	char			 budget_key[VC_KEY_MAX], block[VC_PREFIX_MAX + 1];
 	char			 national[VC_MOBILE_MAX + 1];
-	int			 rc;
+	char			 outbox_key[VC_KEY_MAX];
+	int			 rc, queued = cfg->sms_delivery == VC_DELIVER_QUEUE;
 
 	/* Counters on the national number; the legacy keys as sent. */
 	mobile_canonical(h->ctx->mobile, cfg->country_code, mobile, national,
@@ -347,14 +334,14 @@ flow_sms(struct hreq *h)
 	    make_key(captcha_key, keys->captcha, "", id) == -1 ||
 	    make_key(code_key, keys->sms, "", mobile) == -1 ||
 	    make_key(attempts_key, cfg->key_prefix, "verify:", code_key) ==
-	    -1) {
+	    -1 || make_key(outbox_key, cfg->key_prefix, "outbox", "") == -1) {
 		reply_outcome(h, R_PARAM);
 		return;
 	}
-	if (ctx_need(h, PART_SMS) == -1)
+	if (!queued && ctx_need(h, PART_SMS) == -1)
 		return;
 	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1 ||
-	    code_value(cfg, mobile, code, stored, sizeof(stored)) == -1) {
+	    sms_code_value(cfg, mobile, code, stored, sizeof(stored)) == -1) {
 		log_error("%s: no randomness for a code", __func__);
 		reply_outcome(h, R_INTERNAL);
 		return;
@@ -380,6 +367,18 @@ flow_sms(struct hreq *h)
 	q.ip_limit = cfg->ip_hourly_limit;
 	q.daily_window = VC_DAY_WINDOW;
 	q.ip_window = VC_IP_WINDOW;
+	if (queued) {
+		memset(&out, 0, sizeof(out));
+		out.outbox_key = outbox_key;
+		out.queue_max = cfg->sms_queue_max;
+		out.mobile = mobile;
+		out.code = code;
+		out.dialect = dialect_names[h->dialect];
+		out.minutes = (cfg->sms_code_ttl + 59) / 60;
+		out.queued_ms = now_ms();
+		out.expires = out.queued_ms / 1000 + cfg->sms_code_ttl;
+		q.queue = &out;
+	}
 	mobile_mask(mobile, masked, sizeof(masked));
 
 	rc = store_sms_request(h->ctx->store, &q);
@@ -388,6 +387,10 @@ flow_sms(struct hreq *h)
 		reply_outcome(h, R_DB);
 		goto out;
 	}
+	if (rc == STORE_SMS_QUEUE_FULL)
+		log_warn("outbox holds sms_queue_max = %d messages: refusing "
+		    "SMS requests until the senders catch up",
+		    cfg->sms_queue_max);
 	if (rc == STORE_SMS_BUDGET)
 		log_warn("sms budget of %d an hour is spent: refusing every "
 		    "SMS request", cfg->sms_hourly_budget);
@@ -414,7 +417,7 @@ flow_verify(struct hreq *h)
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
 	int			 rc;
 
-	if (code_value(cfg, mobile, code, stored, sizeof(stored)) == -1 ||
+	if (sms_code_value(cfg, mobile, code, stored, sizeof(stored)) == -1 ||
 	    make_key(code_key, keys->sms, "", mobile) == -1 ||
 	    make_key(attempts_key, cfg->key_prefix, "verify:", code_key) ==
 	    -1) {

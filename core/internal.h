@@ -88,6 +88,20 @@ struct render_audio;
 #define PART_SMS	0x4u
 #define PART_ALL	(PART_RENDER | PART_AUDIO | PART_SMS)
 
+/*
+ * sms_code_value: what is stored for code sent to mobile: the code itself
+ * (plain, for legacy readers), or hex HMAC-SHA256(sms_code_key, mobile
+ * ":" code) with sms_code_storage = hash. 0, or -1.
+ */
+int	 sms_code_value(const struct vc_config *, const char *mobile,
+	    const char *code, char *out, size_t outlen);
+/* sms_from_config: the configured provider (sms/), or NULL with err. */
+struct sms;
+struct sms *sms_from_config(const struct vc_config *, char *err,
+	    size_t errlen);
+/* now_ms: Unix time in milliseconds (the outbox's clock). */
+long long now_ms(void);
+
 struct vc_ctx {
 	const struct vc_config	*cfg;
 	int			 warm;		/* CTX_WARM: glyphs rasterised */

@@ -34,6 +34,10 @@
 #define VC_WIDTH_MAX		640
 #define VC_HEIGHT_MIN		20
 #define VC_HEIGHT_MAX		240
+#define VC_CLAIM_IDLE_MIN	6000	/* sms_claim_idle_ms: above the longest
+					   provider call (config.c checks), so
+					   no live sender's message is taken */
+#define VC_SENDERS_MAX		64	/* smsd_workers */
 
 /* ---- Configuration (§8 of the contract). ---- */
 enum vc_dialect {
@@ -91,6 +95,10 @@ struct vc_config {
 	int		 prefix_hourly_limit;	/* SMS per block and hour */
 	int		 sms_hourly_budget;	/* SMS of the site per hour */
 	enum vc_delivery sms_delivery;
+	int		 sms_queue_max;		/* messages waiting, at most */
+	int		 sms_max_tries;		/* then the dead-letter stream */
+	int		 sms_claim_idle_ms;	/* a dead sender's messages */
+	int		 smsd_workers;		/* senders vcoded's master runs */
 	enum vc_provider sms_provider;
 	char		*ccp_base_url;
 	char		*ccp_account_sid;

@@ -54,6 +54,9 @@ start_notes(const struct vc_config *cfg)
 		log_warn("trusted_proxies is set but api_key is not: behind a "
 		    "proxy on this host anyone reaches the verify route; set "
 		    "api_key");
+	if (cfg->sms_delivery == VC_DELIVER_QUEUE && cfg->smsd_workers == 0)
+		log_info("sms_delivery = queue and smsd_workers = 0: SMS are "
+		    "sent by vcode-smsd, which must run");
 	if (cfg->sms_provider != VC_PROVIDER_LOG)
 		return;
 	if (cfg->sms_log_file[0] != '\0')
@@ -124,6 +127,7 @@ main(int argc, char *argv[])
 		ctx_free(ctx);
 		start_notes(&cfg);
 		config_dump(&cfg, stdout);
+		delivery_describe(&cfg, stdout);
 		printf("configuration ok\n");
 		config_free(&cfg);
 		return 0;

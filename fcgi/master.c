@@ -1,7 +1,8 @@
 /*
- * The prefork master: binds the socket, forks the workers, respawns the
- * ones that die, and on SIGTERM/SIGINT stops them (each finishes the
- * request it is serving) and exits 0.
+ * The prefork master: binds the socket, forks the workers (and, with
+ * smsd_workers, the SMS senders of queued delivery), respawns the ones
+ * that die, and on SIGTERM/SIGINT stops them (each finishes the request
+ * or message it is on) and exits 0.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -126,8 +127,8 @@ bind_listen(const struct vc_config *cfg)
 	return fd;
 }
 
-/* What the master keeps alive; a second kind (the SMS sender) is a row. */
-enum child_kind { CHILD_WORKER, CHILD_KINDS };
+/* What the master keeps alive. */
+enum child_kind { CHILD_WORKER, CHILD_SENDER, CHILD_KINDS };
 
 struct child {
 	enum child_kind	 kind;
@@ -137,7 +138,8 @@ struct child {
 	time_t		 retired;	/* when told to stop (a reload), or 0 */
 };
 
-#define MAX_CHILDREN	(2 * VC_WORKERS_MAX)	/* two pools during a reload */
+#define MAX_CHILDREN	(2 * (VC_WORKERS_MAX + VC_SENDERS_MAX))	/* two
+					   generations during a reload */
 
 struct master {
 	struct vc_config	*cfg;
@@ -150,7 +152,7 @@ struct master {
 	time_t			 hold_until;	/* no spawning before */
 };
 
-static const char *const kind_names[CHILD_KINDS] = { "worker" };
+static const char *const kind_names[CHILD_KINDS] = { "worker", "sender" };
 
 /* wanted: how many children of kind the configuration asks for. */
 static int
@@ -159,6 +161,8 @@ wanted(const struct master *m, enum child_kind kind)
 	switch (kind) {
 	case CHILD_WORKER:
 		return m->cfg->workers;
+	case CHILD_SENDER:
+		return m->cfg->smsd_workers;
 	default:
 		return 0;
 	}
@@ -177,6 +181,10 @@ spawn(struct master *m, enum child_kind kind)
 		sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
 		signal(SIGCHLD, SIG_DFL);
 		switch (kind) {
+		case CHILD_SENDER:
+			/* The master replaces senders on a reload. */
+			close(m->fd);
+			_exit(sender_run(m->cfg, NULL));
 		case CHILD_WORKER:
 		default:
 			_exit(fcgi_serve(m->cfg, m->fd));
@@ -226,8 +234,8 @@ reload(struct vc_config *cfg, const char *path, int *gen)
 	*cfg = next;
 	vc_log_init("vcoded", cfg->log_level);
 	(*gen)++;
-	log_info("reloaded: generation %d with %d workers", *gen,
-	    cfg->workers);
+	log_info("reloaded: generation %d with %d workers and %d senders",
+	    *gen, cfg->workers, cfg->smsd_workers);
 }
 
 /*
@@ -362,8 +370,8 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, &m.oldmask);
 	signal(SIGPIPE, SIG_IGN);
-	log_info("listening on %s with %d workers", cfg->listen,
-	    cfg->workers);
+	log_info("listening on %s with %d workers and %d senders",
+	    cfg->listen, cfg->workers, cfg->smsd_workers);
 
 	for (;;) {
 		if (signal_old(&m, time(NULL)) == 0 && m.stopping)

@@ -100,7 +100,7 @@ curl_load(char *err, size_t errlen)
 }
 
 #define HTTP_CONNECT_MS		2000
-#define HTTP_TOTAL_MS		5000	/* a request waits for the gateway */
+#define HTTP_TOTAL_MS		SMS_SEND_MAX_MS	/* for the gateway, in all */
 #define HTTP_REPLY_MAX		(64 * 1024)	/* bytes of reply kept */
 #define CCP_VERSION		"2013-12-26"
 #define CCP_OK			"000000"

@@ -14,6 +14,9 @@ struct sms;	/* opaque: a provider and its state */
 
 enum sms_provider { SMS_LOG, SMS_CCP, SMS_WEBHOOK };
 
+/* The longest one sms_send() waits for a provider, connecting included. */
+#define SMS_SEND_MAX_MS	5000
+
 /*
  * What a provider needs, in the configuration's words (vcode.conf(5)).
  * The strings are borrowed: they must stay valid until sms_free(); none

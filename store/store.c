@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +15,22 @@
 #include <openssl/sha.h>
 
 #include "store/store.h"
+#include "store/priv.h"
 
-#define STORE_HOST_MAX	256
-#define STORE_PASS_MAX	256
-#define STORE_ERR_MAX	256
 #define STORE_DB_MAX	1024	/* highest database number accepted */
 #define STORE_HOUR	"3600"	/* window of the block and budget counters */
 
 /*
  * KEYS: legacy flag, interval, daily, ip, captcha, code, attempts, block,
- *       budget.
+ *       budget, outbox.
  * ARGV: answer, code value, code ttl, interval, daily limit, ip limit,
- *       daily window, ip window, block limit, budget limit, hour.
+ *       daily window, ip window, block limit, budget limit, hour,
+ *       queue max (0: inline delivery, nothing queued), then the message:
+ *       mobile, code, minutes, dialect, queued (ms), expires (s).
  * Every limit of 0 is off. The per-address counter counts every request
- * that reaches it; the others count what was sent.
+ * that reaches it; the others count what was sent. A full queue refuses
+ * before anything is counted; the message is appended before the code is
+ * stored, so that a failed append leaves no code without its message.
  * Returns one word of sms_words[].
  */
 static const char sms_lua[] =
@@ -43,6 +46,10 @@ static const char sms_lua[] =
 "local interval = tonumber(ARGV[4])\n"
 "local dl, il = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
 "local pl, bl = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+"local qmax = tonumber(ARGV[12])\n"
+"if qmax > 0 and redis.call('XLEN', KEYS[10]) >= qmax then\n"
+"  return 'queuefull'\n"
+"end\n"
 "if interval > 0 and redis.call('EXISTS', KEYS[2]) == 1 then\n"
 "  return 'interval'\n"
 "end\n"
@@ -55,6 +62,12 @@ static const char sms_lua[] =
 "if not v then return 'nocaptcha' end\n"
 "redis.call('DEL', KEYS[5])\n"
 "if string.lower(v) ~= ARGV[1] then return 'wrong' end\n"
+"if qmax > 0 then\n"
+"  redis.call('XADD', KEYS[10], 'MAXLEN', '~', qmax, '*',\n"
+"    'mobile', ARGV[13], 'code', ARGV[14], 'key', KEYS[6],\n"
+"    'minutes', ARGV[15], 'dialect', ARGV[16], 'queued', ARGV[17],\n"
+"    'expires', ARGV[18], 'tries', '0')\n"
+"end\n"
 "redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[3])\n"
 "redis.call('DEL', KEYS[7])\n"
 "if interval > 0 then\n"
@@ -122,6 +135,7 @@ static const char *const sms_words[STORE_SMS_RESULTS] = {
 	[STORE_SMS_WRONG] = "wrong",
 	[STORE_SMS_BLOCK] = "block",
 	[STORE_SMS_BUDGET] = "budget",
+	[STORE_SMS_QUEUE_FULL] = "queuefull",
 };
 static const char *const verify_words[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_OK] = "ok",
@@ -131,36 +145,7 @@ static const char *const verify_words[STORE_VERIFY_RESULTS] = {
 };
 static const char *const rollback_words[] = { "ok" };
 
-struct script {
-	const char	*body;
-	char		 sha[SHA_DIGEST_LENGTH * 2 + 1];
-};
-
-enum { SCRIPT_SMS, SCRIPT_ROLLBACK, SCRIPT_VERIFY, SCRIPT_COUNT };
-
-/*
- * Where the primary is. Today the configured URL names it; a Sentinel
- * lookup (a later step) fills the same struct, and connect_store() only
- * ever connects to what locate() says.
- */
-struct endpoint {
-	int		 unix_sock;
-	char		 host[STORE_HOST_MAX];	/* or socket path */
-	int		 port;
-};
-
-struct store {
-	redisContext	*c;
-	struct endpoint	 url;		/* as configured */
-	char		 user[STORE_PASS_MAX];	/* ACL user, or "" */
-	char		 pass[STORE_PASS_MAX];
-	int		 db;
-	struct timeval	 timeout;
-	char		 err[STORE_ERR_MAX];
-	struct script	 scripts[SCRIPT_COUNT];
-};
-
-static void
+void
 script_init(struct script *s, const char *body)
 {
 	unsigned char	 md[SHA_DIGEST_LENGTH];
@@ -284,6 +269,7 @@ store_new(const char *url, int timeout_ms, char *err, size_t errlen)
 	script_init(&st->scripts[SCRIPT_SMS], sms_lua);
 	script_init(&st->scripts[SCRIPT_ROLLBACK], rollback_lua);
 	script_init(&st->scripts[SCRIPT_VERIFY], verify_lua);
+	outbox_scripts_init(st);
 	snprintf(st->err, sizeof(st->err), "no error");
 	return st;
 }
@@ -441,16 +427,42 @@ connect_store(struct store *st)
  * Runs a command, connecting first if needed. An error reply is returned
  * to the caller as is; NULL means the store could not be reached.
  */
-static redisReply *
+redisReply *
 run(struct store *st, int argc, const char **argv)
 {
+	return run_long(st, argc, argv, 0);
+}
+
+redisReply *
+run_long(struct store *st, int argc, const char **argv, int extra_ms)
+{
+	struct timeval	 tv;
+	redisReply	*r;
+
 	if (connect_store(st) == -1)
 		return NULL;
-	return command(st, argc, argv, NULL);
+	if (extra_ms <= 0)
+		return command(st, argc, argv, NULL);
+	tv = st->timeout;
+	tv.tv_sec += extra_ms / 1000;
+	tv.tv_usec += (extra_ms % 1000) * 1000;
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec++;
+		tv.tv_usec -= 1000000;
+	}
+	if (redisSetTimeout(st->c, tv) != REDIS_OK) {
+		snprintf(st->err, sizeof(st->err), "redis: cannot set timeout");
+		disconnect(st);
+		return NULL;
+	}
+	r = command(st, argc, argv, NULL);
+	if (st->c != NULL && redisSetTimeout(st->c, st->timeout) != REDIS_OK)
+		disconnect(st);
+	return r;
 }
 
 /* Expects an integer or status reply; 0 or -1. */
-static int
+int
 run_simple(struct store *st, int argc, const char **argv, long long *out)
 {
 	redisReply	*r;
@@ -517,17 +529,17 @@ store_del(struct store *st, const char *key)
  * Returns the index in words (nwords of them) of the word the script
  * answered, or -1 (store unreachable, an error, a word not in words).
  */
-static int
+int
 eval(struct store *st, int which, int nkeys, int nargs, const char **args,
     const char *const *words, int nwords)
 {
 	const struct script	*s = &st->scripts[which];
-	const char		*argv[3 + 20];
+	const char		*argv[3 + EVAL_ARGS_MAX];
 	char			 nk[8];
 	redisReply		*r;
 	int			 i, rc;
 
-	if (nkeys + nargs > 20)
+	if (nkeys + nargs > EVAL_ARGS_MAX)
 		return -1;
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	argv[0] = "EVALSHA";
@@ -546,7 +558,10 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args,
 			return -1;
 	}
 	rc = -1;
-	if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+	if (words == NULL && r->type == REDIS_REPLY_INTEGER &&
+	    r->integer >= 0 && r->integer <= INT_MAX)
+		rc = (int)r->integer;
+	else if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
 		for (i = 0; i < nwords; i++)
 			if (words[i] != NULL && strcmp(r->str, words[i]) == 0) {
 				rc = i;
@@ -562,8 +577,9 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args,
 int
 store_sms_request(struct store *st, const struct store_sms *q)
 {
-	char		 n[8][16];
-	const char	*args[20];
+	char		 n[12][24];
+	const char	*args[29];
+	const struct store_msg_out *m = q->queue;
 
 	snprintf(n[0], sizeof(n[0]), "%d", q->code_ttl);
 	snprintf(n[1], sizeof(n[1]), "%d", q->interval);
@@ -573,6 +589,10 @@ store_sms_request(struct store *st, const struct store_sms *q)
 	snprintf(n[5], sizeof(n[5]), "%d", q->ip_window);
 	snprintf(n[6], sizeof(n[6]), "%d", q->block_limit);
 	snprintf(n[7], sizeof(n[7]), "%d", q->budget_limit);
+	snprintf(n[8], sizeof(n[8]), "%d", m != NULL ? m->queue_max : 0);
+	snprintf(n[9], sizeof(n[9]), "%d", m != NULL ? m->minutes : 0);
+	snprintf(n[10], sizeof(n[10]), "%lld", m != NULL ? m->queued_ms : 0);
+	snprintf(n[11], sizeof(n[11]), "%lld", m != NULL ? m->expires : 0);
 	args[0] = q->flag_key;
 	args[1] = q->interval_key;
 	args[2] = q->daily_key;
@@ -582,18 +602,28 @@ store_sms_request(struct store *st, const struct store_sms *q)
 	args[6] = q->attempts_key;
 	args[7] = q->block_key;
 	args[8] = q->budget_key;
-	args[9] = q->answer;
-	args[10] = q->code_value;
-	args[11] = n[0];
-	args[12] = n[1];
-	args[13] = n[2];
-	args[14] = n[3];
-	args[15] = n[4];
-	args[16] = n[5];
-	args[17] = n[6];
-	args[18] = n[7];
-	args[19] = STORE_HOUR;
-	return eval(st, SCRIPT_SMS, 9, 11, args, sms_words, STORE_SMS_RESULTS);
+	/* Inline: a key of ours that XLEN never reads (queue max is 0). */
+	args[9] = m != NULL ? m->outbox_key : q->budget_key;
+	args[10] = q->answer;
+	args[11] = q->code_value;
+	args[12] = n[0];
+	args[13] = n[1];
+	args[14] = n[2];
+	args[15] = n[3];
+	args[16] = n[4];
+	args[17] = n[5];
+	args[18] = n[6];
+	args[19] = n[7];
+	args[20] = STORE_HOUR;
+	args[21] = n[8];
+	args[22] = m != NULL ? m->mobile : "";
+	args[23] = m != NULL ? m->code : "";
+	args[24] = n[9];
+	args[25] = m != NULL ? m->dialect : "";
+	args[26] = n[10];
+	args[27] = n[11];
+	return eval(st, SCRIPT_SMS, 10, 18, args, sms_words,
+	    STORE_SMS_RESULTS);
 }
 
 int

@@ -51,7 +51,20 @@ enum store_sms_result {
 	STORE_SMS_WRONG,	/* captcha answer differs */
 	STORE_SMS_BLOCK,	/* number block's hourly cap reached */
 	STORE_SMS_BUDGET,	/* the site's hourly SMS budget is spent */
+	STORE_SMS_QUEUE_FULL,	/* queue delivery: sms_queue_max waiting */
 	STORE_SMS_RESULTS	/* how many; callers size their tables by it */
+};
+
+/* The message a queued SMS request appends to the outbox stream. */
+struct store_msg_out {
+	const char	*outbox_key;
+	int		 queue_max;	/* refuse (QUEUE_FULL) at this length */
+	const char	*mobile;	/* as the provider is given it */
+	const char	*code;
+	const char	*dialect;
+	int		 minutes;	/* the code's lifetime, for the text */
+	long long	 queued_ms;	/* Unix time of the request, ms */
+	long long	 expires;	/* Unix time the code expires, s */
 };
 
 struct store_sms {
@@ -68,6 +81,7 @@ struct store_sms {
 	int		 block_limit;	/* per number block and hour */
 	int		 budget_limit;	/* the site's SMS per hour */
 	int		 daily_window, ip_window;
+	const struct store_msg_out *queue;	/* NULL: inline delivery */
 };
 
 /*
@@ -76,7 +90,9 @@ struct store_sms {
  * every request that reaches it), then the captcha read and deleted,
  * compared case-insensitively, then the code stored with its TTL, its own
  * attempt counter reset, the resend flags (shared and legacy) set and the
- * daily, block and budget counters counted. Returns an enum
+ * daily, block and budget counters counted; with q->queue, the message
+ * appended to the outbox in the same step (refused, with nothing
+ * counted, when the outbox holds queue_max). Returns an enum
  * store_sms_result, or -1 if the store failed.
  */
 int		 store_sms_request(struct store *, const struct store_sms *);
@@ -106,5 +122,104 @@ enum store_verify_result {
 int		 store_verify(struct store *, const char *code_key,
 		    const char *attempts_key, const char *value,
 		    int max_attempts, int ttl);
+
+/* ---- The outbox: queued SMS (sms_delivery = queue), for the senders. ---- */
+
+/* The keys and names one sender works with; set once, borrowed. */
+struct store_outbox {
+	const char	*stream;	/* {prefix}outbox */
+	const char	*retry;		/* {prefix}outbox:retry, a sorted set */
+	const char	*dead;		/* {prefix}outbox:dead */
+	const char	*stats;		/* {prefix}outbox:stats, a hash */
+	const char	*group;		/* the consumer group */
+	const char	*consumer;	/* this sender's name in it */
+	int		 dead_max;	/* MAXLEN ~ of the dead-letter stream */
+};
+
+#define STORE_ID_MAX	48
+/* One message as read; wipe it (explicit_bzero) when done: it holds a code. */
+struct store_msg {
+	char		 id[STORE_ID_MAX];
+	char		 mobile[64];
+	char		 code[32];
+	char		 key[512];	/* the code's key */
+	char		 dialect[16];
+	int		 minutes;
+	int		 tries;		/* failed sends so far */
+	long long	 deliveries;	/* times read or claimed (0: unknown) */
+	long long	 queued_ms;
+	long long	 expires;
+	int		 valid;		/* 0: a field missing or malformed */
+};
+
+/*
+ * store_outbox_group: makes the consumer group (and the stream), reading
+ * from the start, so messages queued before any sender ran are sent. An
+ * existing group is fine. 0 or -1.
+ */
+int		 store_outbox_group(struct store *, const struct store_outbox *);
+/*
+ * store_outbox_read: one message for this sender: with pending, one it
+ * was given before and has not acknowledged (after a restart of its
+ * connection); else a new one, waiting up to block_ms. 1 with *m, 0 when
+ * there is none, -1 if the store failed. A pending entry whose message
+ * is gone is acknowledged and skipped.
+ */
+int		 store_outbox_read(struct store *, const struct store_outbox *,
+		    int pending, int block_ms, struct store_msg *m);
+/*
+ * store_outbox_claim: takes over one message another sender has held for
+ * min_idle_ms (XAUTOCLAIM from cursor, which is updated; "0-0" to
+ * start). 1 with *m, 0 none, -1.
+ */
+int		 store_outbox_claim(struct store *, const struct store_outbox *,
+		    int min_idle_ms, char *cursor, size_t cursorlen,
+		    struct store_msg *m);
+/* store_get: GET key into out. 1 found, 0 missing (or too long), -1. */
+int		 store_get(struct store *, const char *key, char *out,
+		    size_t outlen);
+/*
+ * store_outbox_done: the message id is finished (sent, or dropped):
+ * acknowledged and deleted, and the stats field stat counted, in one
+ * step. 1; 0 when it had been acknowledged already (another sender took
+ * it over and finished it: if both sent it, "duplicates" is counted);
+ * -1.
+ */
+int		 store_outbox_done(struct store *, const struct store_outbox *,
+		    const char *id, const char *stat);
+/*
+ * store_outbox_retry: the message id failed and waits until due_ms (Unix
+ * ms) in the retry set with one more try and error as its last error;
+ * acknowledged and deleted from the stream in the same step. 1; 0 when
+ * it is no longer ours; -1.
+ */
+int		 store_outbox_retry(struct store *, const struct store_outbox *,
+		    const char *id, long long due_ms, const char *error);
+/*
+ * store_outbox_dead: the message id moves to the dead-letter stream with
+ * error, acknowledged and deleted in the same step. 1, 0 (not ours), -1.
+ */
+int		 store_outbox_dead(struct store *, const struct store_outbox *,
+		    const char *id, const char *error);
+/*
+ * store_outbox_promote: retries due by now_ms (at most max) back into the
+ * stream. How many moved, or -1.
+ */
+int		 store_outbox_promote(struct store *,
+		    const struct store_outbox *, long long now_ms, int max);
+/*
+ * store_outbox_replay: up to max dead letters back into the stream with
+ * their tries reset. How many moved, or -1.
+ */
+int		 store_outbox_replay(struct store *, const struct store_outbox *,
+		    int max);
+/* store_outbox_count: adds n to the stats field stat. 0 or -1. */
+int		 store_outbox_count(struct store *, const struct store_outbox *,
+		    const char *stat, int n);
+/*
+ * store_outbox_leave: removes this sender from the group if it holds no
+ * message (a clean exit), so the group lists live senders. 0 or -1.
+ */
+int		 store_outbox_leave(struct store *, const struct store_outbox *);
 
 #endif /* VCODE_STORE_H */

@@ -47,6 +47,8 @@ unknown word: HTTP 500, logged ok=false):
             status says it failed)
   status204 HTTP 204 without a body for both (a success for webhook, any
             2xx; a failure for ccp, which must answer 200 with JSON)
+  hold:S    sleeps S seconds (a decimal), then answers as ok: a gateway
+            that is slow but within the client's timeout
 """
 
 import argparse
@@ -69,6 +71,18 @@ SLOW_SECONDS = 8
 MAX_BODY = 64 * 1024
 CCP_PATH = re.compile(r"^/2013-12-26/Accounts/([^/]+)/SMS/TemplateSMS$")
 MODES = ("ok", "refuse", "slow", "garbage", "status500", "status204")
+HOLD = re.compile(r"^hold:([0-9]{1,2}(\.[0-9]{1,3})?)$")
+
+
+def known(mode):
+    return mode in MODES or HOLD.match(mode) is not None
+
+
+def hold(mode):
+    """Sleeps as a hold:S mode says; a no-op for other modes."""
+    m = HOLD.match(mode)
+    if m is not None:
+        time.sleep(float(m.group(1)))
 
 
 class Bad(Exception):
@@ -216,7 +230,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.answer(400, b'{"statusCode":"111111","statusMsg":"bad"}')
             return
-        if mode not in MODES:
+        if not known(mode):
             self.record("ccp", False, "unknown mode %r" % mode, fields, mode)
             self.answer(500, b'{"error":"unknown mode"}')
             return
@@ -240,6 +254,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             if mode == "slow":
                 time.sleep(SLOW_SECONDS)
+            hold(mode)
             self.answer(200, success)
 
     def ccp_verify(self, path_sid, query, body, fields):
@@ -332,7 +347,7 @@ class Handler(BaseHTTPRequestHandler):
             self.record("webhook", False, str(e), fields, mode)
             self.answer(401, b'{"error":"bad signature"}')
             return
-        if mode not in MODES:
+        if not known(mode):
             self.record("webhook", False, "unknown mode %r" % mode, fields,
                         mode)
             self.answer(500, b'{"error":"unknown mode"}')
@@ -349,6 +364,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             if mode == "slow":
                 time.sleep(SLOW_SECONDS)
+            hold(mode)
             self.answer(200, b'{"ok":true}')
 
     def webhook_verify(self, query, body, fields):

@@ -247,12 +247,14 @@ write_conf() {
 # rcli ARGS...: redis-cli on the test's Redis (database RCLI_DB if set).
 rcli() { timeout 5 redis-cli -s "$REDIS_SOCK" ${RCLI_DB:+-n "$RCLI_DB"} "$@"; }
 
+# start_redis [redis-server ARGS...]: the test's Redis on $REDIS_SOCK; ARGS
+# override the defaults (--appendonly yes: data that outlives a restart).
 start_redis() {
 	local n=100
 	rm -f "$REDIS_SOCK"
 	redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 777 \
 	    --save '' --appendonly no --daemonize no --dir "$T" \
-	    --logfile "$T/redis.log" >/dev/null 2>&1 &
+	    --logfile "$T/redis.log" "$@" >/dev/null 2>&1 &
 	REDIS_PID=$!
 	track "$REDIS_PID"
 	while [ $n -gt 0 ]; do
@@ -447,6 +449,12 @@ stop_vcoded() {
 	VC_MASTER=""
 	MODE=none
 	rm -f "$VC_SOCK"
+}
+
+# restart [VCODE_KEY=VALUE...]: vcoded (prefork) again with these overrides.
+restart() {
+	stop_vcoded
+	start_vcoded prefork "$@"
 }
 
 # it_up MODE [VCODE_KEY=VALUE...]: redis (if not running), nginx (if not
@@ -670,6 +678,77 @@ png_size() {
 	w=$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}')
 	h=$(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}')
 	echo "${w}x$h"
+}
+
+# ---- the stand-in SMS provider (fake_sms.py) --------------------------------
+
+# fake_init: the stand-in's files ($FLOG: one JSON line per request; $FMODE:
+# how it answers). Call after it_init.
+fake_init() {
+	FLOG=$T/fake_sms.log
+	FMODE=$T/fake_sms.mode
+	FPORTF=$T/fake_sms.port
+	FAKE_PID=""
+	FP=""
+	: >"$FLOG"
+}
+
+# Local test data, not real credentials. The wrong ones have the same
+# lengths as the right ones, so that no length rule can refuse them at
+# start-up: only the provider side can tell.
+SID=8aaf0708fakefake0123456789abcdef
+TOKEN=fake-auth-token-0123456789abcdef
+TOKEN_BAD=wrong-auth-token-123456789abcdef
+APP=8a216da8fakeapp0123456789abcdef0
+WSECRET=fake-webhook-secret-0123456789ab
+WSECRET_BAD=wrong-webhook-secret-123456789ab
+
+
+# fake_start: runs the stand-in on a new free port (sets FAKE_PID, FP).
+fake_start() {
+	local n=100
+	rm -f "$FPORTF"
+	python3 "$IT_DIR/fake_sms.py" --port-file "$FPORTF" --log "$FLOG" \
+	    --mode-file "$FMODE" --ccp-sid "$SID" --ccp-token "$TOKEN" \
+	    --ccp-app "$APP" --webhook-secret "$WSECRET" \
+	    >>"$T/fake_sms.stderr" 2>&1 &
+	FAKE_PID=$!
+	track "$FAKE_PID"
+	while [ $n -gt 0 ]; do
+		if [ -s "$FPORTF" ]; then
+			FP=$(cat "$FPORTF")
+			return 0
+		fi
+		alive "$FAKE_PID" || break
+		sleep 0.05
+		n=$((n - 1))
+	done
+	it_bail "fake_sms.py wrote no port within 5 s: $(head -c 300 "$T/fake_sms.stderr" 2>/dev/null)"
+}
+
+fake_stop() { stop_pid "$FAKE_PID"; }
+
+set_mode() { printf '%s\n' "$1" >"$FMODE"; }
+
+# fcount MOBILE: how many requests for MOBILE reached the stand-in.
+fcount() {
+	jq -s --arg m "$1" '[.[] | select(.mobile == $m)] | length' "$FLOG"
+}
+
+# flast MOBILE FILTER: FILTER (jq -c) over the stand-in's last line for
+# MOBILE; flast_r: the same, raw.
+flast() {
+	jq -sc --arg m "$1" "[.[] | select(.mobile == \$m)] | last | $2" "$FLOG"
+}
+flast_r() {
+	jq -sr --arg m "$1" "[.[] | select(.mobile == \$m)] | last | $2 // \"\"" "$FLOG"
+}
+
+# xentries KEY [START END]: the entries of stream KEY as JSON objects
+# [{"id": ID, FIELD: VALUE...}], from redis-cli's flat arrays.
+xentries() {
+	rcli --json xrange "$1" "${2:--}" "${3:-+}" |
+	    jq -c '[.[] | .[1] as $f | {id: .[0]} + ([range(0; $f | length; 2) as $i | {($f[$i]): $f[$i + 1]}] | add // {})]'
 }
 
 # need_vcoded: bail out early (one FAIL) when the binary is not built.

@@ -10,12 +10,6 @@ it_init
 start_redis
 start_nginx
 
-# restart [VCODE_KEY=VALUE...]: vcoded (prefork) with these overrides.
-restart() {
-	stop_vcoded
-	start_vcoded prefork "$@"
-}
-
 # throttled_keeps_captcha NAME DIALECT MOBILE [CURL ARGS]: a real captcha,
 # a throttled reply, and the captcha still in Redis.
 throttled_keeps_captcha() {

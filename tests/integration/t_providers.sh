@@ -16,62 +16,7 @@ command -v python3 >/dev/null || it_bail "python3 not found (fake_sms.py needs i
 start_redis
 start_nginx
 
-# Local test data, not real credentials. The wrong ones have the same
-# lengths as the right ones, so that no length rule can refuse them at
-# start-up: only the provider side can tell.
-SID=8aaf0708fakefake0123456789abcdef
-TOKEN=fake-auth-token-0123456789abcdef
-TOKEN_BAD=wrong-auth-token-123456789abcdef
-APP=8a216da8fakeapp0123456789abcdef0
-WSECRET=fake-webhook-secret-0123456789ab
-WSECRET_BAD=wrong-webhook-secret-123456789ab
-
-FLOG=$T/fake_sms.log
-FMODE=$T/fake_sms.mode
-FPORTF=$T/fake_sms.port
-FAKE_PID=""
-FP=""
-: >"$FLOG"
-
-# fake_start: runs the stand-in on a new free port (sets FAKE_PID, FP).
-fake_start() {
-	local n=100
-	rm -f "$FPORTF"
-	python3 "$IT_DIR/fake_sms.py" --port-file "$FPORTF" --log "$FLOG" \
-	    --mode-file "$FMODE" --ccp-sid "$SID" --ccp-token "$TOKEN" \
-	    --ccp-app "$APP" --webhook-secret "$WSECRET" \
-	    >>"$T/fake_sms.stderr" 2>&1 &
-	FAKE_PID=$!
-	track "$FAKE_PID"
-	while [ $n -gt 0 ]; do
-		if [ -s "$FPORTF" ]; then
-			FP=$(cat "$FPORTF")
-			return 0
-		fi
-		alive "$FAKE_PID" || break
-		sleep 0.05
-		n=$((n - 1))
-	done
-	it_bail "fake_sms.py wrote no port within 5 s: $(head -c 300 "$T/fake_sms.stderr" 2>/dev/null)"
-}
-
-fake_stop() { stop_pid "$FAKE_PID"; }
-
-set_mode() { printf '%s\n' "$1" >"$FMODE"; }
-
-# fcount MOBILE: how many requests for MOBILE reached the stand-in.
-fcount() {
-	jq -s --arg m "$1" '[.[] | select(.mobile == $m)] | length' "$FLOG"
-}
-
-# flast MOBILE FILTER: FILTER (jq -c) over the stand-in's last line for
-# MOBILE; flast_r: the same, raw.
-flast() {
-	jq -sc --arg m "$1" "[.[] | select(.mobile == \$m)] | last | $2" "$FLOG"
-}
-flast_r() {
-	jq -sr --arg m "$1" "[.[] | select(.mobile == \$m)] | last | $2 // \"\"" "$FLOG"
-}
+fake_init
 
 # penv PROVIDER [wrong]: the VCODE_* overrides for PROVIDER at the
 # stand-in's current port, into PENV. "wrong": a wrong credential.
@@ -90,11 +35,6 @@ penv() {
 		PENV+=("VCODE_WEBHOOK_URL=http://127.0.0.1:$FP/hook"
 		    "VCODE_WEBHOOK_SECRET=$sec") ;;
 	esac
-}
-
-restart() {
-	stop_vcoded
-	start_vcoded "$@"
 }
 
 # USED: every code and mobile of the file, looked for in the logs at the end.
@@ -164,7 +104,7 @@ for prov in ccp webhook; do
 	P="[$prov]"
 	set_mode ok
 	penv "$prov"
-	if restart prefork "${PENV[@]}"; then
+	if restart "${PENV[@]}"; then
 		# -- ok: each dialect
 		for d in $DIALECTS; do
 			m=$(new_mobile)
@@ -265,7 +205,7 @@ for prov in ccp webhook; do
 	# -- a wrong credential (the stand-in on its new port)
 	set_mode ok
 	penv "$prov" wrong
-	if restart prefork "${PENV[@]}"; then
+	if restart "${PENV[@]}"; then
 		m=$(new_mobile)
 		USED+=("$m")
 		try_send "${DL[2]}" "$m"
@@ -281,7 +221,7 @@ done
 P="[ccp spawn]"
 set_mode ok
 penv ccp
-if restart spawn "${PENV[@]}"; then
+if stop_vcoded && start_vcoded spawn "${PENV[@]}"; then
 	for d in $DIALECTS; do
 		m=$(new_mobile)
 		USED+=("$m")

@@ -1,0 +1,138 @@
+/*
+ * vcode-smsd: sends the SMS that vcoded queued (sms_delivery = queue).
+ *
+ * Reads the same configuration file as vcoded. Runs in the foreground
+ * (for a supervisor: systemd, runit) unless -d; several may run, on one
+ * host or many, sharing the outbox through one consumer group.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "core/proc.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: vcode-smsd [-dht] [-c file] [-p pidfile] "
+	    "[--replay-dead]\n"
+	    "  -c file        configuration (default: $VCODE_CONFIG, else "
+	    "built-in defaults)\n"
+	    "  -d             run in the background\n"
+	    "  -p pidfile     write our pid there\n"
+	    "  -t             check the configuration, print it, exit\n"
+	    "  -R, --replay-dead\n"
+	    "                 move the dead letters back into the outbox, "
+	    "say how many, exit\n"
+	    "  -h             this help\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "replay-dead", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vc_config	 cfg;
+	const char		*conf = getenv("VCODE_CONFIG"), *pidfile = NULL;
+	char			 err[VC_ERR_MAX];
+	int			 ch, daemon_flag = 0, test = 0, replay = 0, rc;
+	int			 ready = -1;
+	long			 n;
+
+	while ((rc = open("/dev/null", O_RDWR)) != -1 && rc <= STDERR_FILENO)
+		;
+	if (rc > STDERR_FILENO)
+		close(rc);
+	while ((ch = getopt_long(argc, argv, "c:dhp:Rt", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			daemon_flag = 1;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'R':
+			replay = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (conf != NULL && conf[0] == '\0')
+		conf = NULL;
+	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vcode-smsd: %s\n", err);
+		return 1;
+	}
+	vc_log_init("vcode-smsd", cfg.log_level);
+	if (test) {
+		if (sender_check(&cfg, err, sizeof(err)) == -1) {
+			fprintf(stderr, "vcode-smsd: %s%s%s\n", conf ? conf : "",
+			    conf ? ": " : "", err);
+			config_free(&cfg);
+			return 1;
+		}
+		config_dump(&cfg, stdout);
+		delivery_describe(&cfg, stdout);
+		printf("configuration ok\n");
+		config_free(&cfg);
+		return 0;
+	}
+	if (replay) {
+		if ((n = sender_replay(&cfg, err, sizeof(err))) == -1) {
+			fprintf(stderr, "vcode-smsd: replay: %s\n", err);
+			config_free(&cfg);
+			return 1;
+		}
+		printf("%ld dead letters moved back into %soutbox\n", n,
+		    cfg.key_prefix);
+		config_free(&cfg);
+		return 0;
+	}
+	if (cfg.sms_delivery != VC_DELIVER_QUEUE)
+		log_warn("sms_delivery is inline: vcoded sends in the request; "
+		    "sending only what the outbox already holds");
+	if (sender_check(&cfg, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		config_free(&cfg);
+		return 1;
+	}
+	if (daemon_flag && (ready = proc_daemonize()) == -1) {
+		log_error("daemonize: %s", strerror(errno));
+		config_free(&cfg);
+		return 1;
+	}
+	if (pidfile != NULL && proc_pidfile(pidfile) == -1) {
+		config_free(&cfg);
+		return 1;
+	}
+	proc_ready(ready);
+	rc = sender_run(&cfg, conf);
+	if (pidfile != NULL)
+		unlink(pidfile);
+	config_free(&cfg);
+	return rc;
+}

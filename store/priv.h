@@ -1,0 +1,75 @@
+/*
+ * store/priv.h: what the files of store/ share (store.c: connections and
+ * the request scripts; outbox.c: the SMS queue). Not for other folders.
+ */
+#ifndef VCODE_STORE_PRIV_H
+#define VCODE_STORE_PRIV_H
+
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+#define STORE_HOST_MAX	256
+#define STORE_PASS_MAX	256
+#define STORE_ERR_MAX	256
+#define EVAL_ARGS_MAX	32	/* keys + arguments of one script call */
+
+struct script {
+	const char	*body;
+	char		 sha[SHA_DIGEST_LENGTH * 2 + 1];
+};
+
+enum {
+	SCRIPT_SMS, SCRIPT_ROLLBACK, SCRIPT_VERIFY,
+	SCRIPT_DONE, SCRIPT_RETRY, SCRIPT_DEAD, SCRIPT_PROMOTE, SCRIPT_REPLAY, SCRIPT_LEAVE,
+	SCRIPT_COUNT
+};
+
+/*
+ * Where the primary is. Today the configured URL names it; a Sentinel
+ * lookup (a later step) fills the same struct, and connect_store() only
+ * ever connects to what locate() says.
+ */
+struct endpoint {
+	int		 unix_sock;
+	char		 host[STORE_HOST_MAX];	/* or socket path */
+	int		 port;
+};
+
+struct store {
+	redisContext	*c;
+	struct endpoint	 url;		/* as configured */
+	char		 user[STORE_PASS_MAX];	/* ACL user, or "" */
+	char		 pass[STORE_PASS_MAX];
+	int		 db;
+	struct timeval	 timeout;
+	char		 err[STORE_ERR_MAX];
+	struct script	 scripts[SCRIPT_COUNT];
+};
+
+/* script_init: body and its SHA1, for EVALSHA. */
+void		 script_init(struct script *, const char *body);
+/* outbox_scripts_init: the outbox's scripts into st (outbox.c). */
+void		 outbox_scripts_init(struct store *);
+/*
+ * run: a command on a connection made if needed; NULL when the store
+ * could not be reached (st->err says why). extra_ms lengthens the
+ * timeout of this one command (a blocking read), 0 for none.
+ */
+redisReply	*run(struct store *, int argc, const char **argv);
+redisReply	*run_long(struct store *, int argc, const char **argv,
+		    int extra_ms);
+/* run_simple: expects an integer or status reply; 0 or -1. */
+int		 run_simple(struct store *, int argc, const char **argv,
+		    long long *out);
+/*
+ * eval: EVALSHA (EVAL on NOSCRIPT) script which with nkeys keys and then
+ * nargs arguments in args. Returns the index in words of the word the
+ * script answered; with words NULL, the integer it answered (0..INT_MAX);
+ * -1 on any failure.
+ */
+int		 eval(struct store *, int which, int nkeys, int nargs,
+		    const char **args, const char *const *words, int nwords);
+
+#endif /* VCODE_STORE_PRIV_H */
