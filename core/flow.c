@@ -377,6 +377,7 @@ flow_sms(struct hreq *h)
 		out.minutes = (cfg->sms_code_ttl + 59) / 60;
 		out.queued_ms = now_ms();
 		out.expires = out.queued_ms / 1000 + cfg->sms_code_ttl;
+		out.keep = cfg->sms_code_ttl + VC_OUTBOX_MARGIN;
 		q.queue = &out;
 	}
 	mobile_mask(mobile, masked, sizeof(masked));

@@ -95,6 +95,8 @@ outbox_keys(struct sender *s, char *err, size_t errlen)
 	s->ob.group = SENDER_GROUP;
 	s->ob.consumer = s->consumer;
 	s->ob.dead_max = DEAD_MAX;
+	s->ob.keep = s->cfg->sms_code_ttl + VC_OUTBOX_MARGIN;
+	s->ob.dead_keep = VC_DEAD_KEEP;
 	return 0;
 }
 

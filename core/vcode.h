@@ -38,6 +38,10 @@
 					   provider call (config.c checks), so
 					   no live sender's message is taken */
 #define VC_SENDERS_MAX		64	/* smsd_workers */
+#define VC_OUTBOX_MARGIN	3600	/* the outbox's TTL: sms_code_ttl and
+					   this; a message older is stale */
+#define VC_DEAD_KEEP		(7 * 86400)	/* dead letters and the
+					   outbox's stats, after a write */
 
 /* ---- Configuration (§8 of the contract). ---- */
 enum vc_dialect {

@@ -14,11 +14,18 @@
 #include "store/store.h"
 #include "store/priv.h"
 
-/* KEYS: stream, stats. ARGV: group, id, stat. */
+/*
+ * Every key of the outbox has a TTL (contract §4), renewed by each write:
+ * the stream and the retry set outlive every code in them (keep), the
+ * dead letters and the stats are kept dead_keep.
+ */
+
+/* KEYS: stream, stats. ARGV: group, id, stat, dead keep. */
 static const char done_lua[] =
 "local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
 "redis.call('XDEL', KEYS[1], ARGV[2])\n"
 "redis.call('HINCRBY', KEYS[2], ARGV[3], 1)\n"
+"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
 "if n == 0 then\n"
 "  if ARGV[3] == 'sent' then redis.call('HINCRBY', KEYS[2], 'duplicates', 1) end\n"
 "  return 'again'\n"
@@ -26,7 +33,8 @@ static const char done_lua[] =
 "return 'ok'\n";
 
 /*
- * KEYS: stream, retry set, stats. ARGV: group, id, due (ms), error.
+ * KEYS: stream, retry set, stats. ARGV: group, id, due (ms), error, keep,
+ * dead keep.
  * The message, one try more and its last error, becomes a member of the
  * retry set (JSON, unique by the id it came from) scored by when it is due.
  */
@@ -41,10 +49,17 @@ static const char retry_lua[] =
 "t.error = ARGV[4]\n"
 "t.from = ARGV[2]\n"
 "redis.call('ZADD', KEYS[2], ARGV[3], cjson.encode(t))\n"
+"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[5]) then\n"
+"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+"end\n"
 "redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
+"redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
 "return 'ok'\n";
 
-/* KEYS: stream, dead stream, stats. ARGV: group, id, error, dead max. */
+/*
+ * KEYS: stream, dead stream, stats. ARGV: group, id, error, dead max,
+ * dead keep.
+ */
 static const char dead_lua[] =
 "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n"
 "local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
@@ -63,10 +78,15 @@ static const char dead_lua[] =
 "a[#a + 1] = 'error'\n"
 "a[#a + 1] = ARGV[3]\n"
 "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(a))\n"
+"redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
 "redis.call('HINCRBY', KEYS[3], 'dead', 1)\n"
+"redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
 "return 'ok'\n";
 
-/* KEYS: retry set, stream. ARGV: now (ms), max. Returns how many moved. */
+/*
+ * KEYS: retry set, stream. ARGV: now (ms), max, keep. Returns how many
+ * moved.
+ */
 static const char promote_lua[] =
 "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
 "  'LIMIT', 0, tonumber(ARGV[2]))\n"
@@ -84,9 +104,12 @@ static const char promote_lua[] =
 "    redis.call('XADD', KEYS[2], '*', unpack(a))\n"
 "  end\n"
 "end\n"
+"if #due > 0 and redis.call('TTL', KEYS[2]) < tonumber(ARGV[3]) then\n"
+"  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+"end\n"
 "return #due\n";
 
-/* KEYS: dead stream, stream. ARGV: max. Returns how many moved. */
+/* KEYS: dead stream, stream. ARGV: max, keep. Returns how many moved. */
 static const char replay_lua[] =
 "local e = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT',\n"
 "  tonumber(ARGV[1]))\n"
@@ -103,7 +126,22 @@ static const char replay_lua[] =
 "  redis.call('XADD', KEYS[2], '*', unpack(a))\n"
 "  redis.call('XDEL', KEYS[1], x[1])\n"
 "end\n"
+"if #e > 0 and redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then\n"
+"  redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+"end\n"
 "return #e\n";
+
+/* KEYS: stream. ARGV: group, keep. The group reads from the start. */
+static const char group_lua[] =
+"local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0',\n"
+"  'MKSTREAM')\n"
+"if type(r) == 'table' and r.err and not string.find(r.err, '^BUSYGROUP') then\n"
+"  return r\n"
+"end\n"
+"if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then\n"
+"  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+"end\n"
+"return 'ok'\n";
 
 /* KEYS: stream. ARGV: group, consumer. */
 static const char leave_lua[] =
@@ -126,25 +164,17 @@ outbox_scripts_init(struct store *st)
 	script_init(&st->scripts[SCRIPT_PROMOTE], promote_lua);
 	script_init(&st->scripts[SCRIPT_REPLAY], replay_lua);
 	script_init(&st->scripts[SCRIPT_LEAVE], leave_lua);
+	script_init(&st->scripts[SCRIPT_GROUP], group_lua);
 }
 
 int
 store_outbox_group(struct store *st, const struct store_outbox *ob)
 {
-	const char	*argv[] = { "XGROUP", "CREATE", ob->stream, ob->group,
-	    "0", "MKSTREAM" };
-	redisReply	*r;
-	int		 rc = 0;
+	char		 keep[16];
+	const char	*args[] = { ob->stream, ob->group, keep };
 
-	if ((r = run(st, 6, argv)) == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_ERROR &&
-	    strncmp(r->str, "BUSYGROUP", 9) != 0) {
-		snprintf(st->err, sizeof(st->err), "redis XGROUP: %s", r->str);
-		rc = -1;
-	}
-	freeReplyObject(r);
-	return rc;
+	snprintf(keep, sizeof(keep), "%d", ob->keep);
+	return eval(st, SCRIPT_GROUP, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
 }
 
 /* copy: a string reply into out; 0, or -1 if it is not one or too long. */
@@ -322,9 +352,9 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 	else if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(st->err, sizeof(st->err), "redis XREADGROUP: %s",
 		    r->str);
-		/* The stream or group went away (a flushed Redis): remake. */
-		if (strncmp(r->str, "NOGROUP", 7) == 0 &&
-		    store_outbox_group(st, ob) == 0)
+		/* The stream and its group went away (its TTL ran out while
+		 * idle, a flushed Redis): made again, the error was that. */
+		if (store_outbox_group(st, ob) == 0)
 			rc = 0;
 	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
 	    (s = r->element[0])->type == REDIS_REPLY_ARRAY &&
@@ -390,10 +420,13 @@ int
 store_outbox_done(struct store *st, const struct store_outbox *ob,
     const char *id, const char *stat)
 {
-	const char	*args[] = { ob->stream, ob->stats, ob->group, id, stat };
+	char		 dk[16];
+	const char	*args[] = { ob->stream, ob->stats, ob->group, id, stat,
+	    dk };
 	int		 rc;
 
-	rc = eval(st, SCRIPT_DONE, 2, 3, args, done_words, 2);
+	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
+	rc = eval(st, SCRIPT_DONE, 2, 4, args, done_words, 2);
 	return rc < 0 ? -1 : rc == 0;
 }
 
@@ -401,57 +434,65 @@ int
 store_outbox_retry(struct store *st, const struct store_outbox *ob,
     const char *id, long long due_ms, const char *error)
 {
-	char		 due[24];
+	char		 due[24], k[16], dk[16];
 	const char	*args[] = { ob->stream, ob->retry, ob->stats, ob->group,
-	    id, due, error };
+	    id, due, error, k, dk };
 
 	snprintf(due, sizeof(due), "%lld", due_ms);
-	return eval(st, SCRIPT_RETRY, 3, 4, args, move_words, 2);
+	snprintf(k, sizeof(k), "%d", ob->keep);
+	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
+	return eval(st, SCRIPT_RETRY, 3, 6, args, move_words, 2);
 }
 
 int
 store_outbox_dead(struct store *st, const struct store_outbox *ob,
     const char *id, const char *error)
 {
-	char		 max[16];
+	char		 max[16], dk[16];
 	const char	*args[] = { ob->stream, ob->dead, ob->stats, ob->group,
-	    id, error, max };
+	    id, error, max, dk };
 
 	snprintf(max, sizeof(max), "%d", ob->dead_max);
-	return eval(st, SCRIPT_DEAD, 3, 4, args, move_words, 2);
+	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
+	return eval(st, SCRIPT_DEAD, 3, 5, args, move_words, 2);
 }
 
 int
 store_outbox_promote(struct store *st, const struct store_outbox *ob,
     long long now_ms, int max)
 {
-	char		 now[24], n[16];
-	const char	*args[] = { ob->retry, ob->stream, now, n };
+	char		 now[24], n[16], k[16];
+	const char	*args[] = { ob->retry, ob->stream, now, n, k };
 
 	snprintf(now, sizeof(now), "%lld", now_ms);
 	snprintf(n, sizeof(n), "%d", max);
-	return eval(st, SCRIPT_PROMOTE, 2, 2, args, NULL, 0);
+	snprintf(k, sizeof(k), "%d", ob->keep);
+	return eval(st, SCRIPT_PROMOTE, 2, 3, args, NULL, 0);
 }
 
 int
 store_outbox_replay(struct store *st, const struct store_outbox *ob, int max)
 {
-	char		 n[16];
-	const char	*args[] = { ob->dead, ob->stream, n };
+	char		 n[16], k[16];
+	const char	*args[] = { ob->dead, ob->stream, n, k };
 
 	snprintf(n, sizeof(n), "%d", max);
-	return eval(st, SCRIPT_REPLAY, 2, 1, args, NULL, 0);
+	snprintf(k, sizeof(k), "%d", ob->keep);
+	return eval(st, SCRIPT_REPLAY, 2, 2, args, NULL, 0);
 }
 
 int
 store_outbox_count(struct store *st, const struct store_outbox *ob,
     const char *stat, int n)
 {
-	char		 by[16];
+	char		 by[16], dk[16];
 	const char	*argv[] = { "HINCRBY", ob->stats, stat, by };
+	const char	*ttl[] = { "EXPIRE", ob->stats, dk };
 
 	snprintf(by, sizeof(by), "%d", n);
-	return run_simple(st, 4, argv, NULL);
+	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
+	return run_simple(st, 4, argv, NULL) == -1 ||
+	    run_simple(st, 3, ttl, NULL) == -1 ? -1 : 0;
 }
 
 int

@@ -26,7 +26,8 @@
  * ARGV: answer, code value, code ttl, interval, daily limit, ip limit,
  *       daily window, ip window, block limit, budget limit, hour,
  *       queue max (0: inline delivery, nothing queued), then the message:
- *       mobile, code, minutes, dialect, queued (ms), expires (s).
+ *       mobile, code, minutes, dialect, queued (ms), expires (s), keep
+ *       (the outbox's TTL: it outlives every code in it).
  * Every limit of 0 is off. The per-address counter counts every request
  * that reaches it; the others count what was sent. A full queue refuses
  * before anything is counted; the message is appended before the code is
@@ -67,6 +68,10 @@ static const char sms_lua[] =
 "    'mobile', ARGV[13], 'code', ARGV[14], 'key', KEYS[6],\n"
 "    'minutes', ARGV[15], 'dialect', ARGV[16], 'queued', ARGV[17],\n"
 "    'expires', ARGV[18], 'tries', '0')\n"
+"  local keep = tonumber(ARGV[19])\n"
+"  if redis.call('TTL', KEYS[10]) < keep then\n"
+"    redis.call('EXPIRE', KEYS[10], keep)\n"
+"  end\n"
 "end\n"
 "redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[3])\n"
 "redis.call('DEL', KEYS[7])\n"
@@ -577,8 +582,8 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args,
 int
 store_sms_request(struct store *st, const struct store_sms *q)
 {
-	char		 n[12][24];
-	const char	*args[29];
+	char		 n[13][24];
+	const char	*args[30];
 	const struct store_msg_out *m = q->queue;
 
 	snprintf(n[0], sizeof(n[0]), "%d", q->code_ttl);
@@ -593,6 +598,7 @@ store_sms_request(struct store *st, const struct store_sms *q)
 	snprintf(n[9], sizeof(n[9]), "%d", m != NULL ? m->minutes : 0);
 	snprintf(n[10], sizeof(n[10]), "%lld", m != NULL ? m->queued_ms : 0);
 	snprintf(n[11], sizeof(n[11]), "%lld", m != NULL ? m->expires : 0);
+	snprintf(n[12], sizeof(n[12]), "%d", m != NULL ? m->keep : 0);
 	args[0] = q->flag_key;
 	args[1] = q->interval_key;
 	args[2] = q->daily_key;
@@ -622,7 +628,8 @@ store_sms_request(struct store *st, const struct store_sms *q)
 	args[25] = m != NULL ? m->dialect : "";
 	args[26] = n[10];
 	args[27] = n[11];
-	return eval(st, SCRIPT_SMS, 10, 18, args, sms_words,
+	args[28] = n[12];
+	return eval(st, SCRIPT_SMS, 10, 19, args, sms_words,
 	    STORE_SMS_RESULTS);
 }
 

@@ -65,6 +65,7 @@ struct store_msg_out {
 	int		 minutes;	/* the code's lifetime, for the text */
 	long long	 queued_ms;	/* Unix time of the request, ms */
 	long long	 expires;	/* Unix time the code expires, s */
+	int		 keep;		/* TTL of the outbox, s, at least */
 };
 
 struct store_sms {
@@ -134,6 +135,11 @@ struct store_outbox {
 	const char	*group;		/* the consumer group */
 	const char	*consumer;	/* this sender's name in it */
 	int		 dead_max;	/* MAXLEN ~ of the dead-letter stream */
+	int		 keep;		/* TTL, s, of the stream and the retry
+					   set after a write: longer than any
+					   code in them lives */
+	int		 dead_keep;	/* TTL, s, of the dead letters and the
+					   stats after a write */
 };
 
 #define STORE_ID_MAX	48
@@ -153,9 +159,9 @@ struct store_msg {
 };
 
 /*
- * store_outbox_group: makes the consumer group (and the stream), reading
- * from the start, so messages queued before any sender ran are sent. An
- * existing group is fine. 0 or -1.
+ * store_outbox_group: makes the consumer group (and the stream, with its
+ * TTL), reading from the start, so messages queued before any sender ran
+ * are sent. An existing group is fine. 0 or -1.
  */
 int		 store_outbox_group(struct store *, const struct store_outbox *);
 /*

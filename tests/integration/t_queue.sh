@@ -470,6 +470,29 @@ it_note "captcha latency while 20 queued SMS wait on a 4 s gateway: worst $worst
 expect_eq "slow gateway: the sender has one message in hand" 1 "$(pending)"
 { kill -KILL "$S11"; wait "$S11"; } 2>/dev/null
 
+# ---- every key has a TTL; an outbox that expired while idle comes back ---------
+set_mode ok
+smsd_start s12
+S12=$SPID
+wait_for 20 'outbox_empty && [ "$(pending)" = 0 ]'
+expect_eq "ttl: the slow gateway's messages sent once the gateway is fast, the held one taken over" \
+    "0 0 1" "$(rcli xlen vcode:outbox) $(pending) $(grep -c 'took over' "$T/smsd-s12.log")"
+check_ttls "ttl: every key has a TTL, the outbox's included"
+expect_range "ttl: the outbox outlives every code in it (sms_code_ttl + 3600 s)" \
+    3600 3900 "$(rcli ttl vcode:outbox)"
+expect_range "ttl: the stats are kept a week" 600000 604800 "$(rcli ttl vcode:outbox:stats)"
+rcli pexpire vcode:outbox 200 >/dev/null
+sleep 1.5
+gen=$(rcli --json xinfo stream vcode:outbox 2>/dev/null |
+    jq -r '.["last-generated-id"]')
+expect_in "ttl: the idle outbox expired (a new, empty one since, or none)" "0-0|" "$gen"
+m=$(new_mobile)
+send_ok ihome "$m"
+expect_code "ttl: a request after that is queued" ihome 200 OK
+wait_for 10 '[ "$(fcount "$m")" = 1 ]'
+expect_eq "ttl: and sent (the sender made the group again)" 1 "$(fcount "$m")"
+smsd_stop "$S12"
+
 # ---- no code, no full mobile in any log ------------------------------------------
 jq -r '.code | select(length > 0)' "$FLOG" | sort -u >"$T/codes"
 jq -r '.mobile | select(length > 0)' "$FLOG" | sort -u >"$T/mobiles"
