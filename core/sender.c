@@ -4,6 +4,7 @@
  * each through the configured provider:
  *   - sent: acknowledged and deleted;
  *   - the code expired, was verified, or was replaced: dropped unsent;
+ *     a replayed dead letter (no code kept) is sent its key's code;
  *   - refused, or fate unknown (a timeout after the request went out):
  *     retried after 1, 2, 4 ... 60 s, the same code, until sms_max_tries,
  *     then moved to the dead-letter stream with the last error;
@@ -249,22 +250,28 @@ fail(struct sender *s, const struct store_msg *m, const char *masked,
 /*
  * live: 1 when the code of m is still the one its key holds (not
  * expired, verified or replaced by a newer request), 0 when not, -1 if
- * the store failed.
+ * the store failed. A replayed dead letter carries no code: with plain
+ * storage it is sent the code its key holds now, if any; with hash
+ * storage that cannot be read back, and it is dropped.
  */
 static int
-live(struct sender *s, const struct store_msg *m)
+live(struct sender *s, struct store_msg *m)
 {
 	char	 want[VC_HMAC_HEX], have[VC_HMAC_HEX];
 	int	 rc;
 
 	if (m->expires <= now_ms() / 1000)
 		return 0;
-	if (sms_code_value(s->cfg, m->mobile, m->code, want,
-	    sizeof(want)) == -1)
-		return 0;
 	rc = store_get(s->store, m->key, have, sizeof(have));
-	if (rc == 1)
-		rc = ct_equal(want, strlen(want), have, strlen(have));
+	if (rc == 1 && m->code[0] == '\0') {
+		rc = s->cfg->sms_code_storage == VC_STORE_PLAIN &&
+		    valid_sms_code(have) && strlen(have) < sizeof(m->code);
+		if (rc)
+			memcpy(m->code, have, strlen(have) + 1);
+	} else if (rc == 1)
+		rc = sms_code_value(s->cfg, m->mobile, m->code, want,
+		    sizeof(want)) == 0 &&
+		    ct_equal(want, strlen(want), have, strlen(have));
 	explicit_bzero(want, sizeof(want));
 	explicit_bzero(have, sizeof(have));
 	return rc;
@@ -272,7 +279,7 @@ live(struct sender *s, const struct store_msg *m)
 
 /* handle: one message, from reading to its acknowledgement. */
 static void
-handle(struct sender *s, const struct store_msg *m)
+handle(struct sender *s, struct store_msg *m)
 {
 	char	 masked[24], err[VC_ERR_MAX];
 	int	 rc;

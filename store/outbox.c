@@ -58,7 +58,9 @@ static const char retry_lua[] =
 
 /*
  * KEYS: stream, dead stream, stats. ARGV: group, id, error, dead max,
- * dead keep.
+ * dead keep. The dead letter keeps everything but the code: it is kept a
+ * week, a code lives minutes (a replayed message is sent the code its key
+ * holds then, if any).
  */
 static const char dead_lua[] =
 "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n"
@@ -70,7 +72,7 @@ static const char dead_lua[] =
 "  if f[i] == 'tries' then\n"
 "    a[#a + 1] = 'tries'\n"
 "    a[#a + 1] = tostring((tonumber(f[i + 1]) or 0) + 1)\n"
-"  elseif f[i] ~= 'error' then\n"
+"  elseif f[i] ~= 'error' and f[i] ~= 'code' then\n"
 "    a[#a + 1] = f[i]\n"
 "    a[#a + 1] = f[i + 1]\n"
 "  end\n"
@@ -263,7 +265,8 @@ parse_entry(const redisReply *e, struct store_msg *m)
 		}
 	}
 	explicit_bzero(v, sizeof(v));
-	m->valid = seen == 255 && m->mobile[0] != '\0' && m->code[0] != '\0' &&
+	/* The code may be missing: a replayed dead letter has none. */
+	m->valid = (seen | 2) == 255 && m->mobile[0] != '\0' &&
 	    m->key[0] != '\0';
 	return 1;
 }

@@ -147,7 +147,7 @@ struct store_outbox {
 struct store_msg {
 	char		 id[STORE_ID_MAX];
 	char		 mobile[64];
-	char		 code[32];
+	char		 code[32];	/* "" in a replayed dead letter */
 	char		 key[512];	/* the code's key */
 	char		 dialect[16];
 	int		 minutes;
@@ -203,7 +203,8 @@ int		 store_outbox_retry(struct store *, const struct store_outbox *,
 		    const char *id, long long due_ms, const char *error);
 /*
  * store_outbox_dead: the message id moves to the dead-letter stream with
- * error, acknowledged and deleted in the same step. 1, 0 (not ours), -1.
+ * error and without its code, acknowledged and deleted in the same step.
+ * 1, 0 (not ours), -1.
  */
 int		 store_outbox_dead(struct store *, const struct store_outbox *,
 		    const char *id, const char *error);
@@ -215,7 +216,8 @@ int		 store_outbox_promote(struct store *,
 		    const struct store_outbox *, long long now_ms, int max);
 /*
  * store_outbox_replay: up to max dead letters back into the stream with
- * their tries reset. How many moved, or -1.
+ * their tries reset (and no code: see store_outbox_dead). How many moved,
+ * or -1.
  */
 int		 store_outbox_replay(struct store *, const struct store_outbox *,
 		    int max);

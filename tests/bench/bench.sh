@@ -41,3 +41,7 @@ if command -v python3 >/dev/null && command -v redis-server >/dev/null; then
 	python3 "$here/tests/bench/cgi.py" "$here/build/vcoded" 200 ||
 	    echo "bench: the CGI timing failed"
 fi
+# Queued delivery: sender throughput and the captcha route under an SMS flood.
+if command -v python3 >/dev/null && command -v nginx >/dev/null; then
+	bash "$here/tests/bench/queue.sh" || echo "bench: the queue benchmark failed"
+fi

@@ -162,6 +162,10 @@ test_defaults(void **state)
 	assert_int_equal(c.ip_hourly_limit, 20);
 	assert_int_equal(c.verify_attempts, 5);
 	assert_int_equal(c.sms_delivery, VC_DELIVER_INLINE);
+	assert_int_equal(c.sms_queue_max, 100000);
+	assert_int_equal(c.sms_max_tries, 8);
+	assert_int_equal(c.sms_claim_idle_ms, 30000);
+	assert_int_equal(c.smsd_workers, 0);
 	assert_int_equal(c.sms_provider, VC_PROVIDER_LOG);
 	assert_string_equal(c.ccp_base_url, "https://app.cloopen.com:8883");
 	assert_string_equal(c.ccp_account_sid, "");
@@ -432,6 +436,23 @@ test_bad_values(void **state)
 	load_fails("sms_code_length = 13\n", codelen, 1);	/* > VC_SMS_CODE_MAX */
 	load_fails("sms_code_length = 0\n", codelen, 1);
 	load_fails("captcha_length = 13\n", caplen, 1);	/* > VC_CAPTCHA_LEN_MAX */
+	/* Queued delivery's bounds. */
+	{
+		static const char *const idle[] = { "sms_claim_idle_ms" };
+		static const char *const tries[] = { "sms_max_tries" };
+		static const char *const qmax[] = { "sms_queue_max" };
+		static const char *const senders[] = { "smsd_workers" };
+
+		/* Shorter than one provider call: a live sender's message
+		 * would be taken over. */
+		load_fails("sms_claim_idle_ms = 5999\n", idle, 1);
+		load_fails("sms_max_tries = 0\n", tries, 1);
+		load_fails("sms_queue_max = 99\n", qmax, 1);
+		load_fails("smsd_workers = 65\n", senders, 1);
+		/* A queue the log provider would write nowhere. */
+		load_fails("sms_delivery = queue\nsms_provider = log\n",
+		    (const char *const[]){ "sms_delivery" }, 1);
+	}
 }
 
 static void
