@@ -49,7 +49,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all run stop test unit valgrind integration bench attack deps clean \
-	pkgcheck fuzz fuzzers
+	pkgcheck fuzz fuzzers install uninstall testdeps
 all: $(B)/vcoded $(B)/vcode-smsd $(B)/vcode-render
 
 $(B)/%.o: %.c $(wildcard */*.h) | pkgcheck
@@ -95,7 +95,10 @@ run: deps all
 stop:
 	@sh deploy/run.sh stop
 
-test: deps all $(UNIT_BINS)
+testdeps:
+	@sh deploy/deps.sh test
+
+test: testdeps all $(UNIT_BINS)
 	@VCODED=$(CURDIR)/$(B)/vcoded sh tests/run.sh $(UNIT_BINS)
 
 unit: all $(UNIT_BINS)
@@ -133,6 +136,62 @@ fuzzers: $(FUZZERS:%=$(B)/fuzz_%)
 $(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libvcode.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
 	    $(B)/libvcode.a $(LDLIBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the daemons to sbin, the
+# tool to bin, the man pages, the deploy examples to share/doc/vcode, and
+# the default configuration to SYSCONFDIR/vcode/vcode.conf unless one is
+# there (then it is left alone and the default lands beside it as
+# vcode.conf.default). make uninstall removes what install put, and the
+# configuration only if it is still the default.
+PREFIX	?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/vcode
+INSTALL	?= install
+MANS	 = deploy/man/vcode-render.1 deploy/man/vcode.conf.5 \
+	   deploy/man/vcoded.8 deploy/man/vcode-smsd.8
+DOCS	 = README.md deploy/vcode.conf deploy/nginx.conf.in
+DOCDIRS	 = $(wildcard deploy/apache deploy/systemd)
+CONFDST	 = $(DESTDIR)$(SYSCONFDIR)/vcode/vcode.conf
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/vcode
+	$(INSTALL) -m 755 $(B)/vcoded $(B)/vcode-smsd $(DESTDIR)$(PREFIX)/sbin/
+	$(INSTALL) -m 755 $(B)/vcode-render $(DESTDIR)$(PREFIX)/bin/
+	$(INSTALL) -m 644 deploy/man/vcode-render.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 deploy/man/vcode.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 deploy/man/vcoded.8 deploy/man/vcode-smsd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 755 deploy/spawn-fcgi.sh $(DESTDIR)$(DOCDIR)/
+	for d in $(DOCDIRS); do \
+	    $(INSTALL) -d $(DESTDIR)$(DOCDIR)/$$(basename $$d) && \
+	    $(INSTALL) -m 644 $$d/* $(DESTDIR)$(DOCDIR)/$$(basename $$d)/; \
+	done
+	@if [ -e $(CONFDST) ]; then \
+	    $(INSTALL) -m 644 deploy/vcode.conf $(CONFDST).default; \
+	    echo "$(CONFDST) exists: left as it is; the default is" \
+	        "$(CONFDST).default"; \
+	else \
+	    $(INSTALL) -m 644 deploy/vcode.conf $(CONFDST); \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/vcoded $(DESTDIR)$(PREFIX)/sbin/vcode-smsd \
+	    $(DESTDIR)$(PREFIX)/bin/vcode-render \
+	    $(DESTDIR)$(MANDIR)/man1/vcode-render.1 \
+	    $(DESTDIR)$(MANDIR)/man5/vcode.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/vcoded.8 \
+	    $(DESTDIR)$(MANDIR)/man8/vcode-smsd.8 $(CONFDST).default
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -e $(CONFDST) ] && cmp -s deploy/vcode.conf $(CONFDST); then \
+	    rm -f $(CONFDST); rmdir $(DESTDIR)$(SYSCONFDIR)/vcode 2>/dev/null; \
+	elif [ -e $(CONFDST) ]; then \
+	    echo "$(CONFDST) was changed: left in place"; \
+	fi; true
 
 clean:
 	rm -rf build build-san build-fuzz

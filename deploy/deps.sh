@@ -1,9 +1,14 @@
 #!/bin/sh
-# Installs, on Debian, the packages vcode needs to build, run and test,
-# when any is missing. Needs root (or sudo) only when something is missing.
+# Installs, on Debian, the packages vcode needs to build and run (deps.sh)
+# or to build, run and test (deps.sh test), when any is missing. Needs root
+# (or sudo) only when something is missing. The test tools: mandoc (man
+# page lint), apache2-bin and mod_fcgid (the Apache deployments, run as an
+# unprivileged instance; apache2-bin starts no service), systemd
+# (systemd-analyze verify of the units; nothing is booted).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
+[ "${1:-}" = test ] && PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
