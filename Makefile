@@ -151,7 +151,8 @@ INSTALL	?= install
 MANS	 = deploy/man/vcode-render.1 deploy/man/vcode.conf.5 \
 	   deploy/man/vcoded.8 deploy/man/vcode-smsd.8
 DOCS	 = README.md deploy/vcode.conf deploy/nginx.conf.in
-DOCDIRS	 = $(wildcard deploy/apache deploy/systemd)
+DOCDIRS	 = $(wildcard deploy/apache)
+UNITS	 = $(wildcard deploy/systemd/*.in)
 CONFDST	 = $(DESTDIR)$(SYSCONFDIR)/vcode/vcode.conf
 
 install: all
@@ -170,6 +171,15 @@ install: all
 	for d in $(DOCDIRS); do \
 	    $(INSTALL) -d $(DESTDIR)$(DOCDIR)/$$(basename $$d) && \
 	    $(INSTALL) -m 644 $$d/* $(DESTDIR)$(DOCDIR)/$$(basename $$d)/; \
+	done
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/systemd
+	$(INSTALL) -m 644 deploy/systemd/vcode.env.example \
+	    $(DESTDIR)$(DOCDIR)/systemd/
+	for u in $(UNITS); do \
+	    sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' \
+	        -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+	        >$(DESTDIR)$(DOCDIR)/systemd/$$(basename $$u .in) && \
+	    chmod 644 $(DESTDIR)$(DOCDIR)/systemd/$$(basename $$u .in); \
 	done
 	@if [ -e $(CONFDST) ]; then \
 	    $(INSTALL) -m 644 deploy/vcode.conf $(CONFDST).default; \

@@ -12,11 +12,12 @@ int	 fcgi_serve(const struct vc_config *, int listen_fd);
 /* fcgi_cgi: serves the one CGI request in environ and stdin; exit code. */
 int	 fcgi_cgi(const struct vc_config *);
 /*
- * fcgi_master: binds listen, runs the prefork pool until SIGTERM/SIGINT;
+ * fcgi_master: binds listen (or, listen_fd >= 0, runs on that socket, as
+ * systemd hands one over), runs the prefork pool until SIGTERM/SIGINT;
  * SIGHUP loads path (NULL: defaults and environment) again into cfg.
  * Returns the exit code.
  */
 int	 fcgi_master(struct vc_config *, const char *path, int daemonize,
-	    const char *pidfile);
+	    const char *pidfile, int listen_fd);
 
 #endif /* VCODE_FCGI_H */

@@ -21,10 +21,13 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: vcoded [-dht] [-c file] [-p pidfile]\n"
+	fprintf(fp, "usage: vcoded [-dhmt] [-c file] [-p pidfile]\n"
 	    "  -c file     configuration (default: $VCODE_CONFIG, else "
 	    "built-in defaults)\n"
 	    "  -d          run in the background (prefork mode)\n"
+	    "  -m          with a listening socket on fd 0 (systemd's\n"
+	    "              StandardInput=socket): run the prefork master on "
+	    "it\n"
 	    "  -p pidfile  write the master's pid there\n"
 	    "  -t          check the configuration, print it, exit\n"
 	    "  -h          this help\n");
@@ -73,7 +76,7 @@ main(int argc, char *argv[])
 	struct vc_config	 cfg;
 	const char		*conf = getenv("VCODE_CONFIG"), *pidfile = NULL;
 	char			 err[VC_ERR_MAX];
-	int			 ch, daemon_flag = 0, test = 0, rc;
+	int			 ch, daemon_flag = 0, test = 0, rc, on_fd0 = 0;
 
 	/* fds 0-2 must be open before anything else opens a file. */
 	while ((rc = open("/dev/null", O_RDWR)) != -1 && rc <= STDERR_FILENO)
@@ -81,13 +84,16 @@ main(int argc, char *argv[])
 	if (rc > STDERR_FILENO)
 		close(rc);
 
-	while ((ch = getopt(argc, argv, "c:dhp:t")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dhmp:t")) != -1) {
 		switch (ch) {
 		case 'c':
 			conf = optarg;
 			break;
 		case 'd':
 			daemon_flag = 1;
+			break;
+		case 'm':
+			on_fd0 = 1;
 			break;
 		case 'p':
 			pidfile = optarg;
@@ -132,14 +138,21 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 0;
 	}
-	if (is_listener(STDIN_FILENO)) {
+	if (on_fd0 && !is_listener(STDIN_FILENO)) {
+		fprintf(stderr, "vcoded: -m: fd 0 is not a listening socket\n");
+		rc = 1;
+	} else if (on_fd0) {
+		start_notes(&cfg);
+		rc = fcgi_master(&cfg, conf, daemon_flag, pidfile,
+		    STDIN_FILENO);
+	} else if (is_listener(STDIN_FILENO)) {
 		start_notes(&cfg);
 		rc = fcgi_serve(&cfg, STDIN_FILENO);
 	} else if (getenv("GATEWAY_INTERFACE") != NULL)
 		rc = fcgi_cgi(&cfg);
 	else {
 		start_notes(&cfg);
-		rc = fcgi_master(&cfg, conf, daemon_flag, pidfile);
+		rc = fcgi_master(&cfg, conf, daemon_flag, pidfile, -1);
 	}
 	config_free(&cfg);
 	return rc;

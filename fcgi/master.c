@@ -338,7 +338,7 @@ on_signal(struct master *m, int sig)
 
 int
 fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
-    const char *pidfile)
+    const char *pidfile, int listen_fd)
 {
 	static struct master	 m;
 	sigset_t		 set;
@@ -349,11 +349,29 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 
 	m.cfg = cfg;
 	m.path = path;
-	if (probe(cfg) == -1 || (m.fd = bind_listen(cfg)) == -1)
+	if (probe(cfg) == -1)
 		return 1;
-	if (strncmp(cfg->listen, "unix:", 5) == 0 &&
-	    (sockpath = strdup(cfg->listen + 5)) == NULL)
-		return 1;
+	if (listen_fd >= 0) {
+		int	 null;
+
+		/* Handed over, not ours to remove at the end. Moved off fd 0,
+		 * which -d and the children's stdin make /dev/null. */
+		if ((m.fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3)) == -1) {
+			log_error("listening socket: %s", strerror(errno));
+			return 1;
+		}
+		if ((null = open("/dev/null", O_RDONLY)) != -1) {
+			dup2(null, listen_fd);
+			if (null != listen_fd)
+				close(null);
+		}
+	} else {
+		if ((m.fd = bind_listen(cfg)) == -1)
+			return 1;
+		if (strncmp(cfg->listen, "unix:", 5) == 0 &&
+		    (sockpath = strdup(cfg->listen + 5)) == NULL)
+			return 1;
+	}
 	if (daemon_flag && (ready = proc_daemonize()) == -1) {
 		log_error("daemonize: %s", strerror(errno));
 		return 1;
@@ -371,7 +389,8 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 	sigprocmask(SIG_BLOCK, &set, &m.oldmask);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s with %d workers and %d senders",
-	    cfg->listen, cfg->workers, cfg->smsd_workers);
+	    listen_fd >= 0 ? "the socket on fd 0" : cfg->listen, cfg->workers,
+	    cfg->smsd_workers);
 
 	for (;;) {
 		if (signal_old(&m, time(NULL)) == 0 && m.stopping)
