@@ -3,6 +3,7 @@
  * that runs a program per request.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,11 @@
 #include "core/core.h"
 #include "fcgi/fcgi.h"
 #include "fcgi/io.h"
+
+#define DRAIN_MAX	(1024 * 1024)	/* body bytes read and dropped, at most */
+#define DRAIN_WAIT_MS	1000		/* for each piece of them */
+
+static long long	 body_read;	/* bytes of stdin read so far */
 
 static const char *
 cgi_param(void *arg, const char *name)
@@ -28,7 +34,45 @@ cgi_read(void *arg, char *buf, size_t len)
 	do {
 		n = read(STDIN_FILENO, buf, len);
 	} while (n == -1 && errno == EINTR);
+	if (n > 0)
+		body_read += n;
 	return n;
+}
+
+/*
+ * drain: reads what is left of a body vcode did not take (one over the
+ * size limit, one a route does not read), up to DRAIN_MAX. A CGI program
+ * that exits with its stdin unread makes mod_cgid's socket reset, and the
+ * client gets no reply at all instead of the 413 written.
+ */
+static void
+drain(void)
+{
+	const char	*cl = getenv("CONTENT_LENGTH");
+	char		 buf[8192], *end;
+	long long	 want;
+	struct pollfd	 p;
+	ssize_t		 n;
+
+	if (cl == NULL || *cl == '\0')
+		return;
+	errno = 0;
+	want = strtoll(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || want <= body_read)
+		return;
+	want -= body_read;
+	if (want > DRAIN_MAX)
+		want = DRAIN_MAX;
+	p.fd = STDIN_FILENO;
+	p.events = POLLIN;
+	while (want > 0 && poll(&p, 1, DRAIN_WAIT_MS) == 1) {
+		n = read(STDIN_FILENO, buf, (size_t)want < sizeof(buf) ?
+		    (size_t)want : sizeof(buf));
+		if (n <= 0 && !(n == -1 && errno == EINTR))
+			break;
+		if (n > 0)
+			want -= n;
+	}
 }
 
 static int
@@ -55,6 +99,7 @@ fcgi_cgi(const struct vc_config *cfg)
 	}
 	fcgi_request(ctx, &io);
 	fflush(stdout);
+	drain();
 	ctx_free(ctx);
 	return 0;
 }

@@ -347,6 +347,81 @@ start_nginx() {
 	it_bail "nginx did not start (see nginx-start.log)"
 }
 
+# ---- apache ---------------------------------------------------------------
+
+# start_apache SNIPPET: Debian's apache2 as an unprivileged instance of its
+# own (ServerRoot, PidFile, logs, IPC in $T/apache) on a free loopback
+# port, including deploy/apache/SNIPPET with the test's paths Defined
+# (socket, binary, configuration, CGI folder $T/cgi-bin). Sets APORT and
+# ABASE; as root its children run as www-data.
+start_apache() {
+	local snip=$1 tries=5 n user=""
+	local A=$T/apache M=/usr/lib/apache2/modules
+	command -v apache2 >/dev/null || it_bail "apache2 not found (apt-get install apache2-bin libapache2-mod-fcgid)"
+	mkdir -p "$A/fcgid" "$T/cgi-bin"
+	chmod 777 "$A/fcgid"
+	[ "$(id -u)" = 0 ] && user="User www-data
+Group www-data"
+	while [ $tries -gt 0 ]; do
+		APORT=$(free_port) || it_bail "no free port"
+		cat >"$A/httpd.conf" <<EOC
+Define VCODE_SOCKET $VC_SOCK
+Define VCODED $VCODED
+Define VCODE_CONFIG $CONF
+Define VCODE_CGI_DIR $T/cgi-bin
+ServerRoot $A
+ServerName 127.0.0.1
+Listen 127.0.0.1:$APORT
+PidFile $A/httpd.pid
+ErrorLog $A/error.log
+LogLevel warn
+LogFormat "%h \"%m %U\" %>s %b" vcode
+CustomLog $A/access.log vcode
+DefaultRuntimeDir $A
+Mutex file:$A
+$user
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule authz_host_module $M/mod_authz_host.so
+LoadModule alias_module $M/mod_alias.so
+LoadModule env_module $M/mod_env.so
+LoadModule proxy_module $M/mod_proxy.so
+LoadModule proxy_fcgi_module $M/mod_proxy_fcgi.so
+LoadModule fcgid_module $M/mod_fcgid.so
+LoadModule cgid_module $M/mod_cgid.so
+FcgidIPCDir $A/fcgid
+FcgidProcessTableFile $A/fcgid/shm
+ScriptSock $A/cgid.sock
+Include $ROOT/deploy/apache/$snip
+EOC
+		rm -f "$A/httpd.pid"
+		if apache2 -f "$A/httpd.conf" -k start >>"$A/start.log" 2>&1; then
+			n=100
+			while [ $n -gt 0 ] && ! [ -s "$A/httpd.pid" ]; do
+				sleep 0.05
+				n=$((n - 1))
+			done
+			if [ -s "$A/httpd.pid" ]; then
+				track "$(cat "$A/httpd.pid")"
+				ABASE=http://127.0.0.1:$APORT
+				return 0
+			fi
+		fi
+		tries=$((tries - 1))
+	done
+	it_bail "apache2 did not start: $(tail -n 5 "$A/start.log" "$A/error.log" 2>/dev/null)"
+}
+
+# stop_apache: the instance and every process it started.
+stop_apache() {
+	local p
+	[ -s "$T/apache/httpd.pid" ] || return 0
+	p=$(cat "$T/apache/httpd.pid")
+	apache2 -f "$T/apache/httpd.conf" -k stop >/dev/null 2>&1
+	wait_gone 5 "$p" || stop_pid "$p"
+	rm -f "$T/apache/httpd.pid"
+}
+
 # ---- vcoded ---------------------------------------------------------------
 
 # start_vcoded MODE [VCODE_KEY=VALUE...]: MODE is spawn (spawn-fcgi, 4
