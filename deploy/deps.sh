@@ -4,11 +4,14 @@
 # (or sudo) only when something is missing. The test tools: mandoc (man
 # page lint), apache2-bin and mod_fcgid (the Apache deployments, run as an
 # unprivileged instance; apache2-bin starts no service), systemd
-# (systemd-analyze verify of the units; nothing is booted).
+# (systemd-analyze verify of the units; nothing is booted), chromium,
+# nodejs and npm (the demo page driven by playwright-core, which the
+# browser test installs from npm into tests/browser/node_modules).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
-[ "${1:-}" = test ] && PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd"
+[ "${1:-}" = test ] && PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd
+chromium nodejs npm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

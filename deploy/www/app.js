@@ -99,22 +99,56 @@
 		});
 	}
 
-	function countdown() {
-		var left = COUNTDOWN, t;
-		counting = true;
-		send.disabled = true;
-		send.textContent = left + " 秒后重发";
-		t = setInterval(function () {
-			left -= 1;
+	/*
+	 * The resend countdown. Its deadline is kept in localStorage, so a
+	 * reload shows the same seconds left (the server's resend flag lives
+	 * as long; the countdown only saves a refused request).
+	 */
+	var DEADLINE_KEY = "vcode_resend_until";
+
+	function countdown(seconds) {
+		var until = Date.now() + seconds * 1000, t;
+		try {
+			localStorage.setItem(DEADLINE_KEY, String(until));
+		} catch (e) {
+			/* Storage refused (private mode): this page only. */
+		}
+		function tick() {
+			var left = Math.ceil((until - Date.now()) / 1000);
 			if (left > 0) {
+				/* Short enough for a phone's row; the name says
+				 * it in both languages. */
 				send.textContent = left + " 秒后重发";
+				send.setAttribute("aria-label", left + " 秒后重发 " +
+				    "(resend in " + left + " s)");
 				return;
 			}
 			clearInterval(t);
 			counting = false;
 			send.disabled = false;
 			send.textContent = SEND_LABEL;
-		}, 1000);
+			send.removeAttribute("aria-label");
+			try {
+				localStorage.removeItem(DEADLINE_KEY);
+			} catch (e) {
+			}
+		}
+		counting = true;
+		send.disabled = true;
+		tick();
+		t = setInterval(tick, 1000);
+	}
+
+	/* A countdown a reload interrupted goes on where it was. */
+	function resumeCountdown() {
+		var until;
+		try {
+			until = Number(localStorage.getItem(DEADLINE_KEY));
+		} catch (e) {
+			return;
+		}
+		if (until > Date.now())
+			countdown((until - Date.now()) / 1000);
 	}
 
 	function checkMobile() {
@@ -142,7 +176,7 @@
 		    { cache: "no-store" }).then(function (j) {
 			if (j.code === 0) {
 				show(j.errmsg || "发送短信成功", true);
-				countdown();
+				countdown(COUNTDOWN);
 				smsCode.focus();
 			} else {
 				show(j.errmsg || "错误 " + j.code, false);
@@ -192,4 +226,5 @@
 	$("refresh").addEventListener("click", refreshCaptcha);
 	listen.addEventListener("click", playAudio);
 	refreshCaptcha();
+	resumeCountdown();
 }());
