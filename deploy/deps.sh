@@ -10,8 +10,11 @@
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
-[ "${1:-}" = test ] && PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd
-chromium nodejs npm"
+if [ "${1:-}" = test ]; then
+	PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd chromium"
+	# A machine's own Node.js (not Debian's) is used as it is.
+	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
