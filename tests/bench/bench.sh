@@ -45,3 +45,7 @@ fi
 if command -v python3 >/dev/null && command -v nginx >/dev/null; then
 	bash "$here/tests/bench/queue.sh" || echo "bench: the queue benchmark failed"
 fi
+# Legacy CGI hosting through Apache, against the seed's view as a Python CGI.
+if command -v apache2 >/dev/null && command -v python3 >/dev/null; then
+	bash "$here/tests/bench/apache-cgi.sh" || echo "bench: the Apache CGI benchmark failed"
+fi
