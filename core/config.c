@@ -360,6 +360,16 @@ check_config(const struct vc_config *cfg, char *err, size_t errlen)
 		    "write every message nowhere");
 		return -1;
 	}
+	/* A sender holds a message for one provider call and a few store
+	 * round trips; only past that may another take it over. */
+	if (cfg->sms_claim_idle_ms <= SMS_SEND_MAX_MS +
+	    2 * cfg->redis_timeout_ms) {
+		snprintf(err, errlen, "key 'sms_claim_idle_ms': must exceed "
+		    "%d ms (one provider call, %d ms, and two redis_timeout_ms)",
+		    SMS_SEND_MAX_MS + 2 * cfg->redis_timeout_ms,
+		    SMS_SEND_MAX_MS);
+		return -1;
+	}
 	if (strlen(cfg->key_prefix) > 64) {
 		snprintf(err, errlen, "key 'key_prefix': longer than 64 bytes");
 		return -1;

@@ -37,6 +37,11 @@
 #define OUTAGE_FIRST_MS		100	/* Redis away: retry after ... */
 #define OUTAGE_MAX_MS		2000
 #define DEAD_MAX		100000	/* dead letters kept (MAXLEN ~) */
+#define STOP_ACK_MS		20000	/* after a stop, an acknowledgement is
+					   still tried this long (vcoded's
+					   master waits 30 s) */
+#define CLOCK_SKEW_S		60	/* between the web host's clock, which
+					   wrote expires, and ours */
 
 long long
 now_ms(void)
@@ -106,15 +111,18 @@ static int
 sender_open(struct sender *s, struct vc_config *cfg, int provider, char *err,
     size_t errlen)
 {
-	char	 host[64];
+	char	 host[64], tag[8];
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(s->consumer, sizeof(s->consumer), "%s:%ld", host,
-	    (long)getpid());
+	/* host:pid and a random part: two containers may share both. */
+	if (rand_digits(tag, sizeof(tag), 6) == -1)
+		snprintf(tag, sizeof(tag), "0");
+	snprintf(s->consumer, sizeof(s->consumer), "%s:%ld:%s", host,
+	    (long)getpid(), tag);
 	snprintf(s->cursor, sizeof(s->cursor), "0-0");
 	s->fresh = 1;
 	if (outbox_keys(s, err, errlen) == -1 ||
@@ -191,14 +199,17 @@ enum fin { FIN_DONE, FIN_RETRY, FIN_DEAD };
 /*
  * finish: records what became of m, retrying through an outage: a message
  * that was sent must not be sent again because the acknowledgement could
- * not be written. Gives up only on a stop (the message stays pending, and
- * another sender takes it over: a duplicate at worst).
+ * not be written. Gives up only STOP_ACK_MS after a stop (the message
+ * stays pending, and another sender takes it over: a duplicate at worst).
+ * Returns what the store step said (for a retry or a dead letter, 0: the
+ * message is no longer this sender's), or -1 after giving up.
  */
-static void
+static int
 finish(struct sender *s, const struct store_msg *m, enum fin how,
     const char *stat_or_error)
 {
-	int	 rc;
+	long long	 deadline = 0;
+	int		 rc;
 
 	for (;;) {
 		switch (how) {
@@ -217,13 +228,15 @@ finish(struct sender *s, const struct store_msg *m, enum fin how,
 		}
 		if (rc != -1) {
 			reachable(s);
-			return;
+			return rc;
 		}
-		if (got_stop) {
+		if (got_stop && deadline == 0)
+			deadline = now_ms() + STOP_ACK_MS;
+		if (got_stop && now_ms() > deadline) {
 			log_warn("stopping with one message unacknowledged (%s):"
 			    " another sender will take it over",
 			    store_strerror(s->store));
-			return;
+			return -1;
 		}
 		outage(s);
 	}
@@ -234,17 +247,21 @@ static void
 fail(struct sender *s, const struct store_msg *m, const char *masked,
     const char *err)
 {
-	if (m->tries + 1 >= s->cfg->sms_max_tries) {
+	int	 last = m->tries + 1 >= s->cfg->sms_max_tries;
+
+	if (finish(s, m, last ? FIN_DEAD : FIN_RETRY, err) == 0) {
+		log_warn("sms to %s: try %d failed (%s); another sender has "
+		    "taken the message over", masked, m->tries + 1, err);
+		return;
+	}
+	if (last)
 		log_error("sms to %s: try %d of %d failed (%s); moved to the "
 		    "dead-letter stream", masked, m->tries + 1,
 		    s->cfg->sms_max_tries, err);
-		finish(s, m, FIN_DEAD, err);
-		return;
-	}
-	log_warn("sms to %s: try %d of %d failed (%s); again in %lld ms",
-	    masked, m->tries + 1, s->cfg->sms_max_tries, err,
-	    backoff(m->tries + 1));
-	finish(s, m, FIN_RETRY, err);
+	else
+		log_warn("sms to %s: try %d of %d failed (%s); again in %lld "
+		    "ms", masked, m->tries + 1, s->cfg->sms_max_tries, err,
+		    backoff(m->tries + 1));
 }
 
 /*
@@ -260,7 +277,7 @@ live(struct sender *s, struct store_msg *m)
 	char	 want[VC_HMAC_HEX], have[VC_HMAC_HEX];
 	int	 rc;
 
-	if (m->expires <= now_ms() / 1000)
+	if (m->expires + CLOCK_SKEW_S <= now_ms() / 1000)
 		return 0;
 	rc = store_get(s->store, m->key, have, sizeof(have));
 	if (rc == 1 && m->code[0] == '\0') {
@@ -298,10 +315,12 @@ handle(struct sender *s, struct store_msg *m)
 		finish(s, m, FIN_DEAD, "its senders died while sending it");
 		return;
 	}
-	if ((rc = live(s, m)) == -1) {
-		/* Still ours and pending: read again once Redis answers. */
+	/* Through an outage the message stays in hand: read again, its
+	 * delivery count would grow with every blip. */
+	while ((rc = live(s, m)) == -1) {
+		if (got_stop)
+			return;		/* pending: taken over later */
 		outage(s);
-		return;
 	}
 	reachable(s);
 	if (rc == 0) {

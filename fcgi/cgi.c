@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -14,7 +15,7 @@
 #include "fcgi/io.h"
 
 #define DRAIN_MAX	(1024 * 1024)	/* body bytes read and dropped, at most */
-#define DRAIN_WAIT_MS	1000		/* for each piece of them */
+#define DRAIN_WAIT_MS	2000		/* for all of them */
 
 static long long	 body_read;	/* bytes of stdin read so far */
 
@@ -52,7 +53,9 @@ drain(void)
 	char		 buf[8192], *end;
 	long long	 want;
 	struct pollfd	 p;
+	struct timespec	 t0, t;
 	ssize_t		 n;
+	long		 left;
 
 	if (cl == NULL || *cl == '\0')
 		return;
@@ -65,7 +68,13 @@ drain(void)
 		want = DRAIN_MAX;
 	p.fd = STDIN_FILENO;
 	p.events = POLLIN;
-	while (want > 0 && poll(&p, 1, DRAIN_WAIT_MS) == 1) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = DRAIN_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (want <= 0 || left <= 0 || poll(&p, 1, (int)left) != 1)
+			break;
 		n = read(STDIN_FILENO, buf, (size_t)want < sizeof(buf) ?
 		    (size_t)want : sizeof(buf));
 		if (n <= 0 && !(n == -1 && errno == EINTR))

@@ -33,16 +33,27 @@ static const char done_lua[] =
 "return 'ok'\n";
 
 /*
+ * The message id is still this sender's (XPENDING names it as the
+ * consumer): one another sender took over is not this one's to move.
+ */
+#define OWNED \
+"local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n" \
+"if #p == 0 or p[1][2] ~= ARGV[#ARGV] then return 'gone' end\n" \
+"local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n" \
+"if #e == 0 then\n" \
+"  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n" \
+"  return 'gone'\n" \
+"end\n"
+
+/*
  * KEYS: stream, retry set, stats. ARGV: group, id, due (ms), error, keep,
- * dead keep.
- * The message, one try more and its last error, becomes a member of the
- * retry set (JSON, unique by the id it came from) scored by when it is due.
+ * dead keep, consumer. The message, one try more and its last error,
+ * becomes a member of the retry set (JSON, unique by the id it came from)
+ * scored by when it is due; written before the entry is acknowledged, so
+ * a failing write loses nothing.
  */
 static const char retry_lua[] =
-"local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n"
-"local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-"redis.call('XDEL', KEYS[1], ARGV[2])\n"
-"if n == 0 or #e == 0 then return 'gone' end\n"
+OWNED
 "local f, t = e[1][2], {}\n"
 "for i = 1, #f, 2 do t[f[i]] = f[i + 1] end\n"
 "t.tries = tostring((tonumber(t.tries) or 0) + 1)\n"
@@ -52,21 +63,21 @@ static const char retry_lua[] =
 "if redis.call('TTL', KEYS[2]) < tonumber(ARGV[5]) then\n"
 "  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
 "end\n"
+"redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+"redis.call('XDEL', KEYS[1], ARGV[2])\n"
 "redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
 "redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
 "return 'ok'\n";
 
 /*
  * KEYS: stream, dead stream, stats. ARGV: group, id, error, dead max,
- * dead keep. The dead letter keeps everything but the code: it is kept a
- * week, a code lives minutes (a replayed message is sent the code its key
- * holds then, if any).
+ * dead keep, consumer. The dead letter keeps everything but the code: it
+ * is kept a week, a code lives minutes (a replayed message is sent the
+ * code its key holds then, if any). Written before the entry is
+ * acknowledged.
  */
 static const char dead_lua[] =
-"local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n"
-"local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-"redis.call('XDEL', KEYS[1], ARGV[2])\n"
-"if n == 0 or #e == 0 then return 'gone' end\n"
+OWNED
 "local f, a = e[1][2], {}\n"
 "for i = 1, #f, 2 do\n"
 "  if f[i] == 'tries' then\n"
@@ -81,21 +92,25 @@ static const char dead_lua[] =
 "a[#a + 1] = ARGV[3]\n"
 "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(a))\n"
 "redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+"redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+"redis.call('XDEL', KEYS[1], ARGV[2])\n"
 "redis.call('HINCRBY', KEYS[3], 'dead', 1)\n"
 "redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
 "return 'ok'\n";
 
 /*
- * KEYS: retry set, stream. ARGV: now (ms), max, keep. Returns how many
- * moved.
+ * KEYS: retry set, stream, stats. ARGV: now (ms), max, keep. Returns how
+ * many moved. A member that does not decode (none of ours) is counted as
+ * malformed and removed.
  */
 static const char promote_lua[] =
 "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
 "  'LIMIT', 0, tonumber(ARGV[2]))\n"
 "for _, m in ipairs(due) do\n"
-"  redis.call('ZREM', KEYS[1], m)\n"
 "  local ok, t = pcall(cjson.decode, m)\n"
-"  if ok and type(t) == 'table' then\n"
+"  if not ok or type(t) ~= 'table' then\n"
+"    redis.call('HINCRBY', KEYS[3], 'malformed', 1)\n"
+"  else\n"
 "    local a = {}\n"
 "    for k, v in pairs(t) do\n"
 "      if k ~= 'from' then\n"
@@ -105,6 +120,7 @@ static const char promote_lua[] =
 "    end\n"
 "    redis.call('XADD', KEYS[2], '*', unpack(a))\n"
 "  end\n"
+"  redis.call('ZREM', KEYS[1], m)\n"
 "end\n"
 "if #due > 0 and redis.call('TTL', KEYS[2]) < tonumber(ARGV[3]) then\n"
 "  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
@@ -312,15 +328,23 @@ take(struct store *st, const struct store_outbox *ob,
 	int	 rc;
 
 	if (entries->type != REDIS_REPLY_ARRAY)
-		return -1;
+		goto bad;
 	for (i = 0; i < entries->elements; i++) {
+		/* Redis 6.2's XAUTOCLAIM: nil for an entry deleted while
+		 * pending (7.0 lists those apart). */
+		if (entries->element[i]->type == REDIS_REPLY_NIL)
+			continue;
 		if ((rc = parse_entry(entries->element[i], m)) == -1)
-			return -1;
+			goto bad;
 		if (rc == 1)
 			return 1;
 		ack_gone(st, ob, m->id);
 	}
 	return 0;
+bad:
+	snprintf(st->err, sizeof(st->err), "redis: a stream reply of an "
+	    "unexpected shape");
+	return -1;
 }
 
 int
@@ -357,7 +381,9 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 		    r->str);
 		/* The stream and its group went away (its TTL ran out while
 		 * idle, a flushed Redis): made again, the error was that. */
-		if (store_outbox_group(st, ob) == 0)
+		if ((strncmp(r->str, "NOGROUP", 7) == 0 ||
+		    strncmp(r->str, "UNBLOCKED", 9) == 0) &&
+		    store_outbox_group(st, ob) == 0)
 			rc = 0;
 	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
 	    (s = r->element[0])->type == REDIS_REPLY_ARRAY &&
@@ -439,12 +465,12 @@ store_outbox_retry(struct store *st, const struct store_outbox *ob,
 {
 	char		 due[24], k[16], dk[16];
 	const char	*args[] = { ob->stream, ob->retry, ob->stats, ob->group,
-	    id, due, error, k, dk };
+	    id, due, error, k, dk, ob->consumer };
 
 	snprintf(due, sizeof(due), "%lld", due_ms);
 	snprintf(k, sizeof(k), "%d", ob->keep);
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	return eval(st, SCRIPT_RETRY, 3, 6, args, move_words, 2);
+	return eval(st, SCRIPT_RETRY, 3, 7, args, move_words, 2);
 }
 
 int
@@ -453,11 +479,11 @@ store_outbox_dead(struct store *st, const struct store_outbox *ob,
 {
 	char		 max[16], dk[16];
 	const char	*args[] = { ob->stream, ob->dead, ob->stats, ob->group,
-	    id, error, max, dk };
+	    id, error, max, dk, ob->consumer };
 
 	snprintf(max, sizeof(max), "%d", ob->dead_max);
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	return eval(st, SCRIPT_DEAD, 3, 5, args, move_words, 2);
+	return eval(st, SCRIPT_DEAD, 3, 6, args, move_words, 2);
 }
 
 int
@@ -465,12 +491,12 @@ store_outbox_promote(struct store *st, const struct store_outbox *ob,
     long long now_ms, int max)
 {
 	char		 now[24], n[16], k[16];
-	const char	*args[] = { ob->retry, ob->stream, now, n, k };
+	const char	*args[] = { ob->retry, ob->stream, ob->stats, now, n, k };
 
 	snprintf(now, sizeof(now), "%lld", now_ms);
 	snprintf(n, sizeof(n), "%d", max);
 	snprintf(k, sizeof(k), "%d", ob->keep);
-	return eval(st, SCRIPT_PROMOTE, 2, 3, args, NULL, 0);
+	return eval(st, SCRIPT_PROMOTE, 3, 3, args, NULL, 0);
 }
 
 int

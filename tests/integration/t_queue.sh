@@ -36,7 +36,7 @@ QCONF=(
 	"prefix_hourly_limit = 0"
 	"sms_hourly_budget = 0"
 	"sms_daily_limit = 0"
-	"sms_claim_idle_ms = 6000"
+	"sms_claim_idle_ms = 10000"
 	"log_level = debug"
 	"workers = 4"
 )
@@ -282,6 +282,31 @@ expect_eq "kill -9: nothing pending, nothing waiting" "0 0" "$(pending) $(rcli x
 expect_match "kill -9: the second sender says it took a message over" \
     "took over message" "$(grep -m1 'took over' "$T/smsd-s5b.log")"
 smsd_stop "$S5B"
+set_mode ok
+
+# ---- a sender stalled past the claim time does not move a message taken over
+stats_reset
+set_mode hold:1
+smsd_start s5c
+S5C=$SPID
+m=$(new_mobile)
+send_ok meiduo "$m"
+wait_for 5 '[ "$(fcount "$m")" = 1 ]'
+kill -STOP "$S5C"	# mid-send: the stand-in holds its answer
+smsd_start s5d
+S5D=$SPID
+# sms_claim_idle_ms is 10 s: the second sender takes it over and sends it.
+wait_for 20 '[ "$(fcount "$m")" = 2 ] && [ "$(pending)" = 0 ]'
+expect_eq "stalled sender: the message was taken over and sent by another" "2 1" \
+    "$(fcount "$m") $(stat claimed)"
+kill -CONT "$S5C"
+sleep 3
+expect_eq "stalled sender: woken, it does not queue or send it again" "2 0 0" \
+    "$(fcount "$m") $(rcli zcard vcode:outbox:retry) $(rcli xlen vcode:outbox)"
+expect_match "stalled sender: ... and says the message is another's now" \
+    "another sender has taken the message over" "$(cat "$T/smsd-s5c.log")"
+smsd_stop "$S5C"
+smsd_stop "$S5D"
 set_mode ok
 
 # ---- expired, verified and replaced codes are dropped unsent --------------------
