@@ -13,6 +13,26 @@
 #include "core/proc.h"
 
 int
+proc_start(const char *prog, const char **conf, struct vc_config *cfg)
+{
+	char	 err[VC_ERR_MAX];
+	int	 fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		close(fd);
+	if (*conf != NULL && (*conf)[0] == '\0')
+		*conf = NULL;
+	if (config_load(cfg, *conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return -1;
+	}
+	vc_log_init(prog, cfg->log_level);
+	return 0;
+}
+
+int
 proc_ids(const struct vc_config *cfg, uid_t *uid, gid_t *gid)
 {
 	struct passwd	*pw;

@@ -11,6 +11,14 @@
 
 struct vc_config;
 
+/*
+ * proc_start: what every daemon does first: fds 0-2 opened on /dev/null
+ * where closed (so no file it opens becomes one), then the configuration
+ * *conf (NULL or "": defaults and environment; "" becomes NULL) loaded
+ * into cfg and the log set up as prog. 0, or -1 after saying why on
+ * stderr.
+ */
+int	 proc_start(const char *prog, const char **conf, struct vc_config *cfg);
 /* proc_ids: uid and gid of cfg's user and group. 0, or -1 after logging. */
 int	 proc_ids(const struct vc_config *, uid_t *, gid_t *);
 /*

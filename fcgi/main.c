@@ -9,13 +9,13 @@
  */
 #include <sys/socket.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/proc.h"
 #include "fcgi/fcgi.h"
 
 static void
@@ -78,12 +78,6 @@ main(int argc, char *argv[])
 	char			 err[VC_ERR_MAX];
 	int			 ch, daemon_flag = 0, test = 0, rc, on_fd0 = 0;
 
-	/* fds 0-2 must be open before anything else opens a file. */
-	while ((rc = open("/dev/null", O_RDWR)) != -1 && rc <= STDERR_FILENO)
-		;
-	if (rc > STDERR_FILENO)
-		close(rc);
-
 	while ((ch = getopt(argc, argv, "c:dhmp:t")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -113,13 +107,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (conf != NULL && conf[0] == '\0')
-		conf = NULL;
-	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "vcoded: %s\n", err);
+	if (proc_start("vcoded", &conf, &cfg) == -1)
 		return 1;
-	}
-	vc_log_init("vcoded", cfg.log_level);
 	if (test) {
 		struct vc_ctx	*ctx;
 

@@ -6,7 +6,6 @@
  * host or many, sharing the outbox through one consumer group.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +46,6 @@ main(int argc, char *argv[])
 	int			 ready = -1;
 	long			 n;
 
-	while ((rc = open("/dev/null", O_RDWR)) != -1 && rc <= STDERR_FILENO)
-		;
-	if (rc > STDERR_FILENO)
-		close(rc);
 	while ((ch = getopt_long(argc, argv, "c:dhp:Rt", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -81,13 +76,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (conf != NULL && conf[0] == '\0')
-		conf = NULL;
-	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "vcode-smsd: %s\n", err);
+	if (proc_start("vcode-smsd", &conf, &cfg) == -1)
 		return 1;
-	}
-	vc_log_init("vcode-smsd", cfg.log_level);
 	if (test) {
 		if (sender_check(&cfg, err, sizeof(err)) == -1) {
 			fprintf(stderr, "vcode-smsd: %s%s%s\n", conf ? conf : "",
