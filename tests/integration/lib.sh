@@ -156,6 +156,18 @@ wait_gone() {
 	return 1
 }
 
+# wait_for SECONDS 'CODE': polls the shell code CODE (evaluated anew each
+# time, every 50 ms) until it succeeds; 1 on timeout.
+wait_for() {
+	local n=$(($1 * 20))
+	while [ $n -gt 0 ]; do
+		eval "$2" && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
 # stop_pid PID [SIGNAL]: signal, wait up to 3 s, then SIGKILL it and its
 # children.
 stop_pid() {
@@ -316,7 +328,7 @@ free_port() {
 }
 
 start_nginx() {
-	local user_line="" tries=5 n
+	local user_line="" tries=5
 	[ "$(id -u)" = 0 ] && user_line="user www-data www-data;"
 	while [ $tries -gt 0 ]; do
 		PORT=$(free_port) || it_bail "no free port"
@@ -331,12 +343,7 @@ start_nginx() {
 		    >"$T/nginx.conf"
 		if nginx -e "$T/nginx-start.log" -c "$T/nginx.conf" -p "$T" \
 		    >>"$T/nginx-start.log" 2>&1; then
-			n=100
-			while [ $n -gt 0 ] && ! [ -s "$T/nginx.pid" ]; do
-				sleep 0.05
-				n=$((n - 1))
-			done
-			if [ -s "$T/nginx.pid" ]; then
+			if wait_for 5 '[ -s "$T/nginx.pid" ]'; then
 				track "$(cat "$T/nginx.pid")"
 				BASE=http://127.0.0.1:$PORT
 				return 0
@@ -355,7 +362,7 @@ start_nginx() {
 # (socket, binary, configuration, CGI folder $T/cgi-bin). Sets APORT and
 # ABASE; as root its children run as www-data.
 start_apache() {
-	local snip=$1 tries=5 n user=""
+	local snip=$1 tries=5 user=""
 	local A=$T/apache M=/usr/lib/apache2/modules
 	command -v apache2 >/dev/null || it_bail "apache2 not found (apt-get install apache2-bin libapache2-mod-fcgid)"
 	mkdir -p "$A/fcgid" "$T/cgi-bin"
@@ -396,12 +403,7 @@ Include $ROOT/deploy/apache/$snip
 EOC
 		rm -f "$A/httpd.pid"
 		if apache2 -f "$A/httpd.conf" -k start >>"$A/start.log" 2>&1; then
-			n=100
-			while [ $n -gt 0 ] && ! [ -s "$A/httpd.pid" ]; do
-				sleep 0.05
-				n=$((n - 1))
-			done
-			if [ -s "$A/httpd.pid" ]; then
+			if wait_for 5 '[ -s "$A/httpd.pid" ]'; then
 				track "$(cat "$A/httpd.pid")"
 				ABASE=http://127.0.0.1:$APORT
 				return 0

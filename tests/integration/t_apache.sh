@@ -60,8 +60,7 @@ start_vcoded_alone() {
 	VC_MASTER=$!
 	MODE=prefork
 	track "$VC_MASTER"
-	local n=100
-	while [ $n -gt 0 ] && ! [ -S "$VC_SOCK" ]; do sleep 0.05; n=$((n - 1)); done
+	wait_for 5 '[ -S "$VC_SOCK" ]'
 	wait_workers 3
 }
 start_vcoded_alone
@@ -97,8 +96,7 @@ it_note "fcgid: $n vcoded processes"
 expect_match "fcgid: they run as Apache's user" "^(www-data|$(id -un))$" \
     "$(ps -o user= -p "$(pgrep -f "^$VCODED" | head -n 1)" | tr -d ' ')"
 stop_apache
-wait_for_none() { local n=100; while [ $n -gt 0 ] && pgrep -f "^$VCODED( |\$)" >/dev/null; do sleep 0.05; n=$((n - 1)); done; }
-wait_for_none
+wait_for 5 '! pgrep -f "^$VCODED( |\$)" >/dev/null'
 expect_eq "fcgid: stopping Apache stops them" 0 "$(pgrep -fc "^$VCODED( |\$)")"
 
 # ---- 3. plain CGI ------------------------------------------------------------

@@ -39,8 +39,7 @@ http {
 EOC
 nginx -e "$T/nginx-start.log" -c "$T/nginx.conf" -p "$T" >>"$T/nginx-start.log" 2>&1 ||
     it_bail "nginx did not start: $(tail -n 3 "$T/nginx-start.log")"
-n=100
-while [ $n -gt 0 ] && ! [ -s "$T/nginx.pid" ]; do sleep 0.05; n=$((n - 1)); done
+wait_for 5 '[ -s "$T/nginx.pid" ]'
 track "$(cat "$T/nginx.pid")"
 BASE=http://127.0.0.1:$PORT/api
 start_vcoded prefork VCODE_MOUNT=/api VCODE_TRUSTED_PROXIES=127.0.0.1 || it_done

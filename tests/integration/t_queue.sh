@@ -101,18 +101,6 @@ tally() {
 	    "$T/acc" "$1"
 }
 
-# wait_for SECONDS 'CODE': polls the shell code CODE (evaluated anew each
-# time) until it succeeds; 1 on timeout.
-wait_for() {
-	local n=$(($1 * 10))
-	while [ $n -gt 0 ]; do
-		eval "$2" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
 all_once() { [ "$(tally "$1")" = "once=$(wc -l <"$1") missing=0 extra=0" ]; }
 outbox_empty() { [ "$(rcli xlen vcode:outbox)" = 0 ] && [ "$(rcli zcard vcode:outbox:retry)" = 0 ]; }
 stat() { local v; v=$(rcli hget vcode:outbox:stats "$1"); echo "${v:-0}"; }

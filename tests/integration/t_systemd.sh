@@ -49,11 +49,7 @@ python3 "$IT_DIR/fd0_socket.py" "$VC_SOCK" "$VCODED" -m -c "$CONF" \
 VC_MASTER=$!
 MODE=prefork
 track "$VC_MASTER"
-n=100
-while [ $n -gt 0 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" != 200 ]; do
-	sleep 0.05
-	n=$((n - 1))
-done
+wait_for 5 '[ "$(curl -s -o /dev/null -w "%{http_code}" "$BASE/healthz")" = 200 ]'
 http GET /healthz
 expect_eq "vcoded -m: /healthz through nginx" 200 "$H_STATUS"
 wait_workers 3
@@ -64,11 +60,7 @@ expect_code "vcoded -m: captcha then SMS" ihome 200 OK
 old=$(workers)
 write_conf "workers = 2"
 kill -HUP "$VC_MASTER"
-n=100
-while [ $n -gt 0 ] && { [ "$(nworkers)" != 2 ] || [ "$(workers)" = "$old" ]; }; do
-	sleep 0.05
-	n=$((n - 1))
-done
+wait_for 5 '[ "$(nworkers)" = 2 ] && [ "$(workers)" != "$old" ]'
 expect_eq "vcoded -m: SIGHUP brings a new pool of workers = 2" 2 "$(nworkers)"
 http GET /healthz
 expect_eq "vcoded -m: still serving after the reload" 200 "$H_STATUS"
