@@ -32,6 +32,8 @@
 #define SENDER_GROUP		"vcode-smsd"
 #define SENDER_BLOCK_MS		1000	/* one wait for new messages */
 #define SENDER_PROMOTE_MAX	100	/* due retries moved per round */
+#define SENDER_PROMOTE_MS	250	/* how often the retry set is looked at:
+					   back-offs are whole seconds */
 #define BACKOFF_FIRST_MS	1000	/* a failed message waits 1, 2, 4 ... */
 #define BACKOFF_MAX_MS		60000	/* ... up to a minute */
 #define OUTAGE_FIRST_MS		100	/* Redis away: retry after ... */
@@ -73,6 +75,7 @@ struct sender {
 	char			 consumer[128];
 	char			 cursor[STORE_ID_MAX];	/* of the claim scan */
 	long long		 next_claim;	/* ms */
+	long long		 next_promote;	/* ms */
 	int			 outage_ms;	/* 0: Redis answers */
 	int			 fresh;		/* connection (re)made: group
 						   and own pending first */
@@ -353,7 +356,8 @@ handle(struct sender *s, struct store_msg *m)
  * next: the next message to handle into m: after a (re)connection, the
  * group made and this sender's own unacknowledged messages; every half
  * sms_claim_idle_ms, those of dead senders; else a new one, waiting up
- * to SENDER_BLOCK_MS. Due retries are moved into the stream first.
+ * to SENDER_BLOCK_MS. Due retries are moved into the stream first, every
+ * SENDER_PROMOTE_MS, not for every message.
  * 1 with m, 0 none, -1 the store failed.
  */
 static int
@@ -369,9 +373,14 @@ next(struct sender *s, struct store_msg *m)
 			return rc;
 		s->fresh = 0;
 	}
-	if (store_outbox_promote(s->store, &s->ob, now,
-	    SENDER_PROMOTE_MAX) == -1)
-		return -1;
+	if (now >= s->next_promote) {
+		if ((rc = store_outbox_promote(s->store, &s->ob, now,
+		    SENDER_PROMOTE_MAX)) == -1)
+			return -1;
+		/* A full round may have left more due: look again at once. */
+		if (rc < SENDER_PROMOTE_MAX)
+			s->next_promote = now + SENDER_PROMOTE_MS;
+	}
 	if (now >= s->next_claim) {
 		rc = store_outbox_claim(s->store, &s->ob,
 		    s->cfg->sms_claim_idle_ms, s->cursor, sizeof(s->cursor), m);
