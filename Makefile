@@ -40,11 +40,15 @@ override LDFLAGS += $(SAN)
 export ASAN_OPTIONS ?= abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
-LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) \
+# The SMS sender's daemon (core/smsd.c, core/delivery.c) is program code,
+# linked into the two programs that run it, not into the library.
+SMSD_SRCS = core/smsd.c core/delivery.c
+LIB_SRCS = $(filter-out $(SMSD_SRCS),$(wildcard core/*.c)) $(wildcard store/*.c) \
 	   $(filter-out sms/vcode-smsd.c,$(wildcard sms/*.c)) \
 	   render/render.c render/audio.c render/util.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o $(B)/render/clips.o
-VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
+SMSD_OBJS = $(SMSD_SRCS:%.c=$(B)/%.o)
+VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c)) $(SMSD_OBJS)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
@@ -70,7 +74,7 @@ $(B)/libvcode.a: $(LIB_OBJS)
 $(B)/vcoded: $(VCODED_OBJS) $(B)/libvcode.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/vcode-smsd: $(B)/sms/vcode-smsd.o $(B)/libvcode.a
+$(B)/vcode-smsd: $(B)/sms/vcode-smsd.o $(SMSD_OBJS) $(B)/libvcode.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/vcode-render: $(B)/render/vcode-render.o $(B)/libvcode.a
@@ -121,7 +125,7 @@ attack: all
 
 # libFuzzer harnesses (Debian's clang), each run FUZZ_SECONDS from its
 # seeds in tests/fuzz/corpus/.
-FUZZERS	 = request query xff config ccp
+FUZZERS	 = request query xff config ccp outbox retry
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	@command -v clang >/dev/null || { echo "make fuzz needs Debian's" \
@@ -133,7 +137,7 @@ fuzz: deps
 
 fuzzers: $(FUZZERS:%=$(B)/fuzz_%)
 
-$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libvcode.a
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/outbox.h $(B)/libvcode.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
 	    $(B)/libvcode.a $(LDLIBS)
 

@@ -97,6 +97,7 @@ static const struct kdef keydefs[] = {
 	ENUM(sms_delivery, "inline", deliveries),
 	INT(sms_queue_max, 100000, 100, 100000000),
 	INT(sms_max_tries, 8, 1, 100),
+	INT(sms_resend_unknown, 0, 0, 3),
 	INT(sms_claim_idle_ms, 30000, VC_CLAIM_IDLE_MIN, 86400000),
 	INT(smsd_workers, 0, 0, VC_SENDERS_MAX),
 	ENUM(sms_provider, "log", providers),

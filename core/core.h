@@ -69,26 +69,6 @@ void	 ctx_free(struct vc_ctx *);
 void	 vc_handle(struct vc_ctx *, const struct vc_request *,
 	    struct vc_response *resp);
 
-/* ---- Queued delivery: the SMS sender (vcode-smsd, smsd_workers). ---- */
-/*
- * sender_run: opens the store and the provider, gives up root (proc_drop),
- * then sends what the outbox holds until SIGTERM or SIGINT, after
- * which the message in hand is finished and acknowledged. SIGHUP loads
- * path again into cfg (path NULL: SIGHUP is ignored; vcoded's master
- * replaces its senders instead). A Redis that goes away is waited for.
- * Returns 0 after a stop, 1 when it cannot start (a configuration error).
- */
-int	 sender_run(struct vc_config *cfg, const char *path);
-/*
- * sender_replay: moves every dead letter back into the outbox, its tries
- * reset. How many, or -1 with err.
- */
-long	 sender_replay(struct vc_config *cfg, char *err, size_t errlen);
-/*
- * sender_check: what a sender needs of cfg (the provider, the store URL,
- * the outbox names), made and released. 0, or -1 with err.
- */
-int	 sender_check(struct vc_config *cfg, char *err, size_t errlen);
 /* delivery_describe: one line saying how SMS are delivered, for -t. */
 void	 delivery_describe(const struct vc_config *cfg, FILE *fp);
 

@@ -11,99 +11,6 @@
 #include "sms/sms.h"
 #include "store/store.h"
 
-struct sms *
-sms_from_config(const struct vc_config *cfg, char *err, size_t errlen)
-{
-	static const enum sms_provider provider_of[] = {
-		[VC_PROVIDER_LOG] = SMS_LOG,
-		[VC_PROVIDER_CCP] = SMS_CCP,
-		[VC_PROVIDER_WEBHOOK] = SMS_WEBHOOK,
-	};
-	struct sms_options	 o;
-
-	memset(&o, 0, sizeof(o));
-	o.provider = provider_of[cfg->sms_provider];
-	o.sms_log_file = cfg->sms_log_file;
-	o.ccp_base_url = cfg->ccp_base_url;
-	o.ccp_account_sid = cfg->ccp_account_sid;
-	o.ccp_auth_token = cfg->ccp_auth_token;
-	o.ccp_app_id = cfg->ccp_app_id;
-	o.ccp_template_id = cfg->ccp_template_id;
-	o.webhook_url = cfg->webhook_url;
-	o.webhook_secret = cfg->webhook_secret;
-	return sms_new(&o, err, errlen);
-}
-
-/*
- * ctx_make: makes the parts of ctx named in want that it does not have
- * yet. 0, or -1 with err filled (a configuration error: a font that lacks
- * the alphabet, a provider key missing).
- */
-static int
-ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
-{
-	const struct vc_config	*cfg = ctx->cfg;
-
-	if ((want & PART_RENDER) && ctx->render == NULL) {
-		if ((ctx->render = render_new(cfg->captcha_width,
-		    cfg->captcha_height, cfg->captcha_font, err, errlen)) == NULL)
-			return -1;
-		if (captcha_font_check(ctx->render, cfg, err, errlen) == -1 ||
-		    (ctx->warm && render_prewarm(ctx->render, err,
-		    errlen) == -1)) {
-			render_free(ctx->render);
-			ctx->render = NULL;
-			return -1;
-		}
-	}
-	if ((want & PART_AUDIO) && ctx->audio == NULL &&
-	    (ctx->audio = render_audio_new(err, errlen)) == NULL)
-		return -1;
-	if ((want & PART_SMS) && ctx->sms == NULL &&
-	    (ctx->sms = sms_from_config(cfg, err, errlen)) == NULL)
-		return -1;
-	return 0;
-}
-
-struct vc_ctx *
-ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
-    size_t errlen)
-{
-	struct vc_ctx	*ctx;
-
-	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	json_wipe_install();
-	ctx->cfg = cfg;
-	ctx->warm = mode == CTX_WARM;
-	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
-	    errlen)) == NULL ||
-	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
-	    errlen)) == NULL ||
-	    (mode != CTX_LAZY && ctx_make(ctx, mode == CTX_WARM &&
-	    cfg->sms_delivery == VC_DELIVER_QUEUE ? PART_ALL & ~PART_SMS :
-	    PART_ALL, err, errlen) == -1)) {
-		ctx_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-void
-ctx_free(struct vc_ctx *ctx)
-{
-	if (ctx == NULL)
-		return;
-	mobile_free(ctx->mobile);
-	store_free(ctx->store);
-	render_free(ctx->render);
-	render_audio_free(ctx->audio);
-	sms_free(ctx->sms);
-	free(ctx);
-}
-
 /*
  * ctx_need: the parts a handler is about to use, made now if the context
  * was not made up front (CGI). -1 after logging why and answering 500: the
@@ -119,16 +26,6 @@ ctx_need(struct hreq *h, unsigned want)
 	log_error("%s", err);
 	reply_outcome(h, R_INTERNAL);
 	return -1;
-}
-
-/* Writes prefix + name into key; 0, or -1 if it does not fit. */
-static int
-make_key(char *key, const char *prefix, const char *kind, const char *name)
-{
-	int	 n;
-
-	n = snprintf(key, VC_KEY_MAX, "%s%s%s", prefix, kind, name);
-	return n < 0 || n >= VC_KEY_MAX ? -1 : 0;
 }
 
 /* What a captcha route serves: the picture, or the spoken digits. */
@@ -154,7 +51,7 @@ captcha_serve(struct hreq *h, enum challenge kind)
 	size_t			 len;
 	int			 rc;
 
-	if (make_key(key, keys->captcha, "", id->val) == -1) {
+	if (key_make(key, keys->captcha, "", id->val) == -1) {
 		reply_outcome(h, R_PARAM);
 		return;
 	}
@@ -171,7 +68,7 @@ captcha_serve(struct hreq *h, enum challenge kind)
 	if (pre->state == FIELD_OK) {
 		char	 prekey[VC_KEY_MAX];
 
-		if (make_key(prekey, keys->captcha, "", pre->val) == 0 &&
+		if (key_make(prekey, keys->captcha, "", pre->val) == 0 &&
 		    strcmp(prekey, key) != 0 &&
 		    store_del(h->ctx->store, prekey) == -1)
 			goto dberr;
@@ -254,30 +151,114 @@ flow_tables_complete(void)
 	return 1;
 }
 
+/* The keys of one SMS request, named once (key_make's kinds). */
+struct sms_keys {
+	char	 flag[VC_KEY_MAX], interval[VC_KEY_MAX], daily[VC_KEY_MAX];
+	char	 ip[VC_KEY_MAX], block[VC_KEY_MAX], budget[VC_KEY_MAX];
+	char	 captcha[VC_KEY_MAX], code[VC_KEY_MAX], attempts[VC_KEY_MAX];
+	struct store_outbox outbox;
+};
+
+/*
+ * sms_keys: the keys of a request for mobile from the client at ip with
+ * captcha id: the counters on the national number (one phone, one
+ * identity, whatever the spelling), the legacy keys as the mobile was
+ * sent. 0, or -1 when one does not fit.
+ */
+static int
+sms_keys(struct hreq *h, const char *mobile, const char *id,
+    struct sms_keys *k)
+{
+	const struct vc_config	*cfg = h->ctx->cfg;
+	const struct vc_keys	*keys = &cfg->keys[h->dialect];
+	const char		*p = cfg->key_prefix;
+	char			 ip[VC_IP_MAX], national[VC_MOBILE_MAX + 1];
+	char			 block[VC_PREFIX_MAX + 1];
+
+	mobile_canonical(h->ctx->mobile, cfg->country_code, mobile, national,
+	    sizeof(national));
+	client_ip(cfg, h->req, ip, sizeof(ip));
+	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, national);
+	return key_make(k->flag, keys->flag, "", mobile) == -1 ||
+	    key_make(k->interval, p, KEY_INTERVAL, national) == -1 ||
+	    key_make(k->daily, p, KEY_DAILY, national) == -1 ||
+	    key_make(k->ip, p, KEY_IP, ip) == -1 ||
+	    key_make(k->block, p, KEY_BLOCK, block) == -1 ||
+	    key_make(k->budget, p, KEY_BUDGET, "") == -1 ||
+	    key_make(k->captcha, keys->captcha, "", id) == -1 ||
+	    key_make(k->code, keys->sms, "", mobile) == -1 ||
+	    key_make(k->attempts, p, KEY_VERIFY, k->code) == -1 ||
+	    store_outbox_init(&k->outbox, p, cfg->sms_code_ttl, NULL) == -1 ?
+	    -1 : 0;
+}
+
+/*
+ * sms_step: the store step of a request (q) for mobile, keys k, the
+ * typed answer, the code and what is stored of it; with queued delivery
+ * the message rides in the same step.
+ */
+static void
+sms_step(struct hreq *h, struct store_sms *q, const struct sms_keys *k,
+    const char *mobile, const char *answer, const char *code,
+    const char *stored)
+{
+	const struct vc_config	*cfg = h->ctx->cfg;
+
+	memset(q, 0, sizeof(*q));
+	q->flag_key = k->flag;
+	q->interval_key = k->interval;
+	q->daily_key = k->daily;
+	q->ip_key = k->ip;
+	q->block_key = k->block;
+	q->budget_key = k->budget;
+	q->captcha_key = k->captcha;
+	q->code_key = k->code;
+	q->attempts_key = k->attempts;
+	q->outbox_key = k->outbox.stream;
+	q->answer = answer;
+	q->code_value = stored;
+	q->code_ttl = cfg->sms_code_ttl;
+	q->interval = cfg->sms_interval;
+	q->daily_limit = cfg->sms_daily_limit;
+	q->ip_limit = cfg->ip_hourly_limit;
+	q->block_limit = cfg->prefix_hourly_limit;
+	q->budget_limit = cfg->sms_hourly_budget;
+	q->daily_window = VC_DAY_WINDOW;
+	q->ip_window = VC_IP_WINDOW;
+	if (cfg->sms_delivery != VC_DELIVER_QUEUE)
+		return;
+	q->queue_max = cfg->sms_queue_max;
+	q->mobile = mobile;
+	q->code = code;
+	q->dialect = dialect_names[h->dialect];
+	q->minutes = code_minutes(cfg);
+	q->queued_ms = now_ms();
+	q->expires = q->queued_ms / 1000 + cfg->sms_code_ttl;
+	q->keep = k->outbox.keep;
+}
+
 /*
  * deliver: hands the message of a request the store has accepted (q) to
  * the delivery step. Queued, the store step has appended it to the
  * outbox already (a sender sends it); inline, the provider now. A
- * definite refusal undoes
- * the store step so the user may try again at once; a delivery whose fate
- * is unknown (sent, no answer) keeps it, so a slow gateway cannot be made
- * to send past the limits. The one place delivery is chosen; the outcome
- * to answer is returned.
+ * definite refusal undoes the store step so the user may try again at
+ * once; a delivery whose fate is unknown (sent, no answer) keeps it, so a
+ * slow gateway cannot be made to send past the limits. The one place
+ * delivery is chosen; the outcome to answer is returned.
  */
 static enum outcome
 deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
     const char *masked, const char *code)
 {
-	const struct vc_config	*cfg = h->ctx->cfg;
-	char			 err[VC_ERR_MAX];
+	char	 err[VC_ERR_MAX];
 
-	if (q->queue != NULL) {
+	if (q->queue_max > 0) {
 		log_info("sms code queued for %s (%s)", masked,
 		    dialect_names[h->dialect]);
 		return R_SENT;
 	}
-	switch (sms_send(h->ctx->sms, mobile, code,
-	    (cfg->sms_code_ttl + 59) / 60, err, sizeof(err))) {
+	switch (sms_send(h->ctx->sms, mobile, code, code_minutes(h->ctx->cfg),
+	    err, sizeof(err))) {
 	case SMS_SENT:
 		break;
 	case SMS_UNKNOWN:
@@ -297,93 +278,52 @@ deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
 	return R_SENT;
 }
 
+/*
+ * code_value: what is stored of code for mobile into out (VC_HMAC_HEX);
+ * -1 after answering INTERNAL: the same failure, one answer, in every
+ * flow.
+ */
+static int
+code_value(struct hreq *h, const char *mobile, const char *code, char *out)
+{
+	if (sms_code_value(h->ctx->cfg, mobile, code, out, VC_HMAC_HEX) == 0)
+		return 0;
+	log_error("%s: cannot make the stored form of a code", __func__);
+	reply_outcome(h, R_INTERNAL);
+	return -1;
+}
+
 void
 flow_sms(struct hreq *h)
 {
 	const struct vc_config	*cfg = h->ctx->cfg;
-	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	struct store_sms	 q;
-	struct store_msg_out	 out;
+	struct sms_keys		 k;
 	const char		*mobile = h->f[SMS_MOBILE].val;
-	const char		*id = h->f[SMS_ID].val;
 	char			*text = h->f[SMS_TEXT].val;
-	char			 masked[24];
-	char			 ip[VC_IP_MAX], code[VC_SMS_CODE_MAX + 1];
+	char			 masked[24], code[VC_SMS_CODE_MAX + 1];
 	char			 stored[VC_HMAC_HEX];
-	char			 flag_key[VC_KEY_MAX], daily_key[VC_KEY_MAX];
-	char			 ip_key[VC_KEY_MAX], captcha_key[VC_KEY_MAX];
-	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
-	char			 interval_key[VC_KEY_MAX], block_key[VC_KEY_MAX];
-	char			 budget_key[VC_KEY_MAX], block[VC_PREFIX_MAX + 1];
-	char			 national[VC_MOBILE_MAX + 1];
-	char			 outbox_key[VC_KEY_MAX];
-	int			 rc, queued = cfg->sms_delivery == VC_DELIVER_QUEUE;
+	int			 rc;
 
-	/* Counters on the national number; the legacy keys as sent. */
-	mobile_canonical(h->ctx->mobile, cfg->country_code, mobile, national,
-	    sizeof(national));
-	client_ip(cfg, h->req, ip, sizeof(ip));
-	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, national);
-	if (make_key(flag_key, keys->flag, "", mobile) == -1 ||
-	    make_key(interval_key, cfg->key_prefix, "interval:", national) ==
-	    -1 ||
-	    make_key(daily_key, cfg->key_prefix, "daily:", national) == -1 ||
-	    make_key(ip_key, cfg->key_prefix, "ip:", ip) == -1 ||
-	    make_key(block_key, cfg->key_prefix, "block:", block) == -1 ||
-	    make_key(budget_key, cfg->key_prefix, "budget", "") == -1 ||
-	    make_key(captcha_key, keys->captcha, "", id) == -1 ||
-	    make_key(code_key, keys->sms, "", mobile) == -1 ||
-	    make_key(attempts_key, cfg->key_prefix, "verify:", code_key) ==
-	    -1 || make_key(outbox_key, cfg->key_prefix, "outbox", "") == -1) {
+	if (sms_keys(h, mobile, h->f[SMS_ID].val, &k) == -1) {
 		reply_outcome(h, R_PARAM);
 		return;
 	}
-	if (!queued && ctx_need(h, PART_SMS) == -1)
+	if (cfg->sms_delivery != VC_DELIVER_QUEUE &&
+	    ctx_need(h, PART_SMS) == -1)
 		return;
-	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1 ||
-	    sms_code_value(cfg, mobile, code, stored, sizeof(stored)) == -1) {
+	if (rand_digits(code, sizeof(code), cfg->sms_code_length) == -1) {
 		log_error("%s: no randomness for a code", __func__);
 		reply_outcome(h, R_INTERNAL);
 		return;
 	}
+	if (code_value(h, mobile, code, stored) == -1)
+		goto out;
 	text_fold(text);
-	memset(&q, 0, sizeof(q));
-	q.flag_key = flag_key;
-	q.interval_key = interval_key;
-	q.block_key = block_key;
-	q.budget_key = budget_key;
-	q.block_limit = cfg->prefix_hourly_limit;
-	q.budget_limit = cfg->sms_hourly_budget;
-	q.daily_key = daily_key;
-	q.ip_key = ip_key;
-	q.captcha_key = captcha_key;
-	q.code_key = code_key;
-	q.attempts_key = attempts_key;
-	q.answer = text;
-	q.code_value = stored;
-	q.code_ttl = cfg->sms_code_ttl;
-	q.interval = cfg->sms_interval;
-	q.daily_limit = cfg->sms_daily_limit;
-	q.ip_limit = cfg->ip_hourly_limit;
-	q.daily_window = VC_DAY_WINDOW;
-	q.ip_window = VC_IP_WINDOW;
-	if (queued) {
-		memset(&out, 0, sizeof(out));
-		out.outbox_key = outbox_key;
-		out.queue_max = cfg->sms_queue_max;
-		out.mobile = mobile;
-		out.code = code;
-		out.dialect = dialect_names[h->dialect];
-		out.minutes = (cfg->sms_code_ttl + 59) / 60;
-		out.queued_ms = now_ms();
-		out.expires = out.queued_ms / 1000 + cfg->sms_code_ttl;
-		out.keep = cfg->sms_code_ttl + VC_OUTBOX_MARGIN;
-		q.queue = &out;
-	}
+	sms_step(h, &q, &k, mobile, text, code, stored);
 	mobile_mask(mobile, masked, sizeof(masked));
 
-	rc = store_sms_request(h->ctx->store, &q);
-	if (rc < 0) {
+	if ((rc = store_sms_request(h->ctx->store, &q)) < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 		reply_outcome(h, R_DB);
 		goto out;
@@ -418,13 +358,14 @@ flow_verify(struct hreq *h)
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
 	int			 rc;
 
-	if (sms_code_value(cfg, mobile, code, stored, sizeof(stored)) == -1 ||
-	    make_key(code_key, keys->sms, "", mobile) == -1 ||
-	    make_key(attempts_key, cfg->key_prefix, "verify:", code_key) ==
+	if (key_make(code_key, keys->sms, "", mobile) == -1 ||
+	    key_make(attempts_key, cfg->key_prefix, KEY_VERIFY, code_key) ==
 	    -1) {
 		reply_outcome(h, R_PARAM);
 		goto out;
 	}
+	if (code_value(h, mobile, code, stored) == -1)
+		goto out;
 	mobile_mask(mobile, masked, sizeof(masked));
 	rc = store_verify(h->ctx->store, code_key, attempts_key, stored,
 	    cfg->verify_attempts, cfg->sms_code_ttl);

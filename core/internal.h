@@ -97,10 +97,32 @@ int	 sms_code_value(const struct vc_config *, const char *mobile,
 	    const char *code, char *out, size_t outlen);
 /* sms_from_config: the configured provider (sms/), or NULL with err. */
 struct sms;
+/* sms_provider_of: sms/'s name for the configured provider. */
+enum sms_provider sms_provider_of(const struct vc_config *);
 struct sms *sms_from_config(const struct vc_config *, char *err,
 	    size_t errlen);
-/* now_ms: Unix time in milliseconds (the outbox's clock). */
+/* now_ms: Unix time in milliseconds (the outbox's clock; clock.c). */
 long long now_ms(void);
+/* code_minutes: the SMS code's lifetime in whole minutes, rounded up. */
+int	 code_minutes(const struct vc_config *);
+/*
+ * key_make: prefix kind name into key (VC_KEY_MAX bytes); 0, or -1 when
+ * it does not fit. The kinds under key_prefix are named once here.
+ */
+int	 key_make(char *key, const char *prefix, const char *kind,
+	    const char *name);
+#define KEY_INTERVAL	"interval:"
+#define KEY_DAILY	"daily:"
+#define KEY_IP		"ip:"
+#define KEY_BLOCK	"block:"
+#define KEY_BUDGET	"budget"
+#define KEY_VERIFY	"verify:"
+/*
+ * ctx_make: makes the parts of ctx named in want (PART_*) that it does
+ * not have yet. 0, or -1 with err filled (a configuration error: a font
+ * that lacks the alphabet, a provider key missing).
+ */
+int	 ctx_make(struct vc_ctx *, unsigned want, char *err, size_t errlen);
 
 struct vc_ctx {
 	const struct vc_config	*cfg;
@@ -143,7 +165,7 @@ enum outcome {
 /*
  * The fields of a route (kcgi's idea): where each comes from, how it is
  * checked, whether it is required. fields_check() reads them all before
- * the handler runs and answers, in the contract's order (§2.5), MOBILEERR
+ * the handler runs and answers, in the order the README gives ("What it serves"), MOBILEERR
  * for a mobile failing the pattern, then NECESSARYPARAMERR for a missing
  * field, then PARAMERR for a malformed one (or a query past
  * VC_QUERY_MAX). An empty value counts as absent, as in the seeds.
@@ -186,7 +208,7 @@ struct hreq {
 	const struct vc_request		*req;
 	struct vc_response		*resp;
 	int				 dialect;	/* or VC_SERVICE */
-	int				 api;	/* outcomes answer 200 */
+	int				 app_200;	/* application outcomes answer 200 */
 	char				 arg[VC_PATH_MAX];	/* path '*' */
 	json_t				*body;		/* parsed POST body */
 	struct field			 f[FIELDS_MAX];	/* fields_check */
@@ -204,7 +226,7 @@ extern const char *const dialect_names[];
 /*
  * reply.c: reply_outcome answers o in the request's dialect, with the
  * HTTP status of o decided in one table: an application outcome is 200
- * on the JSON routes (h->api), as the seeds' front-ends expect.
+ * on the JSON routes (h->app_200), as the seeds' front-ends expect.
  */
 void	 reply_outcome(struct hreq *, enum outcome o);
 void	 reply_json(struct hreq *, int status, json_t *);	/* steals */

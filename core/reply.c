@@ -112,7 +112,7 @@ reply_outcome(struct hreq *h, enum outcome o)
 {
 	const char	*msg = h->ctx->cfg->lang == VC_LANG_EN ?
 	    outcomes[o].en : outcomes[o].zh;
-	int		 status = h->api && outcomes[o].app ? 200 :
+	int		 status = h->app_200 && outcomes[o].app ? 200 :
 	    outcomes[o].status;
 
 	if (h->dialect == VC_MEIDUO)

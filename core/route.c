@@ -60,7 +60,8 @@ struct route {
 	int		 dialect;
 	void		(*handler)(struct hreq *);
 	const struct fdef *fields;
-	int		 api;		/* JSON route: outcomes answer 200 */
+	int		 app_200;	/* a JSON route: application outcomes
+					   answer HTTP 200 */
 	int		 keyed;		/* needs the Bearer api_key if set */
 };
 
@@ -229,7 +230,7 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 			reply_outcome(&h, R_NOTFOUND);
 		goto done;
 	}
-	h.api = found->api;
+	h.app_200 = found->app_200;
 	if (req->content_length > VC_BODY_MAX ||
 	    req->content_length == VC_LENGTH_BAD) {
 		reply_outcome(&h, R_TOOLARGE);

@@ -38,12 +38,8 @@
 					   provider call (config.c checks), so
 					   no live sender's message is taken */
 #define VC_SENDERS_MAX		64	/* smsd_workers */
-#define VC_OUTBOX_MARGIN	3600	/* the outbox's TTL: sms_code_ttl and
-					   this; a message older is stale */
-#define VC_DEAD_KEEP		(7 * 86400)	/* dead letters and the
-					   outbox's stats, after a write */
 
-/* ---- Configuration (§8 of the contract). ---- */
+/* ---- Configuration: vcode.conf(5). ---- */
 enum vc_dialect {
 	VC_MEIDUO = 0,
 	VC_IHOME,
@@ -59,7 +55,7 @@ enum vc_provider { VC_PROVIDER_LOG, VC_PROVIDER_CCP, VC_PROVIDER_WEBHOOK };
 enum vc_lang	 { VC_LANG_ZH, VC_LANG_EN };
 enum vc_loglevel { VC_LOG_ERROR, VC_LOG_WARN, VC_LOG_INFO, VC_LOG_DEBUG };
 
-/* Per-dialect Redis key prefixes (§4). */
+/* Per-dialect Redis key prefixes (README, "What it serves"). */
 struct vc_keys {
 	char	*captcha;	/* img_, image_code_, ImageCode_ */
 	char	*sms;		/* sms_, sms_code_, SMS_ */
@@ -101,6 +97,8 @@ struct vc_config {
 	enum vc_delivery sms_delivery;
 	int		 sms_queue_max;		/* messages waiting, at most */
 	int		 sms_max_tries;		/* then the dead-letter stream */
+	int		 sms_resend_unknown;	/* resends of a message whose
+						   delivery is unknown */
 	int		 sms_claim_idle_ms;	/* a dead sender's messages */
 	int		 smsd_workers;		/* senders vcoded's master runs */
 	enum vc_provider sms_provider;

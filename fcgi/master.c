@@ -21,6 +21,7 @@
 
 #include "core/core.h"
 #include "core/proc.h"
+#include "core/smsd.h"
 #include "fcgi/fcgi.h"
 
 #define LISTEN_BACKLOG		256

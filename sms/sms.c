@@ -585,6 +585,13 @@ static const struct provider providers[] = {
 	    http_close },
 };
 
+const char *
+sms_provider_name(enum sms_provider p)
+{
+	return (unsigned)p < sizeof(providers) / sizeof(providers[0]) ?
+	    providers[p].name : "?";
+}
+
 struct sms *
 sms_new(const struct sms_options *opts, char *err, size_t errlen)
 {

@@ -41,6 +41,8 @@ struct sms_options {
  */
 struct sms	*sms_new(const struct sms_options *opts, char *err,
 		    size_t errlen);
+/* sms_provider_name: the provider's name in the configuration, or "?". */
+const char	*sms_provider_name(enum sms_provider);
 /* sms_free: releases the provider; accepts NULL. */
 void		 sms_free(struct sms *);
 /* What sms_send() knows of a message. */

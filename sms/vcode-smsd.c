@@ -14,6 +14,7 @@
 
 #include "core/core.h"
 #include "core/proc.h"
+#include "core/smsd.h"
 
 static void
 usage(FILE *fp)

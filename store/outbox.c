@@ -3,151 +3,142 @@
  * see it. A Redis stream read through one consumer group; a message is
  * in exactly one place at a time: the stream (waiting, or held by one
  * sender until acknowledged), the retry set (waiting for its back-off),
- * or the dead-letter stream. Each move between them is one script.
+ * or the dead-letter stream. Each move between them is one script, and
+ * moves only what the C side has parsed and checked: a script never
+ * copies an entry's fields it has not been given.
+ *
+ * Every key of the outbox has a TTL, renewed by each write: the stream,
+ * the retry set and the sending hash outlive every code in them (keep),
+ * the dead letters and the stats are kept dead_keep.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "store/store.h"
 #include "store/priv.h"
 
 /*
- * Every key of the outbox has a TTL (contract §4), renewed by each write:
- * the stream and the retry set outlive every code in them (keep), the
- * dead letters and the stats are kept dead_keep.
- */
-
-/* KEYS: stream, stats. ARGV: group, id, stat, dead keep. */
-static const char done_lua[] =
-"local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-"redis.call('XDEL', KEYS[1], ARGV[2])\n"
-"redis.call('HINCRBY', KEYS[2], ARGV[3], 1)\n"
-"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
-"if n == 0 then\n"
-"  if ARGV[3] == 'sent' then redis.call('HINCRBY', KEYS[2], 'duplicates', 1) end\n"
-"  return 'again'\n"
-"end\n"
-"return 'ok'\n";
-
-/*
- * The message id is still this sender's (XPENDING names it as the
- * consumer): one another sender took over is not this one's to move.
+ * The move scripts take ARGV[1] group, ARGV[2] id, ARGV[3] consumer
+ * first. OWNED returns 'gone' unless the id is still this consumer's
+ * (XPENDING names it) and its entry is still there: a message another
+ * sender took over is not this one's to move.
  */
 #define OWNED \
 "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n" \
-"if #p == 0 or p[1][2] ~= ARGV[#ARGV] then return 'gone' end\n" \
-"local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n" \
-"if #e == 0 then\n" \
+"if #p == 0 or p[1][2] ~= ARGV[3] then return 'gone' end\n" \
+"if #redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2]) == 0 then\n" \
 "  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n" \
 "  return 'gone'\n" \
 "end\n"
 
-/*
- * KEYS: stream, retry set, stats. ARGV: group, id, due (ms), error, keep,
- * dead keep, consumer. The message, one try more and its last error,
- * becomes a member of the retry set (JSON, unique by the id it came from)
- * scored by when it is due; written before the entry is acknowledged, so
- * a failing write loses nothing.
- */
-static const char retry_lua[] =
-OWNED
-"local f, t = e[1][2], {}\n"
-"for i = 1, #f, 2 do t[f[i]] = f[i + 1] end\n"
-"t.tries = tostring((tonumber(t.tries) or 0) + 1)\n"
-"t.error = ARGV[4]\n"
-"t.from = ARGV[2]\n"
-"redis.call('ZADD', KEYS[2], ARGV[3], cjson.encode(t))\n"
-"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[5]) then\n"
-"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+/* Renews the TTL of key to at least keep. */
+#define KEEP(key, keep) \
+"if redis.call('TTL', " key ") < tonumber(" keep ") then\n" \
+"  redis.call('EXPIRE', " key ", " keep ")\n" \
 "end\n"
-"redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-"redis.call('XDEL', KEYS[1], ARGV[2])\n"
-"redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
-"redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
+
+/*
+ * KEYS: stream, sending, budget. ARGV: group, id, consumer, resend,
+ * budget limit, hour, keep. The mark in the sending hash says a gateway
+ * request for id is under way; it is cleared by whichever step finishes
+ * the message. Found already there, an earlier request may have gone out.
+ */
+static const char begin_lua[] =
+OWNED
+"if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 'unknown' end\n"
+"local limit = tonumber(ARGV[5])\n"
+"if ARGV[4] == '1' and limit > 0 then\n"
+"  if tonumber(redis.call('GET', KEYS[3]) or '0') >= limit then\n"
+"    return 'budget'\n"
+"  end\n"
+"  redis.call('INCR', KEYS[3])\n"
+"  if redis.call('TTL', KEYS[3]) < 0 then\n"
+"    redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
+"  end\n"
+"end\n"
+"redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+KEEP("KEYS[2]", "ARGV[7]")
 "return 'ok'\n";
 
 /*
- * KEYS: stream, dead stream, stats. ARGV: group, id, error, dead max,
- * dead keep, consumer. The dead letter keeps everything but the code: it
- * is kept a week, a code lives minutes (a replayed message is sent the
- * code its key holds then, if any). Written before the entry is
- * acknowledged.
+ * KEYS: stream, stats, sending. ARGV: group, id, stat, dead keep.
+ * Whoever holds it: a message that was sent is finished.
+ */
+static const char done_lua[] =
+"local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+"redis.call('XDEL', KEYS[1], ARGV[2])\n"
+"redis.call('HDEL', KEYS[3], ARGV[2])\n"
+"redis.call('HINCRBY', KEYS[2], ARGV[3], 1)\n"
+"if n == 0 then redis.call('HINCRBY', KEYS[2], 'late', 1) end\n"
+"redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+"if n == 0 then return 'again' end\n"
+"return 'ok'\n";
+
+/*
+ * KEYS: stream, retry set, stats, sending. ARGV: group, id, consumer,
+ * due (ms), member, keep, dead keep. The member (the message as JSON,
+ * made by store_outbox_retry) is written before the entry is
+ * acknowledged, so a failing write loses nothing.
+ */
+static const char retry_lua[] =
+OWNED
+"redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])\n"
+KEEP("KEYS[2]", "ARGV[6]")
+"redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+"redis.call('XDEL', KEYS[1], ARGV[2])\n"
+"redis.call('HDEL', KEYS[4], ARGV[2])\n"
+"redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
+"redis.call('EXPIRE', KEYS[3], ARGV[7])\n"
+"return 'ok'\n";
+
+/*
+ * KEYS: stream, dead stream, stats, sending. ARGV: group, id, consumer,
+ * dead max, dead keep, then the dead letter's fields and values.
  */
 static const char dead_lua[] =
 OWNED
-"local f, a = e[1][2], {}\n"
-"for i = 1, #f, 2 do\n"
-"  if f[i] == 'tries' then\n"
-"    a[#a + 1] = 'tries'\n"
-"    a[#a + 1] = tostring((tonumber(f[i + 1]) or 0) + 1)\n"
-"  elseif f[i] ~= 'error' and f[i] ~= 'code' then\n"
-"    a[#a + 1] = f[i]\n"
-"    a[#a + 1] = f[i + 1]\n"
-"  end\n"
-"end\n"
-"a[#a + 1] = 'error'\n"
-"a[#a + 1] = ARGV[3]\n"
-"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(a))\n"
+"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',\n"
+"  unpack(ARGV, 6))\n"
 "redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
 "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
 "redis.call('XDEL', KEYS[1], ARGV[2])\n"
+"redis.call('HDEL', KEYS[4], ARGV[2])\n"
 "redis.call('HINCRBY', KEYS[3], 'dead', 1)\n"
 "redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
 "return 'ok'\n";
 
 /*
- * KEYS: retry set, stream, stats. ARGV: now (ms), max, keep. Returns how
- * many moved. A member that does not decode (none of ours) is counted as
- * malformed and removed.
+ * KEYS: retry set, target stream, stats. ARGV: member, max length of the
+ * target (0: none), its keep, the stats field to count ("" none), then
+ * the fields and values to append. Whichever sender removes the member
+ * appends it: two never both do.
  */
-static const char promote_lua[] =
-"local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
-"  'LIMIT', 0, tonumber(ARGV[2]))\n"
-"for _, m in ipairs(due) do\n"
-"  local ok, t = pcall(cjson.decode, m)\n"
-"  if not ok or type(t) ~= 'table' then\n"
-"    redis.call('HINCRBY', KEYS[3], 'malformed', 1)\n"
-"  else\n"
-"    local a = {}\n"
-"    for k, v in pairs(t) do\n"
-"      if k ~= 'from' then\n"
-"        a[#a + 1] = k\n"
-"        a[#a + 1] = tostring(v)\n"
-"      end\n"
-"    end\n"
-"    redis.call('XADD', KEYS[2], '*', unpack(a))\n"
-"  end\n"
-"  redis.call('ZREM', KEYS[1], m)\n"
+static const char unretry_lua[] =
+"if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 'gone' end\n"
+"if tonumber(ARGV[2]) > 0 then\n"
+"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))\n"
+"else\n"
+"  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))\n"
 "end\n"
-"if #due > 0 and redis.call('TTL', KEYS[2]) < tonumber(ARGV[3]) then\n"
-"  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
-"end\n"
-"return #due\n";
+KEEP("KEYS[2]", "ARGV[3]")
+"if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end\n"
+"return 'ok'\n";
 
-/* KEYS: dead stream, stream. ARGV: max, keep. Returns how many moved. */
+/*
+ * KEYS: dead stream, stream. ARGV: id, keep, then the fields and values
+ * to append. Whichever call deletes the dead letter appends it.
+ */
 static const char replay_lua[] =
-"local e = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT',\n"
-"  tonumber(ARGV[1]))\n"
-"for _, x in ipairs(e) do\n"
-"  local f, a = x[2], {}\n"
-"  for i = 1, #f, 2 do\n"
-"    if f[i] ~= 'tries' and f[i] ~= 'error' then\n"
-"      a[#a + 1] = f[i]\n"
-"      a[#a + 1] = f[i + 1]\n"
-"    end\n"
-"  end\n"
-"  a[#a + 1] = 'tries'\n"
-"  a[#a + 1] = '0'\n"
-"  redis.call('XADD', KEYS[2], '*', unpack(a))\n"
-"  redis.call('XDEL', KEYS[1], x[1])\n"
-"end\n"
-"if #e > 0 and redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then\n"
-"  redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-"end\n"
-"return #e\n";
+"if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 'gone' end\n"
+"redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))\n"
+KEEP("KEYS[2]", "ARGV[2]")
+"return 'ok'\n";
 
 /* KEYS: stream. ARGV: group, keep. The group reads from the start. */
 static const char group_lua[] =
@@ -156,9 +147,7 @@ static const char group_lua[] =
 "if type(r) == 'table' and r.err and not string.find(r.err, '^BUSYGROUP') then\n"
 "  return r\n"
 "end\n"
-"if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then\n"
-"  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-"end\n"
+KEEP("KEYS[1]", "ARGV[2]")
 "return 'ok'\n";
 
 /* KEYS: stream. ARGV: group, consumer. */
@@ -169,6 +158,12 @@ static const char leave_lua[] =
 "end\n"
 "return 'ok'\n";
 
+static const char *const begin_words[STORE_BEGIN_RESULTS] = {
+	[STORE_BEGIN_OK] = "ok",
+	[STORE_BEGIN_GONE] = "gone",
+	[STORE_BEGIN_UNKNOWN] = "unknown",
+	[STORE_BEGIN_BUDGET] = "budget",
+};
 static const char *const done_words[] = { "ok", "again" };
 static const char *const move_words[] = { "gone", "ok" };
 static const char *const ok_words[] = { "ok" };
@@ -176,122 +171,296 @@ static const char *const ok_words[] = { "ok" };
 void
 outbox_scripts_init(struct store *st)
 {
+	script_init(&st->scripts[SCRIPT_BEGIN], begin_lua);
 	script_init(&st->scripts[SCRIPT_DONE], done_lua);
 	script_init(&st->scripts[SCRIPT_RETRY], retry_lua);
 	script_init(&st->scripts[SCRIPT_DEAD], dead_lua);
-	script_init(&st->scripts[SCRIPT_PROMOTE], promote_lua);
+	script_init(&st->scripts[SCRIPT_UNRETRY], unretry_lua);
 	script_init(&st->scripts[SCRIPT_REPLAY], replay_lua);
 	script_init(&st->scripts[SCRIPT_LEAVE], leave_lua);
 	script_init(&st->scripts[SCRIPT_GROUP], group_lua);
 }
 
 int
-store_outbox_group(struct store *st, const struct store_outbox *ob)
+store_outbox_init(struct store_outbox *ob, const char *prefix, int code_ttl,
+    const char *consumer)
 {
-	char		 keep[16];
-	const char	*args[] = { ob->stream, ob->group, keep };
+	static const struct {
+		size_t		 off;
+		const char	*suffix;
+	} names[] = {
+		{ offsetof(struct store_outbox, stream), "outbox" },
+		{ offsetof(struct store_outbox, retry), "outbox:retry" },
+		{ offsetof(struct store_outbox, dead), "outbox:dead" },
+		{ offsetof(struct store_outbox, stats), "outbox:stats" },
+		{ offsetof(struct store_outbox, sending), "outbox:sending" },
+	};
+	size_t	 i;
+	int	 n;
 
-	snprintf(keep, sizeof(keep), "%d", ob->keep);
-	return eval(st, SCRIPT_GROUP, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
-}
-
-/* copy: a string reply into out; 0, or -1 if it is not one or too long. */
-static int
-copy(const redisReply *r, char *out, size_t outlen)
-{
-	if (r == NULL || (r->type != REDIS_REPLY_STRING &&
-	    r->type != REDIS_REPLY_STATUS) || r->len >= outlen)
+	memset(ob, 0, sizeof(*ob));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = snprintf((char *)ob + names[i].off, STORE_KEY_MAX, "%s%s",
+		    prefix, names[i].suffix);
+		if (n < 0 || n >= STORE_KEY_MAX)
+			return -1;
+	}
+	if (consumer != NULL && (size_t)snprintf(ob->consumer,
+	    sizeof(ob->consumer), "%s", consumer) >= sizeof(ob->consumer))
 		return -1;
-	memcpy(out, r->str, r->len);
-	out[r->len] = '\0';
+	ob->keep = code_ttl + STORE_OUTBOX_MARGIN;
+	ob->dead_keep = STORE_DEAD_KEEP;
 	return 0;
 }
 
-/* number: a decimal field into *v within lo..hi; 0 or -1. */
-static int
-number(const char *s, long long lo, long long hi, long long *v)
-{
-	char	*end;
+/* ---- Messages: one table of fields, for every place one is read. ---- */
 
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	return errno != 0 || end == s || *end != '\0' || *v < lo || *v > hi ?
-	    -1 : 0;
+enum mkind { MF_TEXT, MF_INT, MF_LL };
+static const struct mfield {
+	const char	*name;
+	enum mkind	 kind;
+	size_t		 off, size;	/* text: the buffer in store_msg */
+	long long	 lo, hi;	/* numbers */
+	int		 required;
+} mfields[] = {
+#define T(f, req) { #f, MF_TEXT, offsetof(struct store_msg, f), \
+	sizeof(((struct store_msg *)0)->f), 0, 0, req }
+#define N(f, name, k, lo, hi, req) { name, k, offsetof(struct store_msg, f), \
+	0, lo, hi, req }
+	T(mobile, 1),
+	/* A replayed dead letter has none: the sender reads its key. */
+	T(code, 0),
+	T(key, 1),
+	T(dialect, 1),
+	N(minutes, "minutes", MF_INT, 1, 100000, 1),
+	N(tries, "tries", MF_INT, 0, 100000, 1),
+	N(unknown, "unknown", MF_INT, 0, 100000, 0),
+	N(queued_ms, "queued", MF_LL, 0, LLONG_MAX, 1),
+	N(expires, "expires", MF_LL, 0, LLONG_MAX, 1),
+#undef T
+#undef N
+};
+#define MFIELDS	(sizeof(mfields) / sizeof(mfields[0]))
+
+/*
+ * decimal: n bytes of s, 1 to 18 ASCII digits (so the sum cannot
+ * overflow), into *v in lo..hi.
+ */
+static int
+decimal(const char *s, size_t n, long long lo, long long hi, long long *v)
+{
+	size_t	 i;
+
+	if (n == 0 || n > 18)
+		return -1;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return *v < lo || *v > hi ? -1 : 0;
+}
+
+void
+store_msg_fields(struct store_msg *m, size_t n, const char *const *names,
+    const size_t *namelens, const char *const *values,
+    const size_t *valuelens)
+{
+	unsigned char	 seen[MFIELDS];
+	long long	 v;
+	size_t		 i, j, k;
+
+	memset(seen, 0, sizeof(seen));
+	m->why = NULL;
+	if (n > STORE_MSG_FIELDS_MAX) {
+		m->why = "too many fields";
+		return;
+	}
+	for (i = 0; i < n && m->why == NULL; i++) {
+		for (j = 0; j < MFIELDS; j++)
+			if (strlen(mfields[j].name) == namelens[i] &&
+			    memcmp(mfields[j].name, names[i], namelens[i]) == 0)
+				break;
+		if (j == MFIELDS)
+			continue;	/* not ours: ignored */
+		if (seen[j]++) {
+			m->why = "a field given twice";
+			break;
+		}
+		switch (mfields[j].kind) {
+		case MF_TEXT:
+			if (valuelens[i] >= mfields[j].size) {
+				m->why = "a field too long";
+				break;
+			}
+			for (k = 0; k < valuelens[i]; k++)
+				if ((unsigned char)values[i][k] < 0x20 ||
+				    values[i][k] == 0x7f)
+					m->why = "a control byte in a field";
+			if (m->why != NULL)
+				break;
+			memcpy((char *)m + mfields[j].off, values[i],
+			    valuelens[i]);
+			((char *)m + mfields[j].off)[valuelens[i]] = '\0';
+			break;
+		case MF_INT:
+		case MF_LL:
+			if (decimal(values[i], valuelens[i], mfields[j].lo,
+			    mfields[j].hi, &v) == -1) {
+				m->why = "a number out of range";
+				break;
+			}
+			if (mfields[j].kind == MF_INT)
+				*(int *)((char *)m + mfields[j].off) = (int)v;
+			else
+				*(long long *)((char *)m + mfields[j].off) = v;
+			break;
+		}
+	}
+	for (j = 0; j < MFIELDS && m->why == NULL; j++)
+		if (mfields[j].required && !seen[j])
+			m->why = "a field missing";
+	if (m->why == NULL && (m->mobile[0] == '\0' || m->key[0] == '\0' ||
+	    m->dialect[0] == '\0'))
+		m->why = "an empty field";
+}
+
+void
+store_msg_json(struct store_msg *m, const char *text, size_t len)
+{
+	const char	*names[STORE_MSG_FIELDS_MAX];
+	const char	*values[STORE_MSG_FIELDS_MAX];
+	size_t		 nl[STORE_MSG_FIELDS_MAX], vl[STORE_MSG_FIELDS_MAX];
+	const char	*k;
+	json_t		*j, *v, *from;
+	size_t		 n = 0;
+
+	memset(m, 0, sizeof(*m));
+	if ((j = json_loadb(text, len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		m->why = "not a JSON object";
+		goto out;
+	}
+	if (json_object_size(j) > STORE_MSG_FIELDS_MAX) {
+		m->why = "too many fields";
+		goto out;
+	}
+	from = json_object_get(j, "from");
+	if (!json_is_string(from) || json_string_length(from) == 0 ||
+	    json_string_length(from) >= sizeof(m->id) ||
+	    strlen(json_string_value(from)) != json_string_length(from)) {
+		m->why = "no id it came from";
+		goto out;
+	}
+	memcpy(m->id, json_string_value(from), json_string_length(from) + 1);
+	json_object_foreach(j, k, v) {
+		if (!json_is_string(v)) {
+			m->why = "a field that is not a string";
+			goto out;
+		}
+		names[n] = k;
+		nl[n] = strlen(k);
+		values[n] = json_string_value(v);
+		vl[n] = json_string_length(v);
+		n++;
+	}
+	store_msg_fields(m, n, names, nl, values, vl);
+out:
+	json_decref(j);
 }
 
 /*
- * parse_entry: [id, [field, value, ...]] into m. 1 with m->valid saying
- * whether every field was there and well formed; 0 for an entry whose
- * message is gone (its fields nil: deleted while pending); -1 for a reply
- * of the wrong shape.
+ * parse_entry: [id, [field, value, ...]] into m. 1 with m->why saying
+ * whether it is a message; 0 for an entry whose message is gone (its
+ * fields nil: deleted while pending); -1 for a reply of the wrong shape.
  */
 static int
 parse_entry(const redisReply *e, struct store_msg *m)
 {
-	const redisReply	*f;
-	char			 v[32];
-	long long		 n;
-	size_t			 i;
-	unsigned		 seen = 0;
+	const char	*names[STORE_MSG_FIELDS_MAX];
+	const char	*values[STORE_MSG_FIELDS_MAX];
+	size_t		 nl[STORE_MSG_FIELDS_MAX], vl[STORE_MSG_FIELDS_MAX];
+	const redisReply *f, *id;
+	size_t		 i;
 
 	memset(m, 0, sizeof(*m));
 	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-	    copy(e->element[0], m->id, sizeof(m->id)) == -1)
+	    (id = e->element[0])->type != REDIS_REPLY_STRING ||
+	    id->len >= sizeof(m->id) || strlen(id->str) != id->len)
 		return -1;
+	memcpy(m->id, id->str, id->len + 1);
 	f = e->element[1];
 	if (f->type == REDIS_REPLY_NIL)
 		return 0;
 	if (f->type != REDIS_REPLY_ARRAY)
 		return -1;
-	for (i = 0; i + 1 < f->elements; i += 2) {
-		const redisReply	*k = f->element[i], *x = f->element[i + 1];
-
-		if (k->type != REDIS_REPLY_STRING)
-			continue;
-		if (strcmp(k->str, "mobile") == 0 &&
-		    copy(x, m->mobile, sizeof(m->mobile)) == 0)
-			seen |= 1;
-		else if (strcmp(k->str, "code") == 0 &&
-		    copy(x, m->code, sizeof(m->code)) == 0)
-			seen |= 2;
-		else if (strcmp(k->str, "key") == 0 &&
-		    copy(x, m->key, sizeof(m->key)) == 0)
-			seen |= 4;
-		else if (strcmp(k->str, "dialect") == 0 &&
-		    copy(x, m->dialect, sizeof(m->dialect)) == 0)
-			seen |= 8;
-		else if (copy(x, v, sizeof(v)) == -1)
-			continue;
-		else if (strcmp(k->str, "minutes") == 0 &&
-		    number(v, 1, 100000, &n) == 0) {
-			m->minutes = (int)n;
-			seen |= 16;
-		} else if (strcmp(k->str, "tries") == 0 &&
-		    number(v, 0, 100000, &n) == 0) {
-			m->tries = (int)n;
-			seen |= 32;
-		} else if (strcmp(k->str, "queued") == 0 &&
-		    number(v, 0, LLONG_MAX, &n) == 0) {
-			m->queued_ms = n;
-			seen |= 64;
-		} else if (strcmp(k->str, "expires") == 0 &&
-		    number(v, 0, LLONG_MAX, &n) == 0) {
-			m->expires = n;
-			seen |= 128;
-		}
+	if (f->elements % 2 != 0 || f->elements / 2 > STORE_MSG_FIELDS_MAX) {
+		m->why = f->elements % 2 ? "a field without a value" :
+		    "too many fields";
+		return 1;
 	}
-	explicit_bzero(v, sizeof(v));
-	/* The code may be missing: a replayed dead letter has none. */
-	m->valid = (seen | 2) == 255 && m->mobile[0] != '\0' &&
-	    m->key[0] != '\0';
+	for (i = 0; i < f->elements / 2; i++) {
+		const redisReply *k = f->element[2 * i];
+		const redisReply *x = f->element[2 * i + 1];
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    x->type != REDIS_REPLY_STRING) {
+			m->why = "a field that is not a string";
+			return 1;
+		}
+		names[i] = k->str;
+		nl[i] = k->len;
+		values[i] = x->str;
+		vl[i] = x->len;
+	}
+	store_msg_fields(m, f->elements / 2, names, nl, values, vl);
 	return 1;
 }
+
+/*
+ * msg_args: the fields of a well-formed m as (name, value) strings into
+ * args (room for 2 * MFIELDS), numbers written into num; the code only
+ * with_code. Returns how many strings.
+ */
+static int
+msg_args(const struct store_msg *m, int with_code, const char **args,
+    char num[][24])
+{
+	size_t	 j;
+	int	 n = 0;
+
+	for (j = 0; j < MFIELDS; j++) {
+		const char	*at = (const char *)m + mfields[j].off;
+
+		if (mfields[j].off == offsetof(struct store_msg, code) &&
+		    (!with_code || m->code[0] == '\0'))
+			continue;
+		args[n++] = mfields[j].name;
+		switch (mfields[j].kind) {
+		case MF_TEXT:
+			args[n++] = at;
+			break;
+		case MF_INT:
+			snprintf(num[j], 24, "%d", *(const int *)at);
+			args[n++] = num[j];
+			break;
+		case MF_LL:
+			snprintf(num[j], 24, "%lld", *(const long long *)at);
+			args[n++] = num[j];
+			break;
+		}
+	}
+	return n;
+}
+
+/* ---- Reading. ---- */
 
 /* deliveries: how often the group has handed out id (XPENDING), or 0. */
 static long long
 deliveries(struct store *st, const struct store_outbox *ob, const char *id)
 {
-	const char	*argv[] = { "XPENDING", ob->stream, ob->group, id, id,
+	const char	*argv[] = { "XPENDING", ob->stream, STORE_GROUP, id, id,
 	    "1" };
 	redisReply	*r;
 	long long	 n = 0;
@@ -311,9 +480,19 @@ deliveries(struct store *st, const struct store_outbox *ob, const char *id)
 static void
 ack_gone(struct store *st, const struct store_outbox *ob, const char *id)
 {
-	const char	*argv[] = { "XACK", ob->stream, ob->group, id };
+	const char	*argv[] = { "XACK", ob->stream, STORE_GROUP, id };
 
 	(void)run_simple(st, 4, argv, NULL);
+}
+
+/* unexpected: a reply of the wrong shape to what; -1. */
+static int
+unexpected(struct store *st, const char *what)
+{
+	snprintf(st->err, sizeof(st->err), "redis %s: a reply of an "
+	    "unexpected shape", what);
+	st->refused = 1;
+	return -1;
 }
 
 /*
@@ -322,29 +501,52 @@ ack_gone(struct store *st, const struct store_outbox *ob, const char *id)
  */
 static int
 take(struct store *st, const struct store_outbox *ob,
-    const redisReply *entries, struct store_msg *m)
+    const redisReply *entries, struct store_msg *m, const char *what)
 {
 	size_t	 i;
 	int	 rc;
 
 	if (entries->type != REDIS_REPLY_ARRAY)
-		goto bad;
+		return unexpected(st, what);
 	for (i = 0; i < entries->elements; i++) {
 		/* Redis 6.2's XAUTOCLAIM: nil for an entry deleted while
 		 * pending (7.0 lists those apart). */
 		if (entries->element[i]->type == REDIS_REPLY_NIL)
 			continue;
 		if ((rc = parse_entry(entries->element[i], m)) == -1)
-			goto bad;
+			return unexpected(st, what);
 		if (rc == 1)
 			return 1;
 		ack_gone(st, ob, m->id);
 	}
 	return 0;
-bad:
-	snprintf(st->err, sizeof(st->err), "redis: a stream reply of an "
-	    "unexpected shape");
+}
+
+/*
+ * regroup: r is an error reply to what. When it says the group (or the
+ * stream) went away, its TTL having run out while idle or Redis flushed,
+ * the group is made again and 0 returned; else -1 with the error.
+ */
+static int
+regroup(struct store *st, const struct store_outbox *ob, const redisReply *r,
+    const char *what)
+{
+	snprintf(st->err, sizeof(st->err), "redis %s: %s", what, r->str);
+	if ((strncmp(r->str, "NOGROUP", 7) == 0 ||
+	    strncmp(r->str, "UNBLOCKED", 9) == 0) &&
+	    store_outbox_group(st, ob) == 0)
+		return 0;
 	return -1;
+}
+
+int
+store_outbox_group(struct store *st, const struct store_outbox *ob)
+{
+	char		 keep[16];
+	const char	*args[] = { ob->stream, STORE_GROUP, keep };
+
+	snprintf(keep, sizeof(keep), "%d", ob->keep);
+	return eval(st, SCRIPT_GROUP, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
 }
 
 int
@@ -355,11 +557,11 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 	const char	*argv[11];
 	const redisReply *s;
 	redisReply	*r;
-	int		 n = 0, rc = -1;
+	int		 n = 0, rc;
 
 	argv[n++] = "XREADGROUP";
 	argv[n++] = "GROUP";
-	argv[n++] = ob->group;
+	argv[n++] = STORE_GROUP;
 	argv[n++] = ob->consumer;
 	argv[n++] = "COUNT";
 	argv[n++] = "1";
@@ -376,19 +578,14 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 		return -1;
 	if (r->type == REDIS_REPLY_NIL)
 		rc = 0;
-	else if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(st->err, sizeof(st->err), "redis XREADGROUP: %s",
-		    r->str);
-		/* The stream and its group went away (its TTL ran out while
-		 * idle, a flushed Redis): made again, the error was that. */
-		if ((strncmp(r->str, "NOGROUP", 7) == 0 ||
-		    strncmp(r->str, "UNBLOCKED", 9) == 0) &&
-		    store_outbox_group(st, ob) == 0)
-			rc = 0;
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	else if (r->type == REDIS_REPLY_ERROR)
+		rc = regroup(st, ob, r, "XREADGROUP");
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
 	    (s = r->element[0])->type == REDIS_REPLY_ARRAY &&
 	    s->elements == 2)
-		rc = take(st, ob, s->element[1], m);
+		rc = take(st, ob, s->element[1], m, "XREADGROUP");
+	else
+		rc = unexpected(st, "XREADGROUP");
 	freeReplyObject(r);
 	if (rc == 1)
 		m->deliveries = pending ? deliveries(st, ob, m->id) : 1;
@@ -400,49 +597,46 @@ store_outbox_claim(struct store *st, const struct store_outbox *ob,
     int min_idle_ms, char *cursor, size_t cursorlen, struct store_msg *m)
 {
 	char		 idle[16];
-	const char	*argv[] = { "XAUTOCLAIM", ob->stream, ob->group,
+	const char	*argv[] = { "XAUTOCLAIM", ob->stream, STORE_GROUP,
 	    ob->consumer, idle, cursor, "COUNT", "1" };
 	redisReply	*r;
-	int		 rc = -1;
+	int		 rc;
 
 	snprintf(idle, sizeof(idle), "%d", min_idle_ms);
 	if ((r = run(st, 8, argv)) == NULL)
 		return -1;
-	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(st->err, sizeof(st->err), "redis XAUTOCLAIM: %s",
-		    r->str);
-		if (strncmp(r->str, "NOGROUP", 7) == 0 &&
-		    store_outbox_group(st, ob) == 0)
-			rc = 0;
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
-	    copy(r->element[0], cursor, cursorlen) == 0)
-		rc = take(st, ob, r->element[1], m);
+	if (r->type == REDIS_REPLY_ERROR)
+		rc = regroup(st, ob, r, "XAUTOCLAIM");
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[0]->len < cursorlen) {
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		rc = take(st, ob, r->element[1], m, "XAUTOCLAIM");
+	} else
+		rc = unexpected(st, "XAUTOCLAIM");
 	freeReplyObject(r);
 	if (rc == 1)
 		m->deliveries = deliveries(st, ob, m->id);
 	return rc;
 }
 
-int
-store_get(struct store *st, const char *key, char *out, size_t outlen)
-{
-	const char	*argv[] = { "GET", key };
-	redisReply	*r;
-	int		 rc;
+/* ---- Moving. ---- */
 
-	if ((r = run(st, 2, argv)) == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_NIL)
-		rc = 0;
-	else if (r->type == REDIS_REPLY_STRING)
-		rc = copy(r, out, outlen) == 0 ? 1 : 0;
-	else {
-		snprintf(st->err, sizeof(st->err), "redis GET: %s",
-		    r->type == REDIS_REPLY_ERROR ? r->str : "not a string");
-		rc = -1;
-	}
-	freeReplyObject(r);
-	return rc;
+int
+store_outbox_begin(struct store *st, const struct store_outbox *ob,
+    const struct store_msg *m, int resend, const char *budget_key,
+    int budget_limit)
+{
+	char		 lim[16], hour[16], keep[16];
+	const char	*args[] = { ob->stream, ob->sending, budget_key,
+	    STORE_GROUP, m->id, ob->consumer, resend ? "1" : "0", lim, hour,
+	    keep };
+
+	snprintf(lim, sizeof(lim), "%d", budget_limit);
+	snprintf(hour, sizeof(hour), "%d", STORE_BUDGET_WINDOW);
+	snprintf(keep, sizeof(keep), "%d", ob->keep);
+	return eval(st, SCRIPT_BEGIN, 3, 7, args, begin_words,
+	    STORE_BEGIN_RESULTS);
 }
 
 int
@@ -450,64 +644,295 @@ store_outbox_done(struct store *st, const struct store_outbox *ob,
     const char *id, const char *stat)
 {
 	char		 dk[16];
-	const char	*args[] = { ob->stream, ob->stats, ob->group, id, stat,
-	    dk };
+	const char	*args[] = { ob->stream, ob->stats, ob->sending,
+	    STORE_GROUP, id, stat, dk };
 	int		 rc;
 
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	rc = eval(st, SCRIPT_DONE, 2, 4, args, done_words, 2);
+	rc = eval(st, SCRIPT_DONE, 3, 4, args, done_words, 2);
 	return rc < 0 ? -1 : rc == 0;
+}
+
+/*
+ * member: the retry-set member of m (its fields, its last error and the
+ * id it came from, as a JSON object of strings), in a buffer to wipe and
+ * free, or NULL.
+ */
+static char *
+member(const struct store_msg *m, const char *error)
+{
+	const char	*args[2 * MFIELDS];
+	char		 num[MFIELDS][24], *text = NULL;
+	json_t		*o;
+	size_t		 len;
+	int		 i, n;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	n = msg_args(m, 1, args, num);
+	for (i = 0; i < n; i += 2)
+		if (json_object_set_new(o, args[i], json_string(args[i + 1])))
+			goto out;
+	if (json_object_set_new(o, "error", json_string(error)) ||
+	    json_object_set_new(o, "from", json_string(m->id)) ||
+	    (len = json_dumpb(o, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS)) ==
+	    0 || (text = malloc(len + 1)) == NULL)
+		goto out;
+	if (json_dumpb(o, text, len, JSON_COMPACT | JSON_SORT_KEYS) != len) {
+		free(text);
+		text = NULL;
+		goto out;
+	}
+	text[len] = '\0';
+out:
+	json_decref(o);
+	explicit_bzero(num, sizeof(num));
+	return text;
 }
 
 int
 store_outbox_retry(struct store *st, const struct store_outbox *ob,
-    const char *id, long long due_ms, const char *error)
+    const struct store_msg *m, long long due_ms, const char *error)
 {
-	char		 due[24], k[16], dk[16];
-	const char	*args[] = { ob->stream, ob->retry, ob->stats, ob->group,
-	    id, due, error, k, dk, ob->consumer };
+	char		 due[24], k[16], dk[16], *mb;
+	const char	*args[11];
+	int		 rc;
 
+	if ((mb = member(m, error)) == NULL) {
+		snprintf(st->err, sizeof(st->err), "out of memory");
+		st->refused = 0;
+		return -1;
+	}
 	snprintf(due, sizeof(due), "%lld", due_ms);
 	snprintf(k, sizeof(k), "%d", ob->keep);
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	return eval(st, SCRIPT_RETRY, 3, 7, args, move_words, 2);
+	args[0] = ob->stream;
+	args[1] = ob->retry;
+	args[2] = ob->stats;
+	args[3] = ob->sending;
+	args[4] = STORE_GROUP;
+	args[5] = m->id;
+	args[6] = ob->consumer;
+	args[7] = due;
+	args[8] = mb;
+	args[9] = k;
+	args[10] = dk;
+	rc = eval(st, SCRIPT_RETRY, 4, 7, args, move_words, 2);
+	explicit_bzero(mb, strlen(mb));
+	free(mb);
+	return rc;
+}
+
+/*
+ * dead_args: the fields of m's dead letter into args from at: a
+ * well-formed m without its code, then error and the id it came from.
+ * How many strings.
+ */
+static int
+dead_args(const struct store_msg *m, const char *error, const char **args,
+    char num[][24])
+{
+	int	 n = m->why == NULL ? msg_args(m, 0, args, num) : 0;
+
+	args[n++] = "error";
+	args[n++] = error;
+	args[n++] = "from";
+	args[n++] = m->id;
+	return n;
 }
 
 int
 store_outbox_dead(struct store *st, const struct store_outbox *ob,
-    const char *id, const char *error)
+    const struct store_msg *m, const char *error)
 {
-	char		 max[16], dk[16];
-	const char	*args[] = { ob->stream, ob->dead, ob->stats, ob->group,
-	    id, error, max, dk, ob->consumer };
+	char		 max[16], dk[16], num[MFIELDS][24];
+	const char	*args[9 + 2 * MFIELDS + 4];
+	int		 n;
 
-	snprintf(max, sizeof(max), "%d", ob->dead_max);
+	snprintf(max, sizeof(max), "%d", STORE_DEAD_MAX);
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	return eval(st, SCRIPT_DEAD, 3, 6, args, move_words, 2);
+	args[0] = ob->stream;
+	args[1] = ob->dead;
+	args[2] = ob->stats;
+	args[3] = ob->sending;
+	args[4] = STORE_GROUP;
+	args[5] = m->id;
+	args[6] = ob->consumer;
+	args[7] = max;
+	args[8] = dk;
+	n = dead_args(m, error, args + 9, num);
+	return eval(st, SCRIPT_DEAD, 4, 5 + n, args, move_words, 2);
+}
+
+int
+store_outbox_discard(struct store *st, const struct store_outbox *ob,
+    const char *id)
+{
+	const char	*ack[] = { "XACK", ob->stream, STORE_GROUP, id };
+	const char	*del[] = { "XDEL", ob->stream, id };
+	const char	*unmark[] = { "HDEL", ob->sending, id };
+
+	if (run_simple(st, 4, ack, NULL) == -1 ||
+	    run_simple(st, 3, del, NULL) == -1)
+		return -1;
+	(void)run_simple(st, 3, unmark, NULL);
+	return 0;
+}
+
+/*
+ * unretry: member mb (len bytes) out of the retry set, into the stream
+ * if it decodes as a message, else into the dead letters saying why.
+ * 0, or -1 (the store failed; st->refused when Redis refused).
+ */
+static int
+unretry(struct store *st, const struct store_outbox *ob, const char *mb,
+    size_t len)
+{
+	struct store_msg m;
+	char		 num[MFIELDS][24], max[16], keep[16];
+	const char	*args[7 + 2 * MFIELDS + 4];
+	size_t		 lens[7 + 2 * MFIELDS + 4];
+	int		 i, n, rc;
+
+	store_msg_json(&m, mb, len);
+	if (m.why == NULL)
+		n = msg_args(&m, 1, args + 7, num);
+	else {
+		/* None of ours: kept as a dead letter for an operator. */
+		if (m.id[0] == '\0')
+			snprintf(m.id, sizeof(m.id), "retry set");
+		n = dead_args(&m, m.why, args + 7, num);
+	}
+	snprintf(max, sizeof(max), "%d", m.why == NULL ? 0 : STORE_DEAD_MAX);
+	snprintf(keep, sizeof(keep), "%d", m.why == NULL ? ob->keep :
+	    ob->dead_keep);
+	args[0] = ob->retry;
+	args[1] = m.why == NULL ? ob->stream : ob->dead;
+	args[2] = ob->stats;
+	args[3] = mb;
+	args[4] = max;
+	args[5] = keep;
+	args[6] = m.why == NULL ? "" : "malformed";
+	for (i = 0; i < 7 + n; i++)
+		lens[i] = strlen(args[i]);
+	lens[3] = len;		/* the member as stored, whatever it holds */
+	rc = eval_lens(st, SCRIPT_UNRETRY, 3, 4 + n, args, lens, move_words,
+	    2);
+	explicit_bzero(&m, sizeof(m));
+	explicit_bzero(num, sizeof(num));
+	return rc < 0 ? -1 : 0;
 }
 
 int
 store_outbox_promote(struct store *st, const struct store_outbox *ob,
     long long now_ms, int max)
 {
-	char		 now[24], n[16], k[16];
-	const char	*args[] = { ob->retry, ob->stream, ob->stats, now, n, k };
+	char		 now[24], n[16];
+	const char	*argv[] = { "ZRANGEBYSCORE", ob->retry, "-inf", now,
+	    "LIMIT", "0", n };
+	const char	*rem[3];
+	size_t		 remlen[3];
+	redisReply	*r;
+	size_t		 i;
+	int		 rc;
 
 	snprintf(now, sizeof(now), "%lld", now_ms);
 	snprintf(n, sizeof(n), "%d", max);
-	snprintf(k, sizeof(k), "%d", ob->keep);
-	return eval(st, SCRIPT_PROMOTE, 3, 3, args, NULL, 0);
+	if ((r = run(st, 7, argv)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(st->err, sizeof(st->err), "redis ZRANGEBYSCORE: %s",
+		    r->str);
+		st->refused = 1;
+		freeReplyObject(r);
+		return -1;
+	}
+	if (r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return unexpected(st, "ZRANGEBYSCORE");
+	}
+	for (i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		if (unretry(st, ob, e->str, e->len) == 0)
+			continue;
+		if (!st->refused) {
+			freeReplyObject(r);
+			return -1;
+		}
+		/* Refused whatever it holds: removed, so it cannot stop the
+		 * others behind it. */
+		rem[0] = "ZREM";
+		rem[1] = ob->retry;
+		rem[2] = e->str;
+		remlen[0] = 4;
+		remlen[1] = strlen(ob->retry);
+		remlen[2] = e->len;
+		(void)run_lens(st, 3, rem, remlen);
+		(void)store_outbox_count(st, ob, "malformed", 1);
+	}
+	rc = (int)r->elements;
+	freeReplyObject(r);
+	return rc;
 }
 
 int
-store_outbox_replay(struct store *st, const struct store_outbox *ob, int max)
+store_outbox_replay(struct store *st, const struct store_outbox *ob, int max,
+    char *cursor, size_t cursorlen, long *moved)
 {
-	char		 n[16], k[16];
-	const char	*args[] = { ob->dead, ob->stream, n, k };
+	struct store_msg m;
+	char		 n[16], start[STORE_ID_MAX + 1], keep[16];
+	char		 num[MFIELDS][24];
+	const char	*argv[] = { "XRANGE", ob->dead, start, "+", "COUNT", n };
+	const char	*args[4 + 2 * MFIELDS];
+	redisReply	*r;
+	size_t		 i;
+	int		 k, rc;
 
 	snprintf(n, sizeof(n), "%d", max);
-	snprintf(k, sizeof(k), "%d", ob->keep);
-	return eval(st, SCRIPT_REPLAY, 2, 2, args, NULL, 0);
+	snprintf(keep, sizeof(keep), "%d", ob->keep);
+	/* "(" makes the start exclusive: the cursor was looked at. */
+	snprintf(start, sizeof(start), "%s%s", strcmp(cursor, "-") == 0 ?
+	    "" : "(", cursor);
+	if ((r = run(st, 6, argv)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		if (r->type == REDIS_REPLY_ERROR)
+			snprintf(st->err, sizeof(st->err), "redis XRANGE: %s",
+			    r->str);
+		else
+			(void)unexpected(st, "XRANGE");
+		st->refused = 1;
+		freeReplyObject(r);
+		return -1;
+	}
+	for (i = 0; i < r->elements; i++) {
+		if (parse_entry(r->element[i], &m) != 1)
+			continue;
+		if (strlen(m.id) < cursorlen)
+			memcpy(cursor, m.id, strlen(m.id) + 1);
+		if (m.why != NULL)
+			continue;	/* stays, for an operator to read */
+		m.tries = 0;
+		m.code[0] = '\0';
+		args[0] = ob->dead;
+		args[1] = ob->stream;
+		args[2] = m.id;
+		args[3] = keep;
+		k = msg_args(&m, 0, args + 4, num);
+		if ((rc = eval(st, SCRIPT_REPLAY, 2, 2 + k, args, move_words,
+		    2)) == -1) {
+			freeReplyObject(r);
+			return -1;
+		}
+		*moved += rc;
+	}
+	rc = (int)r->elements;
+	freeReplyObject(r);
+	explicit_bzero(&m, sizeof(m));
+	return rc;
 }
 
 int
@@ -527,7 +952,7 @@ store_outbox_count(struct store *st, const struct store_outbox *ob,
 int
 store_outbox_leave(struct store *st, const struct store_outbox *ob)
 {
-	const char	*args[] = { ob->stream, ob->group, ob->consumer };
+	const char	*args[] = { ob->stream, STORE_GROUP, ob->consumer };
 
 	return eval(st, SCRIPT_LEAVE, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
 }

@@ -1,6 +1,7 @@
 /*
- * store/priv.h: what the files of store/ share (store.c: connections and
- * the request scripts; outbox.c: the SMS queue). Not for other folders.
+ * store/priv.h: what the files of store/ share (store.c: connections,
+ * plain commands and the request scripts; outbox.c: the SMS queue). Not
+ * for other folders.
  */
 #ifndef VCODE_STORE_PRIV_H
 #define VCODE_STORE_PRIV_H
@@ -13,17 +14,18 @@
 #define STORE_HOST_MAX	256
 #define STORE_PASS_MAX	256
 #define STORE_ERR_MAX	256
-#define EVAL_ARGS_MAX	32	/* keys + arguments of one script call */
+#define EVAL_ARGS_MAX	48	/* keys + arguments of one script call */
 
 struct script {
 	const char	*body;
+	char		*owned;		/* body, when made at run time */
 	char		 sha[SHA_DIGEST_LENGTH * 2 + 1];
 };
 
 enum {
 	SCRIPT_SMS, SCRIPT_ROLLBACK, SCRIPT_VERIFY,
-	SCRIPT_DONE, SCRIPT_RETRY, SCRIPT_DEAD, SCRIPT_PROMOTE, SCRIPT_REPLAY, SCRIPT_LEAVE,
-	SCRIPT_GROUP,
+	SCRIPT_BEGIN, SCRIPT_DONE, SCRIPT_RETRY, SCRIPT_DEAD, SCRIPT_UNRETRY,
+	SCRIPT_REPLAY, SCRIPT_LEAVE, SCRIPT_GROUP,
 	SCRIPT_COUNT
 };
 
@@ -46,6 +48,7 @@ struct store {
 	int		 db;
 	struct timeval	 timeout;
 	char		 err[STORE_ERR_MAX];
+	int		 refused;	/* the last failure was an error reply */
 	struct script	 scripts[SCRIPT_COUNT];
 };
 
@@ -55,13 +58,20 @@ void		 script_init(struct script *, const char *body);
 void		 outbox_scripts_init(struct store *);
 /*
  * run: a command on a connection made if needed; NULL when the store
- * could not be reached (st->err says why). extra_ms lengthens the
+ * could not be reached (st->err says why, st->refused is 0). An error
+ * reply is returned as it is. extra_ms lengthens the
  * timeout of this one command (a blocking read), 0 for none.
  */
 redisReply	*run(struct store *, int argc, const char **argv);
 redisReply	*run_long(struct store *, int argc, const char **argv,
 		    int extra_ms);
-/* run_simple: expects an integer or status reply; 0 or -1. */
+/* run_lens: run with each argument's length given (binary-safe). */
+redisReply	*run_lens(struct store *, int argc, const char **argv,
+		    const size_t *lens);
+/*
+ * run_simple: expects an integer or status reply; 0 or -1 (an error
+ * reply sets st->refused).
+ */
 int		 run_simple(struct store *, int argc, const char **argv,
 		    long long *out);
 /*
@@ -72,5 +82,9 @@ int		 run_simple(struct store *, int argc, const char **argv,
  */
 int		 eval(struct store *, int which, int nkeys, int nargs,
 		    const char **args, const char *const *words, int nwords);
+/* eval_lens: eval with each of args' lengths given (binary-safe). */
+int		 eval_lens(struct store *, int which, int nkeys, int nargs,
+		    const char **args, const size_t *lens,
+		    const char *const *words, int nwords);
 
 #endif /* VCODE_STORE_PRIV_H */

@@ -1,10 +1,13 @@
 /*
- * store: hiredis, one connection per worker, Lua scripts for the two
- * steps that must be atomic (an SMS request, a verification).
+ * store: hiredis, one connection per worker; the request steps that must
+ * be atomic as Lua scripts (an SMS request, its rollback, a
+ * verification); outbox.c has the senders' steps.
  */
 #include <sys/time.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,23 +21,57 @@
 #include "store/priv.h"
 
 #define STORE_DB_MAX	1024	/* highest database number accepted */
-#define STORE_HOUR	"3600"	/* window of the block and budget counters */
+#define STORE_HOUR	STORE_BUDGET_WINDOW	/* block and budget counters */
 
 /*
- * KEYS: legacy flag, interval, daily, ip, captcha, code, attempts, block,
- *       budget, outbox.
- * ARGV: answer, code value, code ttl, interval, daily limit, ip limit,
- *       daily window, ip window, block limit, budget limit, hour,
- *       queue max (0: inline delivery, nothing queued), then the message:
- *       mobile, code, minutes, dialect, queued (ms), expires (s), keep
- *       (the outbox's TTL: it outlives every code in it).
- * Every limit of 0 is off. The per-address counter counts every request
- * that reaches it; the others count what was sent. A full queue refuses
- * before anything is counted; the message is appended before the code is
- * stored, so that a failed append leaves no code without its message.
- * Returns one word of sms_words[].
+ * The request script and struct store_sms are bound by this one table:
+ * each row is a key (K_name in the script) or an argument (A_name), in
+ * the order they are passed, and the member of struct store_sms that
+ * holds it. The script's header (local K_flag = KEYS[1] ...) is made
+ * from it (script_header), so the two cannot drift apart; a unit test
+ * checks that the body uses each name and no other (store_sms_script_check).
  */
-static const char sms_lua[] =
+enum slot_kind { SLOT_KEY, SLOT_STR, SLOT_INT, SLOT_LL, SLOT_CONST };
+struct slot {
+	const char	*name;
+	enum slot_kind	 kind;
+	size_t		 off;	/* in struct store_sms; or the constant */
+};
+#define SK(m, n)	{ n, SLOT_KEY, offsetof(struct store_sms, m) }
+#define SS(m, n)	{ n, SLOT_STR, offsetof(struct store_sms, m) }
+#define SI(m, n)	{ n, SLOT_INT, offsetof(struct store_sms, m) }
+#define SL(m, n)	{ n, SLOT_LL, offsetof(struct store_sms, m) }
+static const struct slot sms_slots[] = {
+	SK(flag_key, "flag"), SK(interval_key, "interval"),
+	SK(daily_key, "daily"), SK(ip_key, "ip"), SK(captcha_key, "captcha"),
+	SK(code_key, "code"), SK(attempts_key, "attempts"),
+	SK(block_key, "block"), SK(budget_key, "budget"),
+	SK(outbox_key, "outbox"),
+	SS(answer, "answer"), SS(code_value, "code_value"),
+	SI(code_ttl, "code_ttl"), SI(interval, "interval"),
+	SI(daily_limit, "daily_limit"), SI(ip_limit, "ip_limit"),
+	SI(daily_window, "daily_window"), SI(ip_window, "ip_window"),
+	SI(block_limit, "block_limit"), SI(budget_limit, "budget_limit"),
+	{ "hour", SLOT_CONST, STORE_HOUR },
+	SI(queue_max, "queue_max"),
+	SS(mobile, "mobile"), SS(code, "code"), SI(minutes, "minutes"),
+	SS(dialect, "dialect"), SL(queued_ms, "queued"),
+	SL(expires, "expires"), SI(keep, "keep"),
+};
+#undef SK
+#undef SS
+#undef SI
+#undef SL
+#define SMS_SLOTS	(sizeof(sms_slots) / sizeof(sms_slots[0]))
+
+/*
+ * The request script's body. Every limit of 0 is off. The per-address
+ * counter counts every request that reaches it; the others count what
+ * was sent. A full queue refuses before anything is counted; the message
+ * is appended before the code is stored, so that a failed append leaves
+ * no code without its message. Returns one word of sms_words[].
+ */
+static const char sms_body[] =
 "local function over(key, limit)\n"
 "  return limit > 0 and tonumber(redis.call('GET', key) or '0') >= limit\n"
 "end\n"
@@ -44,45 +81,114 @@ static const char sms_lua[] =
 "    if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, window) end\n"
 "  end\n"
 "end\n"
-"local interval = tonumber(ARGV[4])\n"
-"local dl, il = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-"local pl, bl = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
-"local qmax = tonumber(ARGV[12])\n"
-"if qmax > 0 and redis.call('XLEN', KEYS[10]) >= qmax then\n"
+"local interval = tonumber(A_interval)\n"
+"local dl, il = tonumber(A_daily_limit), tonumber(A_ip_limit)\n"
+"local pl, bl = tonumber(A_block_limit), tonumber(A_budget_limit)\n"
+"local qmax = tonumber(A_queue_max)\n"
+"if qmax > 0 and redis.call('XLEN', K_outbox) >= qmax then\n"
 "  return 'queuefull'\n"
 "end\n"
-"if interval > 0 and redis.call('EXISTS', KEYS[2]) == 1 then\n"
+"if interval > 0 and redis.call('EXISTS', K_interval) == 1 then\n"
 "  return 'interval'\n"
 "end\n"
-"if over(KEYS[3], dl) then return 'daily' end\n"
-"if over(KEYS[4], il) then return 'ip' end\n"
-"bump(KEYS[4], il, ARGV[8])\n"
-"if over(KEYS[8], pl) then return 'block' end\n"
-"if over(KEYS[9], bl) then return 'budget' end\n"
-"local v = redis.call('GET', KEYS[5])\n"
+"if over(K_daily, dl) then return 'daily' end\n"
+"if over(K_ip, il) then return 'ip' end\n"
+"bump(K_ip, il, A_ip_window)\n"
+"if over(K_block, pl) then return 'block' end\n"
+"if over(K_budget, bl) then return 'budget' end\n"
+"local v = redis.call('GET', K_captcha)\n"
 "if not v then return 'nocaptcha' end\n"
-"redis.call('DEL', KEYS[5])\n"
-"if string.lower(v) ~= ARGV[1] then return 'wrong' end\n"
+"redis.call('DEL', K_captcha)\n"
+"if string.lower(v) ~= A_answer then return 'wrong' end\n"
 "if qmax > 0 then\n"
-"  redis.call('XADD', KEYS[10], 'MAXLEN', '~', qmax, '*',\n"
-"    'mobile', ARGV[13], 'code', ARGV[14], 'key', KEYS[6],\n"
-"    'minutes', ARGV[15], 'dialect', ARGV[16], 'queued', ARGV[17],\n"
-"    'expires', ARGV[18], 'tries', '0')\n"
-"  local keep = tonumber(ARGV[19])\n"
-"  if redis.call('TTL', KEYS[10]) < keep then\n"
-"    redis.call('EXPIRE', KEYS[10], keep)\n"
+"  redis.call('XADD', K_outbox, 'MAXLEN', '~', qmax, '*',\n"
+"    'mobile', A_mobile, 'code', A_code, 'key', K_code,\n"
+"    'minutes', A_minutes, 'dialect', A_dialect, 'queued', A_queued,\n"
+"    'expires', A_expires, 'tries', '0')\n"
+"  local keep = tonumber(A_keep)\n"
+"  if redis.call('TTL', K_outbox) < keep then\n"
+"    redis.call('EXPIRE', K_outbox, keep)\n"
 "  end\n"
 "end\n"
-"redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[3])\n"
-"redis.call('DEL', KEYS[7])\n"
+"redis.call('SET', K_code, A_code_value, 'EX', A_code_ttl)\n"
+"redis.call('DEL', K_attempts)\n"
 "if interval > 0 then\n"
-"  redis.call('SET', KEYS[2], '1', 'EX', interval)\n"
-"  redis.call('SET', KEYS[1], '1', 'EX', interval)\n"
+"  redis.call('SET', K_interval, '1', 'EX', interval)\n"
+"  redis.call('SET', K_flag, '1', 'EX', interval)\n"
 "end\n"
-"bump(KEYS[3], dl, ARGV[7])\n"
-"bump(KEYS[8], pl, ARGV[11])\n"
-"bump(KEYS[9], bl, ARGV[11])\n"
+"bump(K_daily, dl, A_daily_window)\n"
+"bump(K_block, pl, A_hour)\n"
+"bump(K_budget, bl, A_hour)\n"
 "return 'ok'\n";
+
+/*
+ * script_header: "local K_a = KEYS[1]\n..." for the keys of slots, then
+ * "local A_b = ARGV[1]\n..." for the rest, prepended to body. A string
+ * to free, or NULL.
+ */
+static char *
+script_text(const struct slot *slots, size_t n, const char *body)
+{
+	size_t		 i, len = strlen(body) + 1;
+	int		 k = 0, a = 0;
+	char		*text, *p;
+
+	for (i = 0; i < n; i++)
+		len += strlen(slots[i].name) + 32;
+	if ((text = malloc(len)) == NULL)
+		return NULL;
+	p = text;
+	for (i = 0; i < n; i++)
+		if (slots[i].kind == SLOT_KEY)
+			p += sprintf(p, "local K_%s = KEYS[%d]\n",
+			    slots[i].name, ++k);
+	for (i = 0; i < n; i++)
+		if (slots[i].kind != SLOT_KEY)
+			p += sprintf(p, "local A_%s = ARGV[%d]\n",
+			    slots[i].name, ++a);
+	memcpy(p, body, strlen(body) + 1);
+	return text;
+}
+
+const char *
+store_sms_script_check(void)
+{
+	static char	 bad[64];
+	const char	*p = sms_body, *q;
+	size_t		 i, len;
+	int		 used[SMS_SLOTS];
+
+	memset(used, 0, sizeof(used));
+	if (strstr(sms_body, "KEYS[") != NULL)
+		return "KEYS[";
+	if (strstr(sms_body, "ARGV[") != NULL)
+		return "ARGV[";
+	while ((p = strpbrk(p, "KA")) != NULL) {
+		if (p[1] != '_' || (p > sms_body && (isalnum((unsigned char)
+		    p[-1]) || p[-1] == '_'))) {
+			p++;
+			continue;
+		}
+		for (q = p + 2; isalnum((unsigned char)*q) || *q == '_'; q++)
+			;
+		len = (size_t)(q - p - 2);
+		for (i = 0; i < SMS_SLOTS; i++)
+			if ((sms_slots[i].kind == SLOT_KEY) == (*p == 'K') &&
+			    strlen(sms_slots[i].name) == len &&
+			    strncmp(sms_slots[i].name, p + 2, len) == 0)
+				break;
+		if (i == SMS_SLOTS) {
+			snprintf(bad, sizeof(bad), "%.*s", (int)(q - p), p);
+			return bad;
+		}
+		used[i] = 1;
+		p = q;
+	}
+	for (i = 0; i < SMS_SLOTS; i++)
+		if (!used[i])
+			return sms_slots[i].name;
+	return NULL;
+}
 
 /* KEYS: code, legacy flag, interval, daily, block, budget. ARGV: code value. */
 static const char rollback_lua[] =
@@ -271,7 +377,13 @@ store_new(const char *url, int timeout_ms, char *err, size_t errlen)
 	}
 	st->timeout.tv_sec = timeout_ms / 1000;
 	st->timeout.tv_usec = (timeout_ms % 1000) * 1000;
-	script_init(&st->scripts[SCRIPT_SMS], sms_lua);
+	if ((st->scripts[SCRIPT_SMS].owned = script_text(sms_slots, SMS_SLOTS,
+	    sms_body)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		store_free(st);
+		return NULL;
+	}
+	script_init(&st->scripts[SCRIPT_SMS], st->scripts[SCRIPT_SMS].owned);
 	script_init(&st->scripts[SCRIPT_ROLLBACK], rollback_lua);
 	script_init(&st->scripts[SCRIPT_VERIFY], verify_lua);
 	outbox_scripts_init(st);
@@ -293,6 +405,7 @@ store_free(struct store *st)
 	if (st == NULL)
 		return;
 	disconnect(st);
+	free(st->scripts[SCRIPT_SMS].owned);
 	explicit_bzero(st->pass, sizeof(st->pass));
 	explicit_bzero(st->user, sizeof(st->user));
 	free(st);
@@ -302,6 +415,12 @@ const char *
 store_strerror(const struct store *st)
 {
 	return st->err;
+}
+
+int
+store_refused(const struct store *st)
+{
+	return st->refused;
 }
 
 /*
@@ -439,15 +558,25 @@ run(struct store *st, int argc, const char **argv)
 }
 
 redisReply *
+run_lens(struct store *st, int argc, const char **argv, const size_t *lens)
+{
+	st->refused = 0;
+	if (connect_store(st) == -1)
+		return NULL;
+	return command(st, argc, argv, lens);
+}
+
+redisReply *
 run_long(struct store *st, int argc, const char **argv, int extra_ms)
 {
 	struct timeval	 tv;
 	redisReply	*r;
 
+	if (extra_ms <= 0)
+		return run_lens(st, argc, argv, NULL);
+	st->refused = 0;
 	if (connect_store(st) == -1)
 		return NULL;
-	if (extra_ms <= 0)
-		return command(st, argc, argv, NULL);
 	tv = st->timeout;
 	tv.tv_sec += extra_ms / 1000;
 	tv.tv_usec += (extra_ms % 1000) * 1000;
@@ -478,6 +607,7 @@ run_simple(struct store *st, int argc, const char **argv, long long *out)
 	if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(st->err, sizeof(st->err), "redis %s: %s", argv[0],
 		    r->str);
+		st->refused = 1;
 		rc = -1;
 	} else if (out != NULL)
 		*out = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
@@ -528,6 +658,29 @@ store_del(struct store *st, const char *key)
 	return run_simple(st, 2, argv, NULL);
 }
 
+int
+store_get(struct store *st, const char *key, char *out, size_t outlen)
+{
+	const char	*argv[] = { "GET", key };
+	redisReply	*r;
+	int		 rc = 0;
+
+	if ((r = run(st, 2, argv)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING && r->len < outlen &&
+	    strlen(r->str) == r->len) {
+		memcpy(out, r->str, r->len + 1);
+		rc = 1;
+	} else if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) {
+		snprintf(st->err, sizeof(st->err), "redis GET: %s",
+		    r->type == REDIS_REPLY_ERROR ? r->str : "not a string");
+		st->refused = 1;
+		rc = -1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 /*
  * EVALSHA the script with nkeys keys followed by args; on NOSCRIPT (a
  * restarted or flushed Redis) EVAL it once, which caches it again.
@@ -538,28 +691,47 @@ int
 eval(struct store *st, int which, int nkeys, int nargs, const char **args,
     const char *const *words, int nwords)
 {
+	return eval_lens(st, which, nkeys, nargs, args, NULL, words, nwords);
+}
+
+int
+eval_lens(struct store *st, int which, int nkeys, int nargs,
+    const char **args, const size_t *lens, const char *const *words,
+    int nwords)
+{
 	const struct script	*s = &st->scripts[which];
 	const char		*argv[3 + EVAL_ARGS_MAX];
+	size_t			 argl[3 + EVAL_ARGS_MAX];
 	char			 nk[8];
 	redisReply		*r;
 	int			 i, rc;
 
-	if (nkeys + nargs > EVAL_ARGS_MAX)
+	if (nkeys + nargs > EVAL_ARGS_MAX) {
+		snprintf(st->err, sizeof(st->err), "store: %d script "
+		    "arguments, at most %d", nkeys + nargs, EVAL_ARGS_MAX);
+		st->refused = 1;
 		return -1;
+	}
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	argv[0] = "EVALSHA";
 	argv[1] = s->sha;
 	argv[2] = nk;
-	for (i = 0; i < nkeys + nargs; i++)
+	for (i = 0; i < nkeys + nargs; i++) {
 		argv[3 + i] = args[i];
-	if ((r = run(st, 3 + nkeys + nargs, argv)) == NULL)
+		argl[3 + i] = lens != NULL ? lens[i] : strlen(args[i]);
+	}
+	for (i = 0; i < 3; i++)
+		argl[i] = strlen(argv[i]);
+	if ((r = run_lens(st, 3 + nkeys + nargs, argv, argl)) == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(r);
 		argv[0] = "EVAL";
 		argv[1] = s->body;
-		if ((r = run(st, 3 + nkeys + nargs, argv)) == NULL)
+		argl[0] = 4;
+		argl[1] = strlen(s->body);
+		if ((r = run_lens(st, 3 + nkeys + nargs, argv, argl)) == NULL)
 			return -1;
 	}
 	rc = -1;
@@ -572,9 +744,11 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args,
 				rc = i;
 				break;
 			}
-	if (rc == -1)
+	if (rc == -1) {
 		snprintf(st->err, sizeof(st->err), "redis script: %s",
 		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		st->refused = 1;
+	}
 	freeReplyObject(r);
 	return rc;
 }
@@ -582,54 +756,47 @@ eval(struct store *st, int which, int nkeys, int nargs, const char **args,
 int
 store_sms_request(struct store *st, const struct store_sms *q)
 {
-	char		 n[13][24];
-	const char	*args[30];
-	const struct store_msg_out *m = q->queue;
+	char		 num[SMS_SLOTS][24];
+	const char	*keys[SMS_SLOTS], *args[SMS_SLOTS];
+	const char	*v;
+	size_t		 i, nk = 0, na = 0;
 
-	snprintf(n[0], sizeof(n[0]), "%d", q->code_ttl);
-	snprintf(n[1], sizeof(n[1]), "%d", q->interval);
-	snprintf(n[2], sizeof(n[2]), "%d", q->daily_limit);
-	snprintf(n[3], sizeof(n[3]), "%d", q->ip_limit);
-	snprintf(n[4], sizeof(n[4]), "%d", q->daily_window);
-	snprintf(n[5], sizeof(n[5]), "%d", q->ip_window);
-	snprintf(n[6], sizeof(n[6]), "%d", q->block_limit);
-	snprintf(n[7], sizeof(n[7]), "%d", q->budget_limit);
-	snprintf(n[8], sizeof(n[8]), "%d", m != NULL ? m->queue_max : 0);
-	snprintf(n[9], sizeof(n[9]), "%d", m != NULL ? m->minutes : 0);
-	snprintf(n[10], sizeof(n[10]), "%lld", m != NULL ? m->queued_ms : 0);
-	snprintf(n[11], sizeof(n[11]), "%lld", m != NULL ? m->expires : 0);
-	snprintf(n[12], sizeof(n[12]), "%d", m != NULL ? m->keep : 0);
-	args[0] = q->flag_key;
-	args[1] = q->interval_key;
-	args[2] = q->daily_key;
-	args[3] = q->ip_key;
-	args[4] = q->captcha_key;
-	args[5] = q->code_key;
-	args[6] = q->attempts_key;
-	args[7] = q->block_key;
-	args[8] = q->budget_key;
-	/* Inline: a key of ours that XLEN never reads (queue max is 0). */
-	args[9] = m != NULL ? m->outbox_key : q->budget_key;
-	args[10] = q->answer;
-	args[11] = q->code_value;
-	args[12] = n[0];
-	args[13] = n[1];
-	args[14] = n[2];
-	args[15] = n[3];
-	args[16] = n[4];
-	args[17] = n[5];
-	args[18] = n[6];
-	args[19] = n[7];
-	args[20] = STORE_HOUR;
-	args[21] = n[8];
-	args[22] = m != NULL ? m->mobile : "";
-	args[23] = m != NULL ? m->code : "";
-	args[24] = n[9];
-	args[25] = m != NULL ? m->dialect : "";
-	args[26] = n[10];
-	args[27] = n[11];
-	args[28] = n[12];
-	return eval(st, SCRIPT_SMS, 10, 19, args, sms_words,
+	for (i = 0; i < SMS_SLOTS; i++) {
+		const struct slot	*s = &sms_slots[i];
+		const char		*at = (const char *)q + s->off;
+
+		switch (s->kind) {
+		case SLOT_KEY:
+		case SLOT_STR:
+			memcpy(&v, at, sizeof(v));
+			if (v == NULL && s->kind == SLOT_KEY) {
+				snprintf(st->err, sizeof(st->err), "store: "
+				    "request without its %s key", s->name);
+				st->refused = 0;
+				return -1;
+			}
+			break;
+		case SLOT_INT:
+			snprintf(num[i], sizeof(num[i]), "%d", *(const int *)at);
+			v = num[i];
+			break;
+		case SLOT_LL:
+			snprintf(num[i], sizeof(num[i]), "%lld",
+			    *(const long long *)at);
+			v = num[i];
+			break;
+		default:
+			snprintf(num[i], sizeof(num[i]), "%zu", s->off);
+			v = num[i];
+			break;
+		}
+		if (s->kind == SLOT_KEY)
+			keys[nk++] = v;
+		else
+			args[na++] = v != NULL ? v : "";
+	}
+	memcpy(keys + nk, args, na * sizeof(args[0]));
+	return eval(st, SCRIPT_SMS, (int)nk, (int)na, keys, sms_words,
 	    STORE_SMS_RESULTS);
 }
 

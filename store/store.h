@@ -41,6 +41,17 @@ int		 store_put(struct store *, const char *key, const char *val,
 /* store_del: DEL key (missing is fine). 0 or -1. */
 int		 store_del(struct store *, const char *key);
 
+/*
+ * store_refused: 1 when the last failure was Redis answering with an
+ * error (the command or the data it met is at fault: a key of the wrong
+ * type, a script error), 0 when Redis could not be reached or gave no
+ * usable answer. The first is not an outage: waiting will not fix it.
+ */
+int		 store_refused(const struct store *);
+/* store_get: GET key into out. 1 found, 0 missing (or too long), -1. */
+int		 store_get(struct store *, const char *key, char *out,
+		    size_t outlen);
+
 /* What one SMS request decided, atomically (see store_sms_request). */
 enum store_sms_result {
 	STORE_SMS_OK = 0,
@@ -55,9 +66,31 @@ enum store_sms_result {
 	STORE_SMS_RESULTS	/* how many; callers size their tables by it */
 };
 
-/* The message a queued SMS request appends to the outbox stream. */
-struct store_msg_out {
-	const char	*outbox_key;
+/*
+ * One SMS request, by name: each member is one key or argument of the
+ * request script, bound to it by one table in store.c (a member, its
+ * name in the script, its kind), from which the script's header is made.
+ * Every key is required; a limit of 0 is off.
+ */
+struct store_sms {
+	/* Keys. */
+	const char	*flag_key;	/* the dialect's legacy resend flag */
+	const char	*interval_key;	/* the one resend flag per mobile */
+	const char	*daily_key, *ip_key, *block_key, *budget_key;
+	const char	*captcha_key, *code_key, *attempts_key;
+	const char	*outbox_key;	/* the outbox stream (store_outbox) */
+	/* Arguments. */
+	const char	*answer;	/* typed captcha text, ASCII-folded */
+	const char	*code_value;	/* what to store as the SMS code */
+	int		 code_ttl;
+	int		 interval;	/* 0: no resend flag */
+	int		 daily_limit;
+	int		 ip_limit;
+	int		 block_limit;	/* per number block and hour */
+	int		 budget_limit;	/* the site's SMS per hour */
+	int		 daily_window, ip_window;
+	/* The message queued in the same step; queue_max 0: inline
+	 * delivery, nothing queued (the rest is then unused). */
 	int		 queue_max;	/* refuse (QUEUE_FULL) at this length */
 	const char	*mobile;	/* as the provider is given it */
 	const char	*code;
@@ -68,33 +101,16 @@ struct store_msg_out {
 	int		 keep;		/* TTL of the outbox, s, at least */
 };
 
-struct store_sms {
-	const char	*flag_key;	/* the dialect's legacy resend flag */
-	const char	*interval_key;	/* the one resend flag per mobile */
-	const char	*daily_key, *ip_key, *block_key, *budget_key;
-	const char	*captcha_key, *code_key, *attempts_key;
-	const char	*answer;	/* typed captcha text, ASCII-folded */
-	const char	*code_value;	/* what to store as the SMS code */
-	int		 code_ttl;
-	int		 interval;	/* 0: no resend flag */
-	int		 daily_limit;	/* each limit: 0 is off */
-	int		 ip_limit;
-	int		 block_limit;	/* per number block and hour */
-	int		 budget_limit;	/* the site's SMS per hour */
-	int		 daily_window, ip_window;
-	const struct store_msg_out *queue;	/* NULL: inline delivery */
-};
-
 /*
  * store_sms_request: in one Lua script: throttles (the one interval per
  * mobile, daily, IP, number block, site budget; the IP counter counts
  * every request that reaches it), then the captcha read and deleted,
  * compared case-insensitively, then the code stored with its TTL, its own
  * attempt counter reset, the resend flags (shared and legacy) set and the
- * daily, block and budget counters counted; with q->queue, the message
+ * daily, block and budget counters counted; with queue_max, the message
  * appended to the outbox in the same step (refused, with nothing
  * counted, when the outbox holds queue_max). Returns an enum
- * store_sms_result, or -1 if the store failed.
+ * store_sms_result, or -1 if the store failed (or a key is NULL).
  */
 int		 store_sms_request(struct store *, const struct store_sms *);
 
@@ -105,6 +121,14 @@ int		 store_sms_request(struct store *, const struct store_sms *);
  * counters. 0 or -1.
  */
 int		 store_sms_rollback(struct store *, const struct store_sms *);
+
+/*
+ * store_sms_script_check: NULL when the request script's body names
+ * exactly the keys and arguments of the table that binds struct
+ * store_sms to it (each used, none unknown, no positional KEYS[] or
+ * ARGV[]); else the first name that disagrees. For the unit tests.
+ */
+const char	*store_sms_script_check(void);
 
 enum store_verify_result {
 	STORE_VERIFY_OK = 0,	/* matched; code and attempts deleted */
@@ -124,26 +148,54 @@ int		 store_verify(struct store *, const char *code_key,
 		    const char *attempts_key, const char *value,
 		    int max_attempts, int ttl);
 
-/* ---- The outbox: queued SMS (sms_delivery = queue), for the senders. ---- */
+/* ---- The outbox: queued SMS (sms_delivery = queue). ---- */
 
-/* The keys and names one sender works with; set once, borrowed. */
+#define STORE_KEY_MAX		256
+#define STORE_ID_MAX		48
+#define STORE_CONSUMER_MAX	128
+#define STORE_OUTBOX_MARGIN	3600	/* the stream and retry set outlive
+					   the longest code by this, s */
+#define STORE_DEAD_KEEP		(7 * 86400)	/* dead letters and stats,
+					   s after their last write */
+#define STORE_DEAD_MAX		100000	/* dead letters kept (MAXLEN ~) */
+#define STORE_GROUP		"vcode-smsd"	/* the senders' group */
+#define STORE_BUDGET_WINDOW	3600	/* the site's budget counts an hour */
+
+/*
+ * The outbox's keys and the facts a producer or a sender needs of it:
+ * its one owner is store_outbox_init().
+ */
 struct store_outbox {
-	const char	*stream;	/* {prefix}outbox */
-	const char	*retry;		/* {prefix}outbox:retry, a sorted set */
-	const char	*dead;		/* {prefix}outbox:dead */
-	const char	*stats;		/* {prefix}outbox:stats, a hash */
-	const char	*group;		/* the consumer group */
-	const char	*consumer;	/* this sender's name in it */
-	int		 dead_max;	/* MAXLEN ~ of the dead-letter stream */
-	int		 keep;		/* TTL, s, of the stream and the retry
-					   set after a write: longer than any
-					   code in them lives */
+	char		 stream[STORE_KEY_MAX];	/* {prefix}outbox */
+	char		 retry[STORE_KEY_MAX];	/* {prefix}outbox:retry, zset */
+	char		 dead[STORE_KEY_MAX];	/* {prefix}outbox:dead */
+	char		 stats[STORE_KEY_MAX];	/* {prefix}outbox:stats, hash */
+	char		 sending[STORE_KEY_MAX]; /* {prefix}outbox:sending,
+					   hash: id -> the sender whose
+					   gateway request is under way */
+	char		 consumer[STORE_CONSUMER_MAX];	/* "" for a producer */
+	int		 keep;		/* TTL, s, of the stream, the retry set
+					   and the sending hash after a write:
+					   longer than any code in them lives */
 	int		 dead_keep;	/* TTL, s, of the dead letters and the
 					   stats after a write */
 };
 
-#define STORE_ID_MAX	48
-/* One message as read; wipe it (explicit_bzero) when done: it holds a code. */
+/*
+ * store_outbox_init: the names under prefix for codes living code_ttl
+ * seconds, and this sender's consumer name (NULL for a producer). 0, or
+ * -1 when a name does not fit.
+ */
+int		 store_outbox_init(struct store_outbox *, const char *prefix,
+		    int code_ttl, const char *consumer);
+
+/*
+ * One message as read, from the stream, the retry set or the dead
+ * letters. Wipe it (explicit_bzero) when done: it may hold a code.
+ * The store checks its shape (each field once, a string without NUL
+ * that fits, numbers in range); what the values mean (the mobile's
+ * pattern, the key's name) is the caller's to check.
+ */
 struct store_msg {
 	char		 id[STORE_ID_MAX];
 	char		 mobile[64];
@@ -151,12 +203,35 @@ struct store_msg {
 	char		 key[512];	/* the code's key */
 	char		 dialect[16];
 	int		 minutes;
-	int		 tries;		/* failed sends so far */
+	int		 tries;		/* refused sends so far */
+	int		 unknown;	/* gateway requests whose fate is
+					   unknown (may have been delivered) */
 	long long	 deliveries;	/* times read or claimed (0: unknown) */
 	long long	 queued_ms;
 	long long	 expires;
-	int		 valid;		/* 0: a field missing or malformed */
+	const char	*why;		/* NULL, or why the message is malformed
+					   (static text) */
 };
+
+/*
+ * store_msg_fields: fills m from n (name, value) pairs (lengths given,
+ * not NUL-terminated): the fields of a stream entry. A field given twice,
+ * a value with a NUL or too long, a number out of range, a required field
+ * missing, or more than STORE_MSG_FIELDS_MAX pairs make m->why say so;
+ * unknown names are ignored. The code may be missing: a replayed dead
+ * letter has none. m->id is the caller's to fill.
+ */
+#define STORE_MSG_FIELDS_MAX	32
+void		 store_msg_fields(struct store_msg *m, size_t n,
+		    const char *const *names, const size_t *namelens,
+		    const char *const *values, const size_t *valuelens);
+/*
+ * store_msg_json: fills m from a retry-set member (a JSON object of
+ * string values, as store_outbox_retry writes it; its "from" is the id).
+ * m->why says why it is not one.
+ */
+void		 store_msg_json(struct store_msg *m, const char *text,
+		    size_t len);
 
 /*
  * store_outbox_group: makes the consumer group (and the stream, with its
@@ -167,9 +242,10 @@ int		 store_outbox_group(struct store *, const struct store_outbox *);
 /*
  * store_outbox_read: one message for this sender: with pending, one it
  * was given before and has not acknowledged (after a restart of its
- * connection); else a new one, waiting up to block_ms. 1 with *m, 0 when
- * there is none, -1 if the store failed. A pending entry whose message
- * is gone is acknowledged and skipped.
+ * connection); else a new one, waiting up to block_ms. 1 with *m (check
+ * m->why), 0 when there is none, -1 if the store failed. A pending entry
+ * whose message is gone is acknowledged and skipped. A group or stream
+ * that went away is made again (0).
  */
 int		 store_outbox_read(struct store *, const struct store_outbox *,
 		    int pending, int block_ms, struct store_msg *m);
@@ -181,46 +257,75 @@ int		 store_outbox_read(struct store *, const struct store_outbox *,
 int		 store_outbox_claim(struct store *, const struct store_outbox *,
 		    int min_idle_ms, char *cursor, size_t cursorlen,
 		    struct store_msg *m);
-/* store_get: GET key into out. 1 found, 0 missing (or too long), -1. */
-int		 store_get(struct store *, const char *key, char *out,
-		    size_t outlen);
+
+/* What store_outbox_begin() found. */
+enum store_begin {
+	STORE_BEGIN_OK = 0,	/* marked: send it */
+	STORE_BEGIN_GONE,	/* no longer this sender's: do not send */
+	STORE_BEGIN_UNKNOWN,	/* a sender began a gateway request for it
+				   and did not finish: it may be delivered */
+	STORE_BEGIN_BUDGET,	/* a resend, and the hourly budget is spent */
+	STORE_BEGIN_RESULTS
+};
 /*
- * store_outbox_done: the message id is finished (sent, or dropped):
- * acknowledged and deleted, and the stats field stat counted, in one
- * step. 1; 0 when it had been acknowledged already (another sender took
- * it over and finished it: if both sent it, "duplicates" is counted);
+ * store_outbox_begin: before a gateway request for m, in one step: checks
+ * m is still this sender's, that no earlier request for it is unfinished,
+ * and, for a resend (a request that may repeat a delivered one), takes
+ * one from the budget at budget_key (limit budget_limit an hour, 0: no
+ * budget); then marks the request as under way. An enum store_begin, or
+ * -1.
+ */
+int		 store_outbox_begin(struct store *, const struct store_outbox *,
+		    const struct store_msg *m, int resend,
+		    const char *budget_key, int budget_limit);
+/*
+ * store_outbox_done: the message id is finished (sent, dropped, or its
+ * fate unknown and not to be sent again): acknowledged and deleted, its
+ * mark cleared, and the stats field stat counted, in one step, whoever
+ * holds it. 1; 0 when it had been finished already ("late" is counted);
  * -1.
  */
 int		 store_outbox_done(struct store *, const struct store_outbox *,
 		    const char *id, const char *stat);
 /*
- * store_outbox_retry: the message id failed and waits until due_ms (Unix
- * ms) in the retry set with one more try and error as its last error;
- * acknowledged and deleted from the stream in the same step. 1; 0 when
- * it is no longer ours; -1.
+ * store_outbox_retry: m, refused (or of unknown fate, to be sent again),
+ * waits until due_ms (Unix ms) in the retry set with tries and unknown as
+ * m holds them now and error as its last error; acknowledged, deleted
+ * and unmarked in the same step. 1; 0 when it is no longer ours; -1.
  */
 int		 store_outbox_retry(struct store *, const struct store_outbox *,
-		    const char *id, long long due_ms, const char *error);
+		    const struct store_msg *m, long long due_ms,
+		    const char *error);
 /*
- * store_outbox_dead: the message id moves to the dead-letter stream with
- * error and without its code, acknowledged and deleted in the same step.
- * 1, 0 (not ours), -1.
+ * store_outbox_dead: m moves to the dead-letter stream with error and
+ * without its code (a malformed m: its id and error only), acknowledged,
+ * deleted and unmarked in the same step. 1, 0 (not ours), -1.
  */
 int		 store_outbox_dead(struct store *, const struct store_outbox *,
-		    const char *id, const char *error);
+		    const struct store_msg *m, const char *error);
+/*
+ * store_outbox_discard: the last resort for an entry the steps above
+ * cannot move (Redis refuses them): XACK and XDEL, plain. 0 or -1.
+ */
+int		 store_outbox_discard(struct store *,
+		    const struct store_outbox *, const char *id);
 /*
  * store_outbox_promote: retries due by now_ms (at most max) back into the
- * stream. How many moved, or -1.
+ * stream; a member that does not decode becomes a dead letter saying why.
+ * Each member moves in one step, by whichever sender removes it from the
+ * retry set. How many were looked at, or -1 (a refused member is removed
+ * and counted "malformed", not returned as a failure).
  */
 int		 store_outbox_promote(struct store *,
 		    const struct store_outbox *, long long now_ms, int max);
 /*
- * store_outbox_replay: up to max dead letters back into the stream with
- * their tries reset (and no code: see store_outbox_dead). How many moved,
- * or -1.
+ * store_outbox_replay: up to max dead letters after cursor (updated;
+ * "-" to start) back into the stream with their tries reset, without a
+ * code; one that is malformed stays. How many moved into *moved, how
+ * many were looked at returned (0: the end), or -1.
  */
 int		 store_outbox_replay(struct store *, const struct store_outbox *,
-		    int max);
+		    int max, char *cursor, size_t cursorlen, long *moved);
 /* store_outbox_count: adds n to the stats field stat. 0 or -1. */
 int		 store_outbox_count(struct store *, const struct store_outbox *,
 		    const char *stat, int n);

@@ -828,6 +828,73 @@ xentries() {
 	    jq -c '[.[] | .[1] as $f | {id: .[0]} + ([range(0; $f | length; 2) as $i | {($f[$i]): $f[$i + 1]}] | add // {})]'
 }
 
+# ---- the SMS senders (sms_delivery = queue) ---------------------------------
+# Set SMSD to the vcode-smsd binary and CONF to the configuration first.
+
+SMSD_PIDS=()
+# smsd_start NAME [VCODE_KEY=VALUE...]: a sender in the foreground of a
+# background job, its log in $T/NAME.log; sets SPID. Waits for its first
+# log line.
+smsd_start() {
+	local name=$1 n=100
+	shift
+	env "$@" "$SMSD" -c "$CONF" >>"$T/smsd-$name.log" 2>&1 &
+	SPID=$!
+	track "$SPID"
+	SMSD_PIDS+=("$SPID")
+	while [ $n -gt 0 ]; do
+		grep -q "sending from" "$T/smsd-$name.log" 2>/dev/null && return 0
+		alive "$SPID" || break
+		sleep 0.05
+		n=$((n - 1))
+	done
+	it_bail "vcode-smsd ($name) did not start: $(tail -n 3 "$T/smsd-$name.log")"
+}
+
+# smsd_stop PID: SIGTERM and wait; its exit status in SRC.
+smsd_stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	SRC=$?
+}
+
+# queue_n N FILE [DIALECT]: N SMS requests, each for a new mobile, whose
+# mobiles (OK replies only) are appended to FILE. Sets QOK to how many
+# answered OK.
+queue_n() {
+	local i m d=${3:-meiduo}
+	QOK=0
+	for i in $(seq "$1"); do
+		m=$(new_mobile)
+		if send_ok "$d" "$m"; then
+			QOK=$((QOK + 1))
+			echo "$m" >>"$2"
+		fi
+	done
+}
+
+# accepted: per mobile, how many requests the stand-in accepted (verified
+# and answered as sent), as "MOBILE COUNT" lines.
+accepted() {
+	jq -r 'select(.ok and .mode != "refuse") | .mobile' "$FLOG" | sort | uniq -c |
+	    awk '{print $2, $1}'
+}
+
+# tally FILE: "once=N missing=N extra=N" over the mobiles in FILE.
+tally() {
+	accepted >"$T/acc"
+	awk 'NR == FNR { n[$1] = $2; next }
+	    { c = n[$1] + 0; if (c == 1) o++; else if (c == 0) m++; else x += c - 1 }
+	    END { printf "once=%d missing=%d extra=%d\n", o, m, x }' \
+	    "$T/acc" "$1"
+}
+
+all_once() { [ "$(tally "$1")" = "once=$(wc -l <"$1") missing=0 extra=0" ]; }
+outbox_empty() { [ "$(rcli xlen vcode:outbox)" = 0 ] && [ "$(rcli zcard vcode:outbox:retry)" = 0 ]; }
+ostat() { local v; v=$(rcli hget vcode:outbox:stats "$1"); echo "${v:-0}"; }
+pending() { rcli xpending vcode:outbox vcode-smsd | head -n 1; }
+stats_reset() { rcli del vcode:outbox:stats >/dev/null; }
+
 # need_vcoded: bail out early (one FAIL) when the binary is not built.
 need_vcoded() {
 	[ -x "$VCODED" ] || it_bail "$VCODED not built (run make)"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# The development provider never writes into the service's log (contract
-# §5): with no sms_log_file the messages go nowhere and start-up says so;
+# The development provider never writes into the service's log (README,
+# "Sending the SMS"): with no sms_log_file the messages go nowhere and start-up says so;
 # "stderr", the service's own stderr file and a symbolic link are refused;
 # a new sink file is created 0600.
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The abuse limits of §5 and the configuration keys that shape replies:
+# The abuse limits (vcode.conf(5)) and the configuration keys that shape replies:
 # resend interval, daily limit per mobile, hourly limit per client IP (with
 # and without trusted proxies and X-Forwarded-For), TTL keys, lang = en,
 # mobile_pattern, dialects, key_prefix, and a provider that cannot be
@@ -47,7 +47,7 @@ if restart VCODE_SMS_INTERVAL=2 VCODE_IP_HOURLY_LIMIT=0 VCODE_CAPTCHA_TTL=120 \
 		expect_code "$P $d resend after the interval: OK" "$d" 200 OK
 		expect_eq "$P $d two SMS sent" 2 "$(log_count "$m")"
 	done
-	# meiduo and news share send_flag_{mobile} (§4)
+	# meiduo and news share send_flag_{mobile} (README, "What it serves")
 	m=$(new_mobile)
 	send_ok meiduo "$m"
 	throttled_keeps_captcha "$P news after meiduo (shared send_flag_)" news "$m"

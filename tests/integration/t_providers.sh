@@ -1,5 +1,5 @@
 #!/bin/bash
-# The inline SMS providers ccp and webhook (§6), against fake_sms.py, a
+# The inline SMS providers ccp and webhook (README, "Sending the SMS"), against fake_sms.py, a
 # local stand-in that verifies what vcoded sends (path, signature,
 # headers, body) and answers as told by its mode file: ok, refuse, slow
 # (past the client's 5 s timeout), garbage, status500, status204. For each

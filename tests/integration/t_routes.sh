@@ -2,8 +2,8 @@
 # The route suite, run twice: vcoded under spawn-fcgi (4 processes) and
 # vcoded's own prefork pool (3 workers), both behind nginx. Every route of
 # the three dialects, every code they can answer without breaking Redis,
-# the keys and TTLs of §4, one attempt per captcha, ?pre=, the HTTP level
-# of §2.6, a garbage set that must leave every worker alive, and 50
+# the keys and TTLs (README, "What it serves"), one attempt per captcha, ?pre=, the HTTP level
+# (README, "What it serves"), a garbage set that must leave every worker alive, and 50
 # concurrent requests racing for one captcha and for one throttle.
 . "$(dirname "$0")/lib.sh"
 need_vcoded
@@ -201,7 +201,7 @@ sms_flow() {
 	expect_code "$P $d sms, other trailing slash: OK" "$d" 200 OK
 }
 
-# Order of checks and field validation (§2.5 + decisions).
+# Order of checks and field validation (README, "What it serves").
 sms_checks() {
 	local d=$1 id m
 	m=$(new_mobile)
@@ -370,7 +370,7 @@ http_level() {
 	    --data-binary "$(pad_json '{"sms_code":"123456"}' 5000)"
 	expect_reply "$P verify 5000-byte body: 413 5006" 413 .code 5006
 
-	# POST bodies must be JSON (§2.6): a cross-site HTML form cannot post.
+	# POST bodies must be JSON (README, "What it serves"): a cross-site HTML form cannot post.
 	local ct
 	for ct in text/plain application/x-www-form-urlencoded multipart/form-data \
 	    application/jsonx "text/json" ""; do
@@ -567,7 +567,7 @@ suite() {
 	n=$(tail -n +$((acc0 + 1)) "$T/nginx-access.log" | awk '$9 == 502 || $9 == 504' | wc -l)
 	expect_eq "$P no 502/504 in the nginx access log" 0 "$n"
 	if [ "$MODE" = prefork ]; then
-		# §5: codes and full mobile numbers never reach a log line
+		# Codes and full mobile numbers never reach a log line
 		local leaks c
 		leaks=$(grep -aoE '(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)' "$T/vcoded.stderr" | head -n 3 | tr '\n' ' ')
 		expect_eq "$P no full mobile number in vcoded's log" "" "$leaks"

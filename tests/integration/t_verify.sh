@@ -1,5 +1,5 @@
 #!/bin/bash
-# Verification (§3): POST /sms_codes/{mobile}/verify with an api_key set.
+# Verification (README, "What it serves"): POST /sms_codes/{mobile}/verify with an api_key set.
 # Bearer required (401 4101), right code once, wrong codes counted and the
 # code burned after verify_attempts, a new code starts afresh; and the
 # keyed-hash storage (sms_code_storage = hash).

@@ -1,5 +1,5 @@
 /*
- * Unit tests of config_load (contract §8): defaults, the file format,
+ * Unit tests of config_load (vcode.conf(5)): defaults, the file format,
  * environment overrides and the messages of a refused configuration.
  */
 #include <setjmp.h>

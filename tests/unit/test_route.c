@@ -1,5 +1,5 @@
 /*
- * Unit tests of route_path (contract §2): SCRIPT_NAME + PATH_INFO, nginx
+ * Unit tests of route_path (README, "What it serves"): SCRIPT_NAME + PATH_INFO, nginx
  * and CGI style, minus the mount prefix.
  */
 #include <setjmp.h>

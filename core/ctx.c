@@ -1,0 +1,127 @@
+/*
+ * The context a worker (or a sender) runs in: the parts made from the
+ * configuration (the mobile pattern, the store handle, the renderers, the
+ * provider), made up front or on first use as the mode says.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "render/render.h"
+#include "sms/sms.h"
+#include "store/store.h"
+
+enum sms_provider
+sms_provider_of(const struct vc_config *cfg)
+{
+	static const enum sms_provider provider_of[] = {
+		[VC_PROVIDER_LOG] = SMS_LOG,
+		[VC_PROVIDER_CCP] = SMS_CCP,
+		[VC_PROVIDER_WEBHOOK] = SMS_WEBHOOK,
+	};
+
+	return provider_of[cfg->sms_provider];
+}
+
+struct sms *
+sms_from_config(const struct vc_config *cfg, char *err, size_t errlen)
+{
+	struct sms_options	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.provider = sms_provider_of(cfg);
+	o.sms_log_file = cfg->sms_log_file;
+	o.ccp_base_url = cfg->ccp_base_url;
+	o.ccp_account_sid = cfg->ccp_account_sid;
+	o.ccp_auth_token = cfg->ccp_auth_token;
+	o.ccp_app_id = cfg->ccp_app_id;
+	o.ccp_template_id = cfg->ccp_template_id;
+	o.webhook_url = cfg->webhook_url;
+	o.webhook_secret = cfg->webhook_secret;
+	return sms_new(&o, err, errlen);
+}
+
+/*
+ * ctx_make: makes the parts of ctx named in want that it does not have
+ * yet. 0, or -1 with err filled (a configuration error: a font that lacks
+ * the alphabet, a provider key missing).
+ */
+int
+ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
+{
+	const struct vc_config	*cfg = ctx->cfg;
+
+	if ((want & PART_RENDER) && ctx->render == NULL) {
+		if ((ctx->render = render_new(cfg->captcha_width,
+		    cfg->captcha_height, cfg->captcha_font, err, errlen)) == NULL)
+			return -1;
+		if (captcha_font_check(ctx->render, cfg, err, errlen) == -1 ||
+		    (ctx->warm && render_prewarm(ctx->render, err,
+		    errlen) == -1)) {
+			render_free(ctx->render);
+			ctx->render = NULL;
+			return -1;
+		}
+	}
+	if ((want & PART_AUDIO) && ctx->audio == NULL &&
+	    (ctx->audio = render_audio_new(err, errlen)) == NULL)
+		return -1;
+	if ((want & PART_SMS) && ctx->sms == NULL &&
+	    (ctx->sms = sms_from_config(cfg, err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
+struct vc_ctx *
+ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
+    size_t errlen)
+{
+	struct vc_ctx	*ctx;
+
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_wipe_install();
+	ctx->cfg = cfg;
+	ctx->warm = mode == CTX_WARM;
+	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
+	    errlen)) == NULL ||
+	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
+	    errlen)) == NULL ||
+	    (mode != CTX_LAZY && ctx_make(ctx, mode == CTX_WARM &&
+	    cfg->sms_delivery == VC_DELIVER_QUEUE ? PART_ALL & ~PART_SMS :
+	    PART_ALL, err, errlen) == -1)) {
+		ctx_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void
+ctx_free(struct vc_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	mobile_free(ctx->mobile);
+	store_free(ctx->store);
+	render_free(ctx->render);
+	render_audio_free(ctx->audio);
+	sms_free(ctx->sms);
+	free(ctx);
+}
+
+void
+delivery_describe(const struct vc_config *cfg, FILE *fp)
+{
+	if (cfg->sms_delivery == VC_DELIVER_INLINE) {
+		fprintf(fp, "delivery: inline (sent inside the request)\n");
+		return;
+	}
+	fprintf(fp, "delivery: queue (stream %soutbox, up to %d waiting; "
+	    "%d tries, then %soutbox:dead; %d resends of an unknown "
+	    "delivery; senders: %d run by vcoded's master%s)\n",
+	    cfg->key_prefix, cfg->sms_queue_max, cfg->sms_max_tries,
+	    cfg->key_prefix, cfg->sms_resend_unknown, cfg->smsd_workers,
+	    cfg->smsd_workers == 0 ? ", so run vcode-smsd" : "");
+}

@@ -1,0 +1,325 @@
+/*
+ * smsd: the SMS sender's daemon loop, run as vcode-smsd and as the
+ * senders vcoded's master supervises (smsd_workers): signals, reload,
+ * waiting out Redis, and finding the next message (own pending ones after
+ * a reconnection, due retries, those of dead senders, new ones). What
+ * becomes of each message is core/delivery.c's. One message at a time: a
+ * message is never held longer than one provider call, which
+ * sms_claim_idle_ms exceeds, so a live sender's message is not taken over.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "core/proc.h"
+#include "core/smsd.h"
+#include "sms/sms.h"
+#include "store/store.h"
+
+#define SENDER_BLOCK_MS		1000	/* one wait for new messages */
+#define SENDER_PROMOTE_MAX	100	/* due retries moved per round */
+#define SENDER_PROMOTE_MS	250	/* how often the retry set is looked at:
+					   back-offs are whole seconds */
+#define OUTAGE_FIRST_MS		100	/* Redis away: retry after ... */
+#define OUTAGE_MAX_MS		2000
+#define REFUSED_LOG_MS		60000	/* a refused promotion said at most
+					   this often */
+
+static volatile sig_atomic_t	 got_stop, got_reload;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_reload = 1;
+	else
+		got_stop = 1;
+}
+
+/*
+ * sender_open: the store, the provider (unless !provider), the pattern
+ * and the names of cfg. 0 or -1 with err.
+ */
+static int
+sender_open(struct sender *s, struct vc_config *cfg, int provider, char *err,
+    size_t errlen)
+{
+	char	 host[64], tag[8], consumer[STORE_CONSUMER_MAX];
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->stop = &got_stop;
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	/* host:pid and a random part: two containers may share both. */
+	if (rand_digits(tag, sizeof(tag), 6) == -1)
+		snprintf(tag, sizeof(tag), "0");
+	snprintf(consumer, sizeof(consumer), "%s:%ld:%s", host,
+	    (long)getpid(), tag);
+	snprintf(s->cursor, sizeof(s->cursor), "0-0");
+	s->fresh = 1;
+	if (store_outbox_init(&s->ob, cfg->key_prefix, cfg->sms_code_ttl,
+	    consumer) == -1 || key_make(s->budget, cfg->key_prefix,
+	    KEY_BUDGET, "") == -1) {
+		snprintf(err, errlen, "key 'key_prefix': too long");
+		return -1;
+	}
+	if ((s->mobile = mobile_compile(cfg->mobile_pattern, err,
+	    errlen)) == NULL ||
+	    (s->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
+	    errlen)) == NULL ||
+	    (provider && (s->sms = sms_from_config(cfg, err, errlen)) ==
+	    NULL)) {
+		mobile_free(s->mobile);
+		store_free(s->store);
+		s->mobile = NULL;
+		s->store = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sender_close(struct sender *s)
+{
+	store_free(s->store);
+	sms_free(s->sms);
+	mobile_free(s->mobile);
+	s->store = NULL;
+	s->sms = NULL;
+	s->mobile = NULL;
+}
+
+/* pause_ms: sleeps ms, or less when a signal comes. */
+static void
+pause_ms(int ms)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	nanosleep(&ts, NULL);
+}
+
+void
+smsd_outage(struct sender *s)
+{
+	if (s->outage_ms == 0) {
+		log_warn("redis unavailable (%s): waiting, nothing is lost",
+		    store_strerror(s->store));
+		s->outage_ms = OUTAGE_FIRST_MS;
+	} else if ((s->outage_ms *= 2) > OUTAGE_MAX_MS)
+		s->outage_ms = OUTAGE_MAX_MS;
+	s->fresh = 1;
+	pause_ms(s->outage_ms);
+}
+
+void
+smsd_reachable(struct sender *s)
+{
+	if (s->outage_ms != 0)
+		log_info("redis answers again");
+	s->outage_ms = 0;
+}
+
+/*
+ * next: the next message to handle into m: after a (re)connection, the
+ * group made and this sender's own unacknowledged messages; every half
+ * sms_claim_idle_ms, those of dead senders; else a new one, waiting up
+ * to SENDER_BLOCK_MS. Due retries are moved into the stream first, every
+ * SENDER_PROMOTE_MS, not for every message.
+ * 1 with m, 0 none, -1 the store failed.
+ */
+static int
+next(struct sender *s, struct store_msg *m)
+{
+	long long	 now = now_ms();
+	int		 rc;
+
+	if (s->fresh) {
+		if (store_outbox_group(s->store, &s->ob) == -1)
+			return -1;
+		if ((rc = store_outbox_read(s->store, &s->ob, 1, 0, m)) != 0)
+			return rc;
+		s->fresh = 0;
+	}
+	if (now >= s->next_promote) {
+		rc = store_outbox_promote(s->store, &s->ob, now,
+		    SENDER_PROMOTE_MAX);
+		if (rc == -1 && !store_refused(s->store))
+			return -1;
+		if (rc == -1) {
+			/* The retry set itself is refused (a key of another
+			 * type): said, and delivery goes on without it. */
+			if (now >= s->next_refused_log) {
+				log_error("retry set %s: %s", s->ob.retry,
+				    store_strerror(s->store));
+				s->next_refused_log = now + REFUSED_LOG_MS;
+			}
+			rc = 0;
+		}
+		/* A full round may have left more due: look again at once. */
+		if (rc < SENDER_PROMOTE_MAX)
+			s->next_promote = now + SENDER_PROMOTE_MS;
+	}
+	if (now >= s->next_claim) {
+		rc = store_outbox_claim(s->store, &s->ob,
+		    s->cfg->sms_claim_idle_ms, s->cursor, sizeof(s->cursor), m);
+		if (rc == 1) {
+			log_warn("took over message %s from a sender that "
+			    "stopped answering", m->id);
+			if (store_outbox_count(s->store, &s->ob, "claimed",
+			    1) == -1)
+				log_debug("stats: %s", store_strerror(s->store));
+			return 1;
+		}
+		if (rc == -1)
+			return -1;
+		/* Scanned to the end: again in half the idle time. */
+		if (strcmp(s->cursor, "0-0") == 0)
+			s->next_claim = now + s->cfg->sms_claim_idle_ms / 2;
+	}
+	return store_outbox_read(s->store, &s->ob, 0, SENDER_BLOCK_MS, m);
+}
+
+/*
+ * reload: path again. Nothing changes unless the new configuration makes
+ * a store handle and a provider; the messages are not touched.
+ */
+static void
+reload(struct sender *s, const char *path)
+{
+	struct vc_config	 next_cfg;
+	struct store		*st = NULL;
+	struct sms		*sms = NULL;
+	struct vc_mobile	*mobile = NULL;
+	char			 err[VC_ERR_MAX], consumer[STORE_CONSUMER_MAX];
+
+	if (config_load(&next_cfg, path, err, sizeof(err)) == -1) {
+		log_error("reload refused: %s", err);
+		return;
+	}
+	if ((sms = sms_from_config(&next_cfg, err, sizeof(err))) == NULL ||
+	    (mobile = mobile_compile(next_cfg.mobile_pattern, err,
+	    sizeof(err))) == NULL ||
+	    (st = store_new(next_cfg.redis, next_cfg.redis_timeout_ms, err,
+	    sizeof(err))) == NULL) {
+		log_error("reload refused: %s", err);
+		sms_free(sms);
+		mobile_free(mobile);
+		config_free(&next_cfg);
+		return;
+	}
+	if (next_cfg.sms_delivery != VC_DELIVER_QUEUE)
+		log_warn("reload: sms_delivery is not queue; still sending "
+		    "what the outbox holds");
+	snprintf(consumer, sizeof(consumer), "%s", s->ob.consumer);
+	sender_close(s);
+	config_free(s->cfg);
+	*s->cfg = next_cfg;
+	vc_log_init("vcode-smsd", s->cfg->log_level);
+	s->store = st;
+	s->sms = sms;
+	mobile_free(s->mobile);
+	s->mobile = mobile;
+	/* key_prefix is at most 64 bytes (config.c): the names fit. */
+	(void)store_outbox_init(&s->ob, s->cfg->key_prefix,
+	    s->cfg->sms_code_ttl, consumer);
+	(void)key_make(s->budget, s->cfg->key_prefix, KEY_BUDGET, "");
+	s->fresh = 1;
+	log_info("reloaded");
+}
+
+int
+sender_run(struct vc_config *cfg, const char *path)
+{
+	struct sender		 s;
+	struct store_msg	 m;
+	struct sigaction	 sa;
+	char			 err[VC_ERR_MAX];
+	int			 rc;
+
+	/* Opened before root is given up: the log file may be root's. */
+	if (sender_open(&s, cfg, 1, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (proc_drop(cfg) == -1) {
+		sender_close(&s);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (path != NULL)
+		sigaction(SIGHUP, &sa, NULL);
+	else
+		signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("sending from %s as %s (provider %s, %d tries, %d resends "
+	    "of an unknown delivery)", s.ob.stream, s.ob.consumer,
+	    sms_provider_name(sms_provider_of(cfg)), cfg->sms_max_tries,
+	    cfg->sms_resend_unknown);
+	while (!got_stop) {
+		if (got_reload) {
+			got_reload = 0;
+			reload(&s, path);
+		}
+		rc = next(&s, &m);
+		if (rc == -1) {
+			smsd_outage(&s);
+			continue;
+		}
+		smsd_reachable(&s);
+		if (rc == 1)
+			delivery_handle(&s, &m);
+		explicit_bzero(&m, sizeof(m));
+	}
+	if (store_outbox_leave(s.store, &s.ob) == -1)
+		log_debug("leave: %s", store_strerror(s.store));
+	sender_close(&s);
+	log_info("stopped");
+	return 0;
+}
+
+int
+sender_check(struct vc_config *cfg, char *err, size_t errlen)
+{
+	struct sender	 s;
+
+	if (sender_open(&s, cfg, 1, err, errlen) == -1)
+		return -1;
+	sender_close(&s);
+	return 0;
+}
+
+long
+sender_replay(struct vc_config *cfg, char *err, size_t errlen)
+{
+	struct sender	 s;
+	char		 cursor[STORE_ID_MAX];
+	long		 moved = 0;
+	int		 n;
+
+	if (sender_open(&s, cfg, 0, err, errlen) == -1)
+		return -1;
+	snprintf(cursor, sizeof(cursor), "-");
+	do {
+		if ((n = store_outbox_replay(s.store, &s.ob, 100, cursor,
+		    sizeof(cursor), &moved)) == -1) {
+			snprintf(err, errlen, "%s", store_strerror(s.store));
+			sender_close(&s);
+			return -1;
+		}
+	} while (n > 0);
+	sender_close(&s);
+	return moved;
+}
