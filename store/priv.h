@@ -75,8 +75,9 @@ redisReply	*run_lens(struct store *, int argc, const char **argv,
 int		 run_simple(struct store *, int argc, const char **argv,
 		    long long *out);
 /*
- * eval: EVALSHA (EVAL on NOSCRIPT) script which with nkeys keys and then
- * nargs arguments in args. Returns the index in words of the word the
+ * eval: EVALSHA script which with nkeys keys and then nargs arguments
+ * in args; on NOSCRIPT (a restarted or flushed Redis) EVAL once, which
+ * caches it again. Returns the index in words of the word the
  * script answered; with words NULL, the integer it answered (0..INT_MAX);
  * -1 on any failure.
  */

@@ -681,12 +681,7 @@ store_get(struct store *st, const char *key, char *out, size_t outlen)
 	return rc;
 }
 
-/*
- * EVALSHA the script with nkeys keys followed by args; on NOSCRIPT (a
- * restarted or flushed Redis) EVAL it once, which caches it again.
- * Returns the index in words (nwords of them) of the word the script
- * answered, or -1 (store unreachable, an error, a word not in words).
- */
+/* EVALSHA, and EVAL once on NOSCRIPT (a restarted or flushed Redis). */
 int
 eval(struct store *st, int which, int nkeys, int nargs, const char **args,
     const char *const *words, int nwords)
