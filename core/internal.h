@@ -225,9 +225,11 @@ int	 query_get(const char *query, const char *name, char *out,
  */
 void	 json_wipe_install(void);
 /*
- * client_ip: REMOTE_ADDR, or the last untrusted X-Forwarded-For hop, in
- * the one spelling its counter is keyed on (IPv4-mapped IPv6 as IPv4,
- * IPv6 cut to ip6_prefix bits and written "ADDR/N").
+ * client_ip: REMOTE_ADDR, or when it is in trusted_proxies the last
+ * untrusted X-Forwarded-For hop, in the one spelling its counter is keyed
+ * on (IPv4-mapped IPv6 as IPv4, IPv6 cut to ip6_prefix bits and written
+ * "ADDR/N"). Proxies are matched in that spelling too: ::ffff:127.0.0.1
+ * is the proxy 127.0.0.1.
  */
 void	 client_ip(const struct vc_config *, const struct vc_request *,
 	    char *out, size_t outlen);

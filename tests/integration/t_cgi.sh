@@ -115,6 +115,15 @@ cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "VCODE_API_KEY=
     "HTTP_AUTHORIZATION=Bearer $KEY"
 expect_reply "$P verify again: 4008" 200 .code 4008
 
+# a proxy that speaks IPv4-mapped IPv6 is the proxy of trusted_proxies
+m=$(new_mobile)
+cgi GET "$SN" "/sms_codes/$m/" "image_code=abcd&uuid=$(new_id)" "" \
+    REMOTE_ADDR=::ffff:127.0.0.1 HTTP_X_FORWARDED_FOR=203.0.113.61 \
+    VCODE_TRUSTED_PROXIES=127.0.0.1 VCODE_IP_HOURLY_LIMIT=20
+expect_code "$P REMOTE_ADDR ::ffff:127.0.0.1, trusted 127.0.0.1: served" meiduo 200 IMG_MISSING
+expect_eq "$P ... counted on the forwarded client 203.0.113.61, not the proxy" "1 0" \
+    "$(rcli get vcode:ip:203.0.113.61) $(rcli exists vcode:ip:127.0.0.1)"
+
 # routing on SCRIPT_NAME + PATH_INFO minus mount
 cgi GET "$SN" /healthz "" ""
 expect_eq "$P healthz via PATH_INFO" '200 {"status":"ok"}' "$H_STATUS $(jv .)"
