@@ -1,7 +1,8 @@
 /*
  * The parts of a request that handlers read: the query string's fields
- * (percent-decoded) and the client's address (REMOTE_ADDR, or the walk
- * through X-Forwarded-For behind trusted proxies).
+ * (percent-decoded), the client's address (REMOTE_ADDR, or the walk
+ * through X-Forwarded-For behind trusted proxies) and whether the direct
+ * peer is this host.
  */
 #include <arpa/inet.h>
 
@@ -166,6 +167,30 @@ is_ip(const char *s)
 	unsigned char	 b[16];
 
 	return addr_parse(s, b) != 0;
+}
+
+int
+peer_is_host(const char *addr, char *out, size_t outlen)
+{
+	static const struct {
+		int		 af;
+		unsigned char	 b[16];
+	} host[] = {
+		{ AF_INET, { 127, 0, 0, 1 } },
+		{ AF_INET6, { [15] = 1 } },
+	};
+	unsigned char	 b[16];
+	size_t		 i;
+	int		 af;
+
+	af = addr != NULL ? addr_parse(addr, b) : 0;
+	if (af == 0 || inet_ntop(af, b, out, outlen) == NULL)
+		snprintf(out, outlen, "none");
+	for (i = 0; af != 0 && i < sizeof(host) / sizeof(host[0]); i++)
+		if (host[i].af == af && memcmp(host[i].b, b,
+		    af == AF_INET ? 4 : 16) == 0)
+			return 1;
+	return 0;
 }
 
 static void	 client_addr(const struct vc_config *,

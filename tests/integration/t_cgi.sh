@@ -115,6 +115,49 @@ cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "VCODE_API_KEY=
     "HTTP_AUTHORIZATION=Bearer $KEY"
 expect_reply "$P verify again: 4008" 200 .code 4008
 
+# verify without an api_key: this host only, whatever the web server lets in
+other() { printf '%06d\n' $(((10#$1 + 1) % 1000000)); }
+m=$(new_mobile)
+id=$(new_id)
+cgi GET "$SN" "/image_codes/$id/" "" ""
+cgi GET "$SN" "/sms_codes/$m/" "image_code=$(rcli get "img_$id")&uuid=$id" ""
+c=$(log_code "$m")
+seen=""
+for i in 1 2 3 4 5; do
+	cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$(other "$c")\"}" \
+	    REMOTE_ADDR=127.0.0.2 "HTTP_AUTHORIZATION=Bearer anything"
+	seen="$seen $H_STATUS $(jv .code)"
+done
+expect_eq "$P no api_key: 5 wrong guesses from REMOTE_ADDR 127.0.0.2: 401 4101 each" \
+    "$(printf ' 401 4101%.0s' 1 2 3 4 5)" "$seen"
+expect_eq "$P ... no attempt counted" 0 "$(rcli exists "vcode:verify:sms_$m")"
+expect_match "$P ... logged, the mobile masked" \
+    "${m:0:3}\\*\\*\\*\\*${m: -4} from 127.0.0.2 refused" "$(cat "$T/cgi.err")"
+expect_nomatch "$P ... the log line does not hold the whole mobile" "$m" "$(cat "$T/cgi.err")"
+for a in ::ffff:127.0.0.2 127.0.0.1x ''; do
+	cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "REMOTE_ADDR=$a"
+	expect_reply "$P no api_key: REMOTE_ADDR '$a' is not this host: 401" 401 .code 4101
+done
+expect_eq "$P ... the code is still there" "$c" "$(rcli get "sms_$m")"
+for a in 127.0.0.1 ::1 ::ffff:127.0.0.1; do
+	cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$(other "$c")\"}" "REMOTE_ADDR=$a"
+	expect_reply "$P no api_key: a wrong guess from $a reaches the code: 4008" 200 .code 4008
+done
+expect_eq "$P ... and counts: 3 attempts" 3 "$(rcli get "vcode:verify:sms_$m")"
+cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" REMOTE_ADDR=::ffff:127.0.0.1
+expect_code "$P no api_key: the right code from ::ffff:127.0.0.1: OK" meiduo 200 OK
+m=$(new_mobile)
+id=$(new_id)
+cgi GET "$SN" "/image_codes/$id/" "" ""
+cgi GET "$SN" "/sms_codes/$m/" "image_code=$(rcli get "img_$id")&uuid=$id" ""
+c=$(log_code "$m")
+cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "VCODE_API_KEY=$KEY" \
+    REMOTE_ADDR=127.0.0.2
+expect_reply "$P api_key set: from 127.0.0.2 without the Bearer: 401" 401 .code 4101
+cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "VCODE_API_KEY=$KEY" \
+    REMOTE_ADDR=127.0.0.2 "HTTP_AUTHORIZATION=Bearer $KEY"
+expect_code "$P api_key set: the right Bearer from 127.0.0.2: OK" meiduo 200 OK
+
 # a proxy that speaks IPv4-mapped IPv6 is the proxy of trusted_proxies
 m=$(new_mobile)
 cgi GET "$SN" "/sms_codes/$m/" "image_code=abcd&uuid=$(new_id)" "" \
