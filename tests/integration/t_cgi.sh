@@ -215,6 +215,34 @@ C_RC=$?
 cgi_parse
 expect_eq "$P CONTENT_LENGTH 100, 24 bytes sent: answers, no hang" 0 "$C_RC"
 expect_in "$P short body: a clean JSON answer" '200 "4103"|200 "4002"|400 "4103"' "$H_STATUS $(jv .errno)"
+# a body that stops coming: the same answer as a short one, within the
+# read's deadline (timeout 8 kills a process that waits for more)
+cgi_stall() {
+	local staller
+	rm -f "$T/stall"
+	mkfifo "$T/stall"
+	( printf '0123456789'; exec sleep 10 ) >"$T/stall" &
+	staller=$!
+	track "$staller"
+	env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST SCRIPT_NAME="$SN" \
+	    PATH_INFO=/sms_code CONTENT_LENGTH=100 CONTENT_TYPE=application/json \
+	    REMOTE_ADDR=127.0.0.1 VCODE_CONFIG="$CONF" timeout 8 "$VCODED" \
+	    <"$T/stall" >"$T/cgi.out" 2>"$T/cgi.err"
+	C_RC=$?
+	stop_pid "$staller"
+	cgi_parse
+}
+printf '0123456789' >"$T/ten.in"
+env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST SCRIPT_NAME="$SN" \
+    PATH_INFO=/sms_code CONTENT_LENGTH=100 CONTENT_TYPE=application/json \
+    REMOTE_ADDR=127.0.0.1 VCODE_CONFIG="$CONF" timeout 8 "$VCODED" \
+    <"$T/ten.in" >"$T/cgi.out" 2>"$T/cgi.err"
+cgi_parse
+short="$H_STATUS $(jv .errno)"
+expect_eq "$P CONTENT_LENGTH 100, 10 bytes then EOF: PARAMERR" '200 "4103"' "$short"
+cgi_stall
+expect_eq "$P CONTENT_LENGTH 100, 10 bytes then a stalled stdin: exits within 8 s, status 0" 0 "$C_RC"
+expect_eq "$P ... answers as for a short body" "$short" "$H_STATUS $(jv .errno)"
 for cl in -5 abc 99999999999999999999 1e3 ' 12' 0x10; do
 	env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST SCRIPT_NAME="$SN" \
 	    PATH_INFO=/sms_code CONTENT_LENGTH="$cl" CONTENT_TYPE=application/json \
