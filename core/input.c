@@ -1,7 +1,8 @@
 /*
  * The parts of a request that handlers read: the query string's fields
- * (percent-decoded) and the client's address (REMOTE_ADDR, or the walk
- * through X-Forwarded-For behind trusted proxies).
+ * (percent-decoded), the client's address (REMOTE_ADDR, or the walk
+ * through X-Forwarded-For behind trusted proxies) and whether the direct
+ * peer is this host.
  */
 #include <arpa/inet.h>
 
@@ -109,6 +110,28 @@ query_get(const char *query, const char *name, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * addr_parse: reads the printable address s into b (16 bytes). AF_INET
+ * with b's first 4 bytes for an IPv4 address and for an IPv4-mapped IPv6
+ * one (the same address, however a server spells it), AF_INET6 with 16
+ * bytes, or 0 when s is not an address.
+ */
+static int
+addr_parse(const char *s, unsigned char *b)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	if (inet_pton(AF_INET, s, b) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, b) != 1)
+		return 0;
+	if (memcmp(b, mapped, sizeof(mapped)) != 0)
+		return AF_INET6;
+	memmove(b, b + sizeof(mapped), 4);
+	return AF_INET;
+}
+
 /* 1 when addr (printable) is one of the configured trusted proxies. */
 static int
 trusted(const char *list, const char *addr)
@@ -116,11 +139,9 @@ trusted(const char *list, const char *addr)
 	unsigned char	 a[16], b[16];
 	char		 item[VC_IP_MAX];
 	size_t		 n;
-	int		 fa, fb;
+	int		 fa;
 
-	fa = inet_pton(AF_INET, addr, a) == 1 ? AF_INET :
-	    inet_pton(AF_INET6, addr, a) == 1 ? AF_INET6 : 0;
-	if (fa == 0)
+	if ((fa = addr_parse(addr, a)) == 0)
 		return 0;
 	while (*list != '\0') {
 		list += strspn(list, " \t,");
@@ -130,10 +151,8 @@ trusted(const char *list, const char *addr)
 		if (n < sizeof(item)) {
 			memcpy(item, list, n);
 			item[n] = '\0';
-			fb = inet_pton(AF_INET, item, b) == 1 ? AF_INET :
-			    inet_pton(AF_INET6, item, b) == 1 ? AF_INET6 : 0;
-			if (fb == fa && memcmp(a, b, fa == AF_INET ? 4 : 16)
-			    == 0)
+			if (addr_parse(item, b) == fa &&
+			    memcmp(a, b, fa == AF_INET ? 4 : 16) == 0)
 				return 1;
 		}
 		list += n;
@@ -147,7 +166,31 @@ is_ip(const char *s)
 {
 	unsigned char	 b[16];
 
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+	return addr_parse(s, b) != 0;
+}
+
+int
+peer_is_host(const char *addr, char *out, size_t outlen)
+{
+	static const struct {
+		int		 af;
+		unsigned char	 b[16];
+	} host[] = {
+		{ AF_INET, { 127, 0, 0, 1 } },
+		{ AF_INET6, { [15] = 1 } },
+	};
+	unsigned char	 b[16];
+	size_t		 i;
+	int		 af;
+
+	af = addr != NULL ? addr_parse(addr, b) : 0;
+	if (af == 0 || inet_ntop(af, b, out, outlen) == NULL)
+		snprintf(out, outlen, "none");
+	for (i = 0; af != 0 && i < sizeof(host) / sizeof(host[0]); i++)
+		if (host[i].af == af && memcmp(host[i].b, b,
+		    af == AF_INET ? 4 : 16) == 0)
+			return 1;
+	return 0;
 }
 
 static void	 client_addr(const struct vc_config *,
@@ -163,32 +206,17 @@ static void
 canonical(const struct vc_config *cfg, const char *addr, char *out,
     size_t outlen)
 {
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff };
 	unsigned char	 b[16];
 	char		 txt[INET6_ADDRSTRLEN];
-	int		 bits = cfg->ip6_prefix, i;
+	int		 af, bits = cfg->ip6_prefix, i;
 
-	if (inet_pton(AF_INET, addr, b) == 1 &&
-	    inet_ntop(AF_INET, b, txt, sizeof(txt)) != NULL) {
-		snprintf(out, outlen, "%s", txt);
-		return;
-	}
-	if (inet_pton(AF_INET6, addr, b) != 1) {
+	if ((af = addr_parse(addr, b)) == AF_INET6)
+		for (i = 0; i < 16; i++, bits -= 8)
+			b[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 :
+			    (unsigned char)(0xff << (8 - bits));
+	if (af == 0 || inet_ntop(af, b, txt, sizeof(txt)) == NULL)
 		snprintf(out, outlen, "%s", addr);
-		return;
-	}
-	if (memcmp(b, mapped, sizeof(mapped)) == 0 &&
-	    inet_ntop(AF_INET, b + 12, txt, sizeof(txt)) != NULL) {
-		snprintf(out, outlen, "%s", txt);
-		return;
-	}
-	for (i = 0; i < 16; i++, bits -= 8)
-		b[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 :
-		    (unsigned char)(0xff << (8 - bits));
-	if (inet_ntop(AF_INET6, b, txt, sizeof(txt)) == NULL)
-		snprintf(out, outlen, "%s", addr);
-	else if (cfg->ip6_prefix >= 128)
+	else if (af == AF_INET || cfg->ip6_prefix >= 128)
 		snprintf(out, outlen, "%s", txt);
 	else
 		snprintf(out, outlen, "%s/%d", txt, cfg->ip6_prefix);

@@ -247,12 +247,23 @@ int	 query_get(const char *query, const char *name, char *out,
  */
 void	 json_wipe_install(void);
 /*
- * client_ip: REMOTE_ADDR, or the last untrusted X-Forwarded-For hop, in
- * the one spelling its counter is keyed on (IPv4-mapped IPv6 as IPv4,
- * IPv6 cut to ip6_prefix bits and written "ADDR/N").
+ * client_ip: REMOTE_ADDR, or when it is in trusted_proxies the last
+ * untrusted X-Forwarded-For hop, in the one spelling its counter is keyed
+ * on (IPv4-mapped IPv6 as IPv4, IPv6 cut to ip6_prefix bits and written
+ * "ADDR/N"). Proxies are matched in that spelling too: ::ffff:127.0.0.1
+ * is the proxy 127.0.0.1.
  */
 void	 client_ip(const struct vc_config *, const struct vc_request *,
 	    char *out, size_t outlen);
+
+/*
+ * peer_is_host: 1 when addr (REMOTE_ADDR: the direct peer, whatever
+ * X-Forwarded-For says) is this host, 127.0.0.1 or ::1, in any spelling
+ * (::ffff:127.0.0.1 is 127.0.0.1); other 127/8 addresses are not. Writes
+ * addr as inet_ntop(3) spells it into out (>= INET6_ADDRSTRLEN bytes), or
+ * "none" when addr is NULL or not an address: safe for a log line.
+ */
+int	 peer_is_host(const char *addr, char *out, size_t outlen);
 
 /* flow.c: 1 when every store result has its row (a unit test checks). */
 int	 flow_tables_complete(void);

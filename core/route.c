@@ -2,6 +2,8 @@
  * Routing: SCRIPT_NAME + PATH_INFO minus the mount prefix, matched against
  * one table of (method, pattern, dialect, handler).
  */
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +64,7 @@ struct route {
 	const struct fdef *fields;
 	int		 app_200;	/* a JSON route: application outcomes
 					   answer HTTP 200 */
-	int		 keyed;		/* needs the Bearer api_key if set */
+	int		 keyed;		/* authorized() decides who may call */
 };
 
 static const struct route routes[] = {
@@ -139,14 +141,30 @@ route_match(const char *pattern, const char *path, char *arg, size_t arglen)
 	return *s == '\0' || (s[0] == '/' && s[1] == '\0');
 }
 
-/* authorized: "Authorization: Bearer KEY" is api_key (constant time). */
+/*
+ * authorized: with api_key set, "Authorization: Bearer KEY" is api_key
+ * (constant time). Without one, the direct peer must be this host
+ * (peer_is_host): whoever else reaches a keyed route can burn a
+ * stranger's code with wrong guesses, so no front end's rule, however
+ * written, can open it. A refused peer is logged, the mobile masked.
+ */
 static int
-authorized(const struct hreq *h)
+authorized(const struct hreq *h, const struct route *r)
 {
 	const char	*key = h->ctx->cfg->api_key, *a;
+	char		 peer[INET6_ADDRSTRLEN], masked[24];
 
-	if (key[0] == '\0')
-		return 1;
+	if (key[0] == '\0') {
+		if (peer_is_host(h->req->remote_addr, peer, sizeof(peer)))
+			return 1;
+		mobile_mask(strlen(h->arg) <= VC_MOBILE_MAX &&
+		    mobile_match(h->ctx->mobile, h->arg) ? h->arg : "", masked,
+		    sizeof(masked));
+		log_warn("%s: %s %s for %s from %s refused: api_key is unset, "
+		    "so only this host may call it", __func__, r->method,
+		    r->pattern, masked, peer);
+		return 0;
+	}
 	a = h->req->authorization;
 	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
 		return 0;
@@ -241,7 +259,7 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 		reply_outcome(&h, R_MEDIATYPE);
 		goto done;
 	}
-	if (found->keyed && !authorized(&h)) {
+	if (found->keyed && !authorized(&h, found)) {
 		snprintf(resp->header, sizeof(resp->header),
 		    "WWW-Authenticate: Bearer");
 		reply_outcome(&h, R_UNAUTHORIZED);

@@ -15,7 +15,7 @@
 #include "fcgi/io.h"
 
 #define DRAIN_MAX	(1024 * 1024)	/* body bytes read and dropped, at most */
-#define DRAIN_WAIT_MS	2000		/* for all of them */
+#define STDIN_WAIT_MS	2000		/* for all of stdin: body and drain */
 
 static long long	 body_read;	/* bytes of stdin read so far */
 
@@ -26,13 +26,59 @@ cgi_param(void *arg, const char *name)
 	return getenv(name);
 }
 
+/*
+ * stdin_wait: waits until stdin can be read (or is at its end), within
+ * STDIN_WAIT_MS of the first call: one deadline for all the process reads
+ * of stdin, the body and then the drain, so that a client that stops
+ * sending cannot hold the process until the web server kills it without
+ * an answer. 1 when stdin can be read, 0 when the time is up, -1 on error.
+ */
+static int
+stdin_wait(void)
+{
+	static struct timespec	 t0;
+	static int		 started;
+	struct timespec		 t;
+	struct pollfd		 p;
+	long			 left;
+	int			 r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!started) {
+		t0 = t;
+		started = 1;
+	}
+	for (;;) {
+		left = STDIN_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			return 0;
+		p.fd = STDIN_FILENO;
+		p.events = POLLIN;
+		if ((r = poll(&p, 1, (int)left)) == 1)
+			return 1;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	}
+}
+
+/* cgi_read: the body, as io.h's read; -1 once stdin_wait's time is up. */
 static long
 cgi_read(void *arg, char *buf, size_t len)
 {
 	ssize_t	 n;
+	int	 w;
 
 	(void)arg;
 	do {
+		if ((w = stdin_wait()) != 1) {
+			if (w == 0)
+				log_warn("%s: %lld bytes of the body came, no "
+				    "more within %d ms: answering on those",
+				    __func__, body_read, STDIN_WAIT_MS);
+			return -1;
+		}
 		n = read(STDIN_FILENO, buf, len);
 	} while (n == -1 && errno == EINTR);
 	if (n > 0)
@@ -42,9 +88,10 @@ cgi_read(void *arg, char *buf, size_t len)
 
 /*
  * drain: reads what is left of a body vcode did not take (one over the
- * size limit, one a route does not read), up to DRAIN_MAX. A CGI program
- * that exits with its stdin unread makes mod_cgid's socket reset, and the
- * client gets no reply at all instead of the 413 written.
+ * size limit, one a route does not read), up to DRAIN_MAX, within what
+ * is left of stdin_wait's time. A CGI program that exits with its stdin
+ * unread makes mod_cgid's socket reset, and the client gets no reply at
+ * all instead of the 413 written.
  */
 static void
 drain(void)
@@ -52,10 +99,7 @@ drain(void)
 	const char	*cl = getenv("CONTENT_LENGTH");
 	char		 buf[8192], *end;
 	long long	 want;
-	struct pollfd	 p;
-	struct timespec	 t0, t;
 	ssize_t		 n;
-	long		 left;
 
 	if (cl == NULL || *cl == '\0')
 		return;
@@ -66,15 +110,7 @@ drain(void)
 	want -= body_read;
 	if (want > DRAIN_MAX)
 		want = DRAIN_MAX;
-	p.fd = STDIN_FILENO;
-	p.events = POLLIN;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = DRAIN_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (want <= 0 || left <= 0 || poll(&p, 1, (int)left) != 1)
-			break;
+	while (want > 0 && stdin_wait() == 1) {
 		n = read(STDIN_FILENO, buf, (size_t)want < sizeof(buf) ?
 		    (size_t)want : sizeof(buf));
 		if (n <= 0 && !(n == -1 && errno == EINTR))

@@ -359,10 +359,13 @@ start_nginx() {
 # start_apache SNIPPET: Debian's apache2 as an unprivileged instance of its
 # own (ServerRoot, PidFile, logs, IPC in $T/apache) on a free loopback
 # port, including deploy/apache/SNIPPET with the test's paths Defined
-# (socket, binary, configuration, CGI folder $T/cgi-bin). Sets APORT and
-# ABASE; as root its children run as www-data.
+# (socket, binary, configuration, CGI folder $T/cgi-bin), and each name
+# of APACHE_DEFINES Defined (VCODE_API_KEY_SET). Sets APORT and ABASE; as
+# root its children run as www-data.
 start_apache() {
-	local snip=$1 tries=5 user=""
+	local snip=$1 tries=5 user="" defs="" d
+	for d in ${APACHE_DEFINES:-}; do defs="${defs}Define $d
+"; done
 	local A=$T/apache M=/usr/lib/apache2/modules
 	command -v apache2 >/dev/null || it_bail "apache2 not found (apt-get install apache2-bin libapache2-mod-fcgid)"
 	mkdir -p "$A/fcgid" "$T/cgi-bin"
@@ -376,6 +379,7 @@ Define VCODE_SOCKET $VC_SOCK
 Define VCODED $VCODED
 Define VCODE_CONFIG $CONF
 Define VCODE_CGI_DIR $T/cgi-bin
+$defs
 ServerRoot $A
 ServerName 127.0.0.1
 Listen 127.0.0.1:$APORT

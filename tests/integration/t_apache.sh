@@ -8,7 +8,11 @@
 #   vcode-cgi.conf         plain CGI (mod_cgid), one process a request.
 # Through each, with curl: every dialect's captcha -> SMS, the code
 # verified, 404, 405 and 413 in JSON, Redis down answered cleanly and
-# recovered; the verify route's Bearer token through CGI (CGIPassAuth).
+# recovered; the verify route's Bearer token through CGI (CGIPassAuth);
+# the verify route from another address (127.0.0.2): refused by the file
+# as shipped, refused by vcoded when the file's Bearer line is on
+# (VCODE_API_KEY_SET) but api_key is not, served with the right Bearer
+# when both are.
 . "$(dirname "$0")/lib.sh"
 need_vcoded
 it_init
@@ -54,6 +58,57 @@ round() {
 	expect_code "$name: Redis back: SMS again" news 200 OK
 }
 
+AKEY=apache-verify-key-0123456789
+
+# other CODE: a 6-digit code that is not CODE.
+other() { printf '%06d\n' $(((10#$1 + 1) % 1000000)); }
+
+# outsider NAME STATUS: five wrong guesses at a fresh code from 127.0.0.2
+# with "Authorization: Bearer anything", vcode.conf without api_key: each
+# answered STATUS, none counted, and the code verifies from this host after.
+outsider() {
+	local name=$1 want=$2 m c i seen=""
+	m=$(new_mobile)
+	send_ok meiduo "$m"
+	c=$(rcli get "sms_$m")
+	for i in 1 2 3 4 5; do
+		verify "$m" "$(other "$c")" --interface 127.0.0.2 \
+		    -H 'Authorization: Bearer anything'
+		seen="$seen $H_STATUS"
+	done
+	expect_eq "$name: 5 wrong guesses from 127.0.0.2 with 'Bearer anything': $want each" \
+	    "$(printf " $want%.0s" 1 2 3 4 5)" "$seen"
+	[ "$want" = 401 ] && expect_reply "$name: ... vcoded's 401 4101" 401 .code 4101
+	expect_eq "$name: ... no attempt counted" 0 "$(rcli exists "vcode:verify:sms_$m")"
+	verify "$m" "$c"
+	expect_code "$name: ... the code then verifies from 127.0.0.1" meiduo 200 OK
+}
+
+# keyed SNIPPET NAME PREFIX: the file with its Bearer line on
+# (VCODE_API_KEY_SET): without api_key vcoded still refuses 127.0.0.2;
+# with api_key the right Bearer from 127.0.0.2 verifies.
+keyed() {
+	local snip=$1 name=$2 m c
+	APACHE_DEFINES=VCODE_API_KEY_SET start_apache "$snip"
+	BASE=$ABASE$3
+	outsider "$name, VCODE_API_KEY_SET without api_key" 401
+	stop_apache
+	write_conf "api_key = $AKEY"
+	[ "$MODE" = prefork ] && { stop_vcoded; start_vcoded_alone; }
+	APACHE_DEFINES=VCODE_API_KEY_SET start_apache "$snip"
+	BASE=$ABASE$3
+	m=$(new_mobile)
+	send_ok meiduo "$m"
+	c=$(rcli get "sms_$m")
+	verify "$m" "$c" --interface 127.0.0.2 -H 'Authorization: Bearer anything'
+	expect_reply "$name + api_key: a wrong Bearer from 127.0.0.2: 401" 401 .code 4101
+	verify "$m" "$c" --interface 127.0.0.2 -H "Authorization: Bearer $AKEY"
+	expect_code "$name + api_key: the right Bearer from 127.0.0.2 verifies" meiduo 200 OK
+	stop_apache
+	write_conf
+	[ "$MODE" = prefork ] && { stop_vcoded; start_vcoded_alone; }
+}
+
 # ---- 1. mod_proxy_fcgi to vcoded's socket ---------------------------------
 start_vcoded_alone() {
 	"$VCODED" -c "$CONF" >>"$T/vcoded.stderr" 2>&1 &
@@ -69,12 +124,15 @@ round "proxy_fcgi" ""
 http GET /index.html
 expect_nomatch "proxy_fcgi: paths outside vcode's routes stay Apache's (not vcode's JSON)" \
     'errno|errmsg' "$H_BODY"
+outsider "proxy_fcgi as shipped" 403
 stop_apache
+keyed vcode-proxy-fcgi.conf proxy_fcgi ""
 stop_vcoded
 
 # ---- 2. mod_fcgid starting vcoded -----------------------------------------
 start_apache vcode-fcgid.conf
 round "fcgid" /vcode
+outsider "fcgid as shipped" 403
 : >"$T/fcgid.par"
 # mod_fcgid starts another process when a request finds every one busy:
 # rounds of 24 captchas at once until it has.
@@ -98,11 +156,14 @@ expect_match "fcgid: they run as Apache's user" "^(www-data|$(id -un))$" \
 stop_apache
 wait_for 5 '! pgrep -f "^$VCODED( |\$)" >/dev/null'
 expect_eq "fcgid: stopping Apache stops them" 0 "$(pgrep -fc "^$VCODED( |\$)")"
+keyed vcode-fcgid.conf fcgid /vcode
 
 # ---- 3. plain CGI ------------------------------------------------------------
 start_apache vcode-cgi.conf
 round "cgi" /cgi-bin/vcode.cgi
+outsider "cgi as shipped" 403
 stop_apache
+keyed vcode-cgi.conf cgi /cgi-bin/vcode.cgi
 write_conf "api_key = apache-cgi-bearer-0123456789"
 start_apache vcode-cgi.conf
 BASE=$ABASE/cgi-bin/vcode.cgi

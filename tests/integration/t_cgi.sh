@@ -115,6 +115,58 @@ cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "VCODE_API_KEY=
     "HTTP_AUTHORIZATION=Bearer $KEY"
 expect_reply "$P verify again: 4008" 200 .code 4008
 
+# verify without an api_key: this host only, whatever the web server lets in
+other() { printf '%06d\n' $(((10#$1 + 1) % 1000000)); }
+m=$(new_mobile)
+id=$(new_id)
+cgi GET "$SN" "/image_codes/$id/" "" ""
+cgi GET "$SN" "/sms_codes/$m/" "image_code=$(rcli get "img_$id")&uuid=$id" ""
+c=$(log_code "$m")
+seen=""
+for i in 1 2 3 4 5; do
+	cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$(other "$c")\"}" \
+	    REMOTE_ADDR=127.0.0.2 "HTTP_AUTHORIZATION=Bearer anything"
+	seen="$seen $H_STATUS $(jv .code)"
+done
+expect_eq "$P no api_key: 5 wrong guesses from REMOTE_ADDR 127.0.0.2: 401 4101 each" \
+    "$(printf ' 401 4101%.0s' 1 2 3 4 5)" "$seen"
+expect_eq "$P ... no attempt counted" 0 "$(rcli exists "vcode:verify:sms_$m")"
+expect_match "$P ... logged, the mobile masked" \
+    "${m:0:3}\\*\\*\\*\\*${m: -4} from 127.0.0.2 refused" "$(cat "$T/cgi.err")"
+expect_nomatch "$P ... the log line does not hold the whole mobile" "$m" "$(cat "$T/cgi.err")"
+for a in ::ffff:127.0.0.2 127.0.0.1x ''; do
+	cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "REMOTE_ADDR=$a"
+	expect_reply "$P no api_key: REMOTE_ADDR '$a' is not this host: 401" 401 .code 4101
+done
+expect_eq "$P ... the code is still there" "$c" "$(rcli get "sms_$m")"
+for a in 127.0.0.1 ::1 ::ffff:127.0.0.1; do
+	cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$(other "$c")\"}" "REMOTE_ADDR=$a"
+	expect_reply "$P no api_key: a wrong guess from $a reaches the code: 4008" 200 .code 4008
+done
+expect_eq "$P ... and counts: 3 attempts" 3 "$(rcli get "vcode:verify:sms_$m")"
+cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" REMOTE_ADDR=::ffff:127.0.0.1
+expect_code "$P no api_key: the right code from ::ffff:127.0.0.1: OK" meiduo 200 OK
+m=$(new_mobile)
+id=$(new_id)
+cgi GET "$SN" "/image_codes/$id/" "" ""
+cgi GET "$SN" "/sms_codes/$m/" "image_code=$(rcli get "img_$id")&uuid=$id" ""
+c=$(log_code "$m")
+cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "VCODE_API_KEY=$KEY" \
+    REMOTE_ADDR=127.0.0.2
+expect_reply "$P api_key set: from 127.0.0.2 without the Bearer: 401" 401 .code 4101
+cgi POST "$SN" "/sms_codes/$m/verify" "" "{\"sms_code\":\"$c\"}" "VCODE_API_KEY=$KEY" \
+    REMOTE_ADDR=127.0.0.2 "HTTP_AUTHORIZATION=Bearer $KEY"
+expect_code "$P api_key set: the right Bearer from 127.0.0.2: OK" meiduo 200 OK
+
+# a proxy that speaks IPv4-mapped IPv6 is the proxy of trusted_proxies
+m=$(new_mobile)
+cgi GET "$SN" "/sms_codes/$m/" "image_code=abcd&uuid=$(new_id)" "" \
+    REMOTE_ADDR=::ffff:127.0.0.1 HTTP_X_FORWARDED_FOR=203.0.113.61 \
+    VCODE_TRUSTED_PROXIES=127.0.0.1 VCODE_IP_HOURLY_LIMIT=20
+expect_code "$P REMOTE_ADDR ::ffff:127.0.0.1, trusted 127.0.0.1: served" meiduo 200 IMG_MISSING
+expect_eq "$P ... counted on the forwarded client 203.0.113.61, not the proxy" "1 0" \
+    "$(rcli get vcode:ip:203.0.113.61) $(rcli exists vcode:ip:127.0.0.1)"
+
 # routing on SCRIPT_NAME + PATH_INFO minus mount
 cgi GET "$SN" /healthz "" ""
 expect_eq "$P healthz via PATH_INFO" '200 {"status":"ok"}' "$H_STATUS $(jv .)"
@@ -163,6 +215,34 @@ C_RC=$?
 cgi_parse
 expect_eq "$P CONTENT_LENGTH 100, 24 bytes sent: answers, no hang" 0 "$C_RC"
 expect_in "$P short body: a clean JSON answer" '200 "4103"|200 "4002"|400 "4103"' "$H_STATUS $(jv .errno)"
+# a body that stops coming: the same answer as a short one, within the
+# read's deadline (timeout 8 kills a process that waits for more)
+cgi_stall() {
+	local staller
+	rm -f "$T/stall"
+	mkfifo "$T/stall"
+	( printf '0123456789'; exec sleep 10 ) >"$T/stall" &
+	staller=$!
+	track "$staller"
+	env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST SCRIPT_NAME="$SN" \
+	    PATH_INFO=/sms_code CONTENT_LENGTH=100 CONTENT_TYPE=application/json \
+	    REMOTE_ADDR=127.0.0.1 VCODE_CONFIG="$CONF" timeout 8 "$VCODED" \
+	    <"$T/stall" >"$T/cgi.out" 2>"$T/cgi.err"
+	C_RC=$?
+	stop_pid "$staller"
+	cgi_parse
+}
+printf '0123456789' >"$T/ten.in"
+env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST SCRIPT_NAME="$SN" \
+    PATH_INFO=/sms_code CONTENT_LENGTH=100 CONTENT_TYPE=application/json \
+    REMOTE_ADDR=127.0.0.1 VCODE_CONFIG="$CONF" timeout 8 "$VCODED" \
+    <"$T/ten.in" >"$T/cgi.out" 2>"$T/cgi.err"
+cgi_parse
+short="$H_STATUS $(jv .errno)"
+expect_eq "$P CONTENT_LENGTH 100, 10 bytes then EOF: PARAMERR" '200 "4103"' "$short"
+cgi_stall
+expect_eq "$P CONTENT_LENGTH 100, 10 bytes then a stalled stdin: exits within 8 s, status 0" 0 "$C_RC"
+expect_eq "$P ... answers as for a short body" "$short" "$H_STATUS $(jv .errno)"
 for cl in -5 abc 99999999999999999999 1e3 ' 12' 0x10; do
 	env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST SCRIPT_NAME="$SN" \
 	    PATH_INFO=/sms_code CONTENT_LENGTH="$cl" CONTENT_TYPE=application/json \

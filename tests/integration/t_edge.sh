@@ -1,8 +1,9 @@
 #!/bin/bash
 # The shipped nginx configuration at the edge: /verify answers this host
 # only unless an api_key guards it (a second loopback address, 127.0.0.2,
-# plays the outside client), and X-Forwarded-For lines are joined, so a
-# trusted proxy that appends its own line is believed, not the client's
+# plays the outside client), and vcoded refuses it too when nginx lets
+# it through without an api_key; and X-Forwarded-For lines are joined, so
+# a trusted proxy that appends its own line is believed, not the client's
 # first line.
 . "$(dirname "$0")/lib.sh"
 need_vcoded
@@ -11,6 +12,29 @@ start_redis
 start_nginx
 
 P="[edge]"
+
+# other CODE: a 6-digit code that is not CODE.
+other() { printf '%06d\n' $(((10#$1 + 1) % 1000000)); }
+
+# outsider NAME STATUS: five wrong guesses at a fresh code from 127.0.0.2:
+# each answered STATUS, the code not burned: it verifies from this host.
+outsider() {
+	local name=$1 want=$2 m c i seen=""
+	m=$(new_mobile)
+	send_ok meiduo "$m"
+	c=$(rcli get "sms_$m")
+	for i in 1 2 3 4 5; do
+		verify "$m" "$(other "$c")" --interface 127.0.0.2 \
+		    -H 'Authorization: Bearer anything'
+		seen="$seen $H_STATUS"
+	done
+	expect_eq "$name: 5 wrong guesses from 127.0.0.2: $want each" \
+	    "$(printf " $want%.0s" 1 2 3 4 5)" "$seen"
+	[ "$want" = 401 ] && expect_reply "$name: ... vcoded's 401 4101" 401 .code 4101
+	expect_eq "$name: ... no attempt counted" 0 "$(rcli exists "vcode:verify:sms_$m")"
+	verify "$m" "$c"
+	expect_code "$name: ... the code then verifies from 127.0.0.1" meiduo 200 OK
+}
 if start_vcoded spawn VCODE_SMS_INTERVAL=0 'VCODE_TRUSTED_PROXIES=127.0.0.1'; then
 	m=$(new_mobile)
 	verify "$m" 123456 --interface 127.0.0.2
@@ -19,6 +43,7 @@ if start_vcoded spawn VCODE_SMS_INTERVAL=0 'VCODE_TRUSTED_PROXIES=127.0.0.1'; th
 	expect_reply "$P /verify from 127.0.0.1: reaches vcode" 200 .code 4008
 	http GET "/image_codes/$(new_id)/" --interface 127.0.0.2
 	expect_eq "$P other routes from 127.0.0.2: served" 200 "$H_STATUS"
+	outsider "$P no api_key, /verify for this host (run.sh's nginx)" 403
 
 	# Two X-Forwarded-For lines: the client's (spoofed) and the trusted
 	# proxy's appended one. nginx joins them; the proxy's hop counts.
@@ -39,12 +64,22 @@ expect_nomatch "$P ... and not with an api_key" 'trusted_proxies is set' \
 stop_pid "$(cat "$T/nginx.pid")"
 BASE=""
 NGINX_VERIFY_OPEN=1 start_nginx
-if start_vcoded spawn VCODE_API_KEY=edge-key-0123456789; then
+if start_vcoded spawn VCODE_API_KEY=edge-key-0123456789 VCODE_SMS_INTERVAL=0; then
 	verify "$(new_mobile)" 123456 --interface 127.0.0.2
 	expect_reply "$P api_key set: /verify from 127.0.0.2 reaches vcode: 401" 401 .code 4101
 	verify "$(new_mobile)" 123456 --interface 127.0.0.2 \
 	    -H 'Authorization: Bearer edge-key-0123456789'
 	expect_reply "$P ... and with the key: an answer (no code: 4008)" 200 .code 4008
+	m=$(new_mobile)
+	send_ok meiduo "$m"
+	verify "$m" "$(rcli get "sms_$m")" --interface 127.0.0.2 \
+	    -H 'Authorization: Bearer edge-key-0123456789'
+	expect_code "$P ... the right code with the key from 127.0.0.2: OK" meiduo 200 OK
+	stop_vcoded
+fi
+# nginx open in front of a vcoded without api_key: vcoded refuses.
+if start_vcoded spawn VCODE_SMS_INTERVAL=0; then
+	outsider "$P nginx open, no api_key" 401
 	stop_vcoded
 fi
 it_done

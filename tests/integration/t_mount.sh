@@ -55,6 +55,19 @@ verify "$m" "$(rcli get "sms_$m")"
 expect_code "/api: the code verifies from this host" meiduo 200 OK
 verify "$m" 123456 --interface 127.0.0.2
 expect_eq "/api: verify from another address: 403 from nginx" 403 "$H_STATUS"
+m=$(new_mobile)
+send_ok meiduo "$m"
+c=$(rcli get "sms_$m")
+seen=""
+for i in 1 2 3 4 5; do
+	verify "$m" "$(printf '%06d' $(((10#$c + 1) % 1000000)))" --interface 127.0.0.2 \
+	    -H 'Authorization: Bearer anything'
+	seen="$seen $H_STATUS"
+done
+expect_eq "/api: 5 wrong guesses from 127.0.0.2 with 'Bearer anything': 403 each" \
+    " 403 403 403 403 403" "$seen"
+verify "$m" "$c"
+expect_code "/api: ... the code then verifies from this host" meiduo 200 OK
 http GET /no_such_route
 expect_reply "/api: an unknown route under the mount: vcode's 404 JSON" 404 .code 5006
 BASE=http://127.0.0.1:$PORT

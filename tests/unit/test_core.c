@@ -1,7 +1,10 @@
 /*
  * Unit tests of core/valid.c: mobile pattern, field validators, text
- * comparison and the CSPRNG helpers, written against core/core.h.
+ * comparison and the CSPRNG helpers, written against core/core.h; and of
+ * the client's address and the host check (core/input.c).
  */
+#include <arpa/inet.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -569,6 +572,112 @@ test_utf8_count_strict(void **state)
 	assert_int_equal(utf8_count("\xf4\x8f\xbf\xbf"), 1);	/* U+10FFFF */
 }
 
+/*
+ * client_ip: REMOTE_ADDR, or behind trusted_proxies the rightmost
+ * X-Forwarded-For hop that is not trusted; an address is the same
+ * address whether written as IPv4 or as IPv4-mapped IPv6, in REMOTE_ADDR,
+ * in trusted_proxies and in a hop.
+ */
+static void
+test_client_ip(void **state)
+{
+	static const struct {
+		const char	*trusted, *remote, *xff, *want;
+	} t[] = {
+		{ "127.0.0.1", "127.0.0.1", "203.0.113.7", "203.0.113.7" },
+		{ "127.0.0.1", "::ffff:127.0.0.1", "203.0.113.7",
+		  "203.0.113.7" },
+		{ "::ffff:127.0.0.1", "127.0.0.1", "203.0.113.7",
+		  "203.0.113.7" },
+		{ "10.0.0.9, 127.0.0.1", "::FFFF:127.0.0.1",
+		  "198.51.100.9, ::ffff:10.0.0.9", "198.51.100.9" },
+		{ "127.0.0.1", "::ffff:127.0.0.2", "203.0.113.7", "127.0.0.2" },
+		{ "", "::ffff:127.0.0.1", "203.0.113.7", "127.0.0.1" },
+		{ "127.0.0.1", "127.0.0.1", "203.0.113.7, 10.0.0.1",
+		  "10.0.0.1" },
+		{ "127.0.0.1", "127.0.0.1", "not-an-address", "127.0.0.1" },
+		{ "::1", "::1", "2001:db8:1:2:3::1", "2001:db8:1:2::/64" },
+		{ "127.0.0.1", "", "203.0.113.7", "unknown" },
+	};
+	struct vc_config	 cfg;
+	struct vc_request	 req;
+	char			 ip[VC_IP_MAX];
+	size_t			 i;
+	int			 bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		memset(&req, 0, sizeof(req));
+		cfg.trusted_proxies = (char *)t[i].trusted;
+		cfg.ip6_prefix = 64;
+		req.remote_addr = t[i].remote;
+		req.forwarded_for = t[i].xff;
+		client_ip(&cfg, &req, ip, sizeof(ip));
+		if (strcmp(ip, t[i].want) != 0) {
+			print_error("client_ip(trusted \"%s\", REMOTE_ADDR "
+			    "\"%s\", X-Forwarded-For \"%s\"): expected \"%s\", "
+			    "saw \"%s\"\n", t[i].trusted, t[i].remote, t[i].xff,
+			    t[i].want, ip);
+			bad++;
+		}
+	}
+	if (bad > 0)
+		fail_msg("expected every address above right, saw %d of %zu "
+		    "wrong", bad, i);
+}
+
+/*
+ * peer_is_host: this host is 127.0.0.1 and ::1 in any spelling, nothing
+ * else of 127/8 and nothing that is not an address; the address comes back
+ * as inet_ntop(3) writes it, or "none".
+ */
+static void
+test_peer_is_host(void **state)
+{
+	static const struct {
+		const char	*addr;
+		int		 host;
+		const char	*spelled;
+	} t[] = {
+		{ "127.0.0.1", 1, "127.0.0.1" },
+		{ "::1", 1, "::1" },
+		{ "0:0:0:0:0:0:0:1", 1, "::1" },
+		{ "::ffff:127.0.0.1", 1, "127.0.0.1" },
+		{ "::FFFF:7f00:1", 1, "127.0.0.1" },
+		{ "127.0.0.2", 0, "127.0.0.2" },
+		{ "::ffff:127.0.0.2", 0, "127.0.0.2" },
+		{ "127.1.0.1", 0, "127.1.0.1" },
+		{ "::2", 0, "::2" },
+		{ "::", 0, "::" },
+		{ "::127.0.0.1", 0, "::127.0.0.1" },
+		{ "203.0.113.7", 0, "203.0.113.7" },
+		{ "127.0.0.1x", 0, "none" },
+		{ " 127.0.0.1", 0, "none" },
+		{ "127.0.0.1\nforged log line", 0, "none" },
+		{ "", 0, "none" },
+		{ NULL, 0, "none" },
+	};
+	char	 out[INET6_ADDRSTRLEN];
+	size_t	 i;
+	int	 bad = 0, host;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		host = peer_is_host(t[i].addr, out, sizeof(out));
+		if (host != t[i].host || strcmp(out, t[i].spelled) != 0) {
+			print_error("peer_is_host(\"%s\"): expected %d \"%s\", "
+			    "saw %d \"%s\"\n", t[i].addr != NULL ? t[i].addr :
+			    "(null)", t[i].host, t[i].spelled, host, out);
+			bad++;
+		}
+	}
+	if (bad > 0)
+		fail_msg("expected every address above right, saw %d of %zu "
+		    "wrong", bad, i);
+}
+
 /* Every result a store step can answer has an outcome and a log word. */
 static void
 test_result_tables(void **state)
@@ -602,6 +711,8 @@ main(void)
 		cmocka_unit_test(test_rand_text_bad_charset),
 		cmocka_unit_test(test_utf8_count),
 		cmocka_unit_test(test_utf8_count_strict),
+		cmocka_unit_test(test_client_ip),
+		cmocka_unit_test(test_peer_is_host),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
