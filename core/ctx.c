@@ -114,14 +114,18 @@ ctx_free(struct vc_ctx *ctx)
 void
 delivery_describe(const struct vc_config *cfg, FILE *fp)
 {
+	struct store_outbox	 ob;
+
 	if (cfg->sms_delivery == VC_DELIVER_INLINE) {
 		fprintf(fp, "delivery: inline (sent inside the request)\n");
 		return;
 	}
-	fprintf(fp, "delivery: queue (stream %soutbox, up to %d waiting; "
-	    "%d tries, then %soutbox:dead; %d resends of an unknown "
-	    "delivery; senders: %d run by vcoded's master%s)\n",
-	    cfg->key_prefix, cfg->sms_queue_max, cfg->sms_max_tries,
-	    cfg->key_prefix, cfg->sms_resend_unknown, cfg->smsd_workers,
-	    cfg->smsd_workers == 0 ? ", so run vcode-smsd" : "");
+	/* key_prefix is at most 64 bytes (config.c): the names fit. */
+	(void)store_outbox_init(&ob, cfg->key_prefix, cfg->sms_code_ttl, NULL);
+	fprintf(fp, "delivery: queue (stream %s, up to %d waiting; %d tries, "
+	    "then %s; %d resends of an unknown delivery; senders: %d run by "
+	    "vcoded's master%s)\n", ob.stream, cfg->sms_queue_max,
+	    cfg->sms_max_tries, ob.dead, cfg->sms_resend_unknown,
+	    cfg->smsd_workers, cfg->smsd_workers == 0 ? ", so run vcode-smsd" :
+	    "");
 }

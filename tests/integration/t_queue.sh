@@ -148,11 +148,12 @@ expect_range "refusing: the sender kept trying (refused requests seen)" 200 1000
 expect_eq "refusing: none accepted yet" "once=0 missing=200 extra=0" "$(tally "$T/batch200")"
 set_mode ok
 t0=$(date +%s)
-wait_for 30 'all_once "$T/batch200"'
+wait_for 65 'all_once "$T/batch200"'
 t1=$(date +%s)
 expect_eq "back: all 200 delivered, each exactly once" "once=200 missing=0 extra=0" \
     "$(tally "$T/batch200")"
-expect_range "back: within 30 s of the provider's return" 0 30 $((t1 - t0))
+# The bound is the back-off cap (60 s), not a speed: no message waits longer.
+expect_range "back: within the 60 s back-off cap of the provider's return" 0 65 $((t1 - t0))
 it_note "200 delivered $((t1 - t0)) s after the provider came back"
 wait_for 5 outbox_empty
 expect_eq "back: nothing left in the stream, the retry set or the dead letters" "0 0 0" \
