@@ -72,6 +72,26 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 	return 0;
 }
 
+/* limits_from_config: what every SMS request of cfg is checked against. */
+static void
+limits_from_config(const struct vc_config *cfg, struct store_sms_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->code_ttl = cfg->sms_code_ttl;
+	l->interval = cfg->sms_interval;
+	l->daily_limit = cfg->sms_daily_limit;
+	l->ip_limit = cfg->ip_hourly_limit;
+	l->block_limit = cfg->prefix_hourly_limit;
+	l->budget_limit = cfg->sms_hourly_budget;
+	l->daily_window = VC_DAY_WINDOW;
+	l->ip_window = VC_IP_WINDOW;
+	if (cfg->sms_delivery == VC_DELIVER_QUEUE) {
+		l->queue_max = cfg->sms_queue_max;
+		l->minutes = code_minutes(cfg);
+		l->keep = cfg->sms_code_ttl + STORE_OUTBOX_MARGIN;
+	}
+}
+
 struct vc_ctx *
 ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
     size_t errlen)
@@ -84,6 +104,7 @@ ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
 	}
 	json_wipe_install();
 	ctx->cfg = cfg;
+	limits_from_config(cfg, &ctx->limits);
 	ctx->warm = mode == CTX_WARM;
 	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
 	    errlen)) == NULL ||

@@ -151,27 +151,20 @@ flow_tables_complete(void)
 	return 1;
 }
 
-/* The keys of one SMS request, named once (key_make's kinds). */
-struct sms_keys {
-	char	 flag[VC_KEY_MAX], interval[VC_KEY_MAX], daily[VC_KEY_MAX];
-	char	 ip[VC_KEY_MAX], block[VC_KEY_MAX], budget[VC_KEY_MAX];
-	char	 captcha[VC_KEY_MAX], code[VC_KEY_MAX], attempts[VC_KEY_MAX];
-	struct store_outbox outbox;
-};
-
 /*
  * sms_keys: the keys of a request for mobile from the client at ip with
- * captcha id: the counters on the national number (one phone, one
- * identity, whatever the spelling), the legacy keys as the mobile was
+ * captcha id, into q: the counters on the national number (one phone,
+ * one identity, whatever the spelling), the legacy keys as the mobile was
  * sent. 0, or -1 when one does not fit.
  */
 static int
 sms_keys(struct hreq *h, const char *mobile, const char *id,
-    struct sms_keys *k)
+    struct store_sms *q)
 {
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	const char		*p = cfg->key_prefix;
+	struct store_outbox	 ob;
 	char			 ip[VC_IP_MAX], national[VC_MOBILE_MAX + 1];
 	char			 block[VC_PREFIX_MAX + 1];
 
@@ -179,62 +172,19 @@ sms_keys(struct hreq *h, const char *mobile, const char *id,
 	    sizeof(national));
 	client_ip(cfg, h->req, ip, sizeof(ip));
 	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, national);
-	return key_make(k->flag, keys->flag, "", mobile) == -1 ||
-	    key_make(k->interval, p, KEY_INTERVAL, national) == -1 ||
-	    key_make(k->daily, p, KEY_DAILY, national) == -1 ||
-	    key_make(k->ip, p, KEY_IP, ip) == -1 ||
-	    key_make(k->block, p, KEY_BLOCK, block) == -1 ||
-	    key_make(k->budget, p, KEY_BUDGET, "") == -1 ||
-	    key_make(k->captcha, keys->captcha, "", id) == -1 ||
-	    key_make(k->code, keys->sms, "", mobile) == -1 ||
-	    key_make(k->attempts, p, KEY_VERIFY, k->code) == -1 ||
-	    store_outbox_init(&k->outbox, p, cfg->sms_code_ttl, NULL) == -1 ?
+	if (store_outbox_init(&ob, p, cfg->sms_code_ttl, NULL) == -1)
+		return -1;
+	memcpy(q->outbox_key, ob.stream, sizeof(q->outbox_key));
+	return key_make(q->flag_key, keys->flag, "", mobile) == -1 ||
+	    key_make(q->interval_key, p, KEY_INTERVAL, national) == -1 ||
+	    key_make(q->daily_key, p, KEY_DAILY, national) == -1 ||
+	    key_make(q->ip_key, p, KEY_IP, ip) == -1 ||
+	    key_make(q->block_key, p, KEY_BLOCK, block) == -1 ||
+	    key_make(q->budget_key, p, KEY_BUDGET, "") == -1 ||
+	    key_make(q->captcha_key, keys->captcha, "", id) == -1 ||
+	    key_make(q->code_key, keys->sms, "", mobile) == -1 ||
+	    key_make(q->attempts_key, p, KEY_VERIFY, q->code_key) == -1 ?
 	    -1 : 0;
-}
-
-/*
- * sms_step: the store step of a request (q) for mobile, keys k, the
- * typed answer, the code and what is stored of it; with queued delivery
- * the message rides in the same step.
- */
-static void
-sms_step(struct hreq *h, struct store_sms *q, const struct sms_keys *k,
-    const char *mobile, const char *answer, const char *code,
-    const char *stored)
-{
-	const struct vc_config	*cfg = h->ctx->cfg;
-
-	memset(q, 0, sizeof(*q));
-	q->flag_key = k->flag;
-	q->interval_key = k->interval;
-	q->daily_key = k->daily;
-	q->ip_key = k->ip;
-	q->block_key = k->block;
-	q->budget_key = k->budget;
-	q->captcha_key = k->captcha;
-	q->code_key = k->code;
-	q->attempts_key = k->attempts;
-	q->outbox_key = k->outbox.stream;
-	q->answer = answer;
-	q->code_value = stored;
-	q->code_ttl = cfg->sms_code_ttl;
-	q->interval = cfg->sms_interval;
-	q->daily_limit = cfg->sms_daily_limit;
-	q->ip_limit = cfg->ip_hourly_limit;
-	q->block_limit = cfg->prefix_hourly_limit;
-	q->budget_limit = cfg->sms_hourly_budget;
-	q->daily_window = VC_DAY_WINDOW;
-	q->ip_window = VC_IP_WINDOW;
-	if (cfg->sms_delivery != VC_DELIVER_QUEUE)
-		return;
-	q->queue_max = cfg->sms_queue_max;
-	q->mobile = mobile;
-	q->code = code;
-	q->dialect = dialect_names[h->dialect];
-	q->minutes = code_minutes(cfg);
-	q->queued_ms = now_ms();
-	q->expires = q->queued_ms / 1000 + cfg->sms_code_ttl;
-	q->keep = k->outbox.keep;
 }
 
 /*
@@ -252,7 +202,7 @@ deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
 {
 	char	 err[VC_ERR_MAX];
 
-	if (q->queue_max > 0) {
+	if (h->ctx->cfg->sms_delivery == VC_DELIVER_QUEUE) {
 		log_info("sms code queued for %s (%s)", masked,
 		    dialect_names[h->dialect]);
 		return R_SENT;
@@ -298,14 +248,14 @@ flow_sms(struct hreq *h)
 {
 	const struct vc_config	*cfg = h->ctx->cfg;
 	struct store_sms	 q;
-	struct sms_keys		 k;
 	const char		*mobile = h->f[SMS_MOBILE].val;
 	char			*text = h->f[SMS_TEXT].val;
 	char			 masked[24], code[VC_SMS_CODE_MAX + 1];
 	char			 stored[VC_HMAC_HEX];
 	int			 rc;
 
-	if (sms_keys(h, mobile, h->f[SMS_ID].val, &k) == -1) {
+	memset(&q, 0, sizeof(q));
+	if (sms_keys(h, mobile, h->f[SMS_ID].val, &q) == -1) {
 		reply_outcome(h, R_PARAM);
 		return;
 	}
@@ -320,7 +270,14 @@ flow_sms(struct hreq *h)
 	if (code_value(h, mobile, code, stored) == -1)
 		goto out;
 	text_fold(text);
-	sms_step(h, &q, &k, mobile, text, code, stored);
+	q.limits = h->ctx->limits;
+	q.answer = text;
+	q.code_value = stored;
+	q.mobile = mobile;
+	q.code = code;
+	q.dialect = dialect_names[h->dialect];
+	q.queued_ms = now_ms();
+	q.expires = q.queued_ms / 1000 + cfg->sms_code_ttl;
 	mobile_mask(mobile, masked, sizeof(masked));
 
 	if ((rc = store_sms_request(h->ctx->store, &q)) < 0) {

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "core/core.h"
+#include "store/store.h"
 
 struct store;
 struct render;
@@ -111,6 +112,7 @@ int	 code_minutes(const struct vc_config *);
  */
 int	 key_make(char *key, const char *prefix, const char *kind,
 	    const char *name);
+_Static_assert(VC_KEY_MAX <= STORE_KEY_MAX, "a key we build fits the store's");
 #define KEY_INTERVAL	"interval:"
 #define KEY_DAILY	"daily:"
 #define KEY_IP		"ip:"
@@ -126,6 +128,7 @@ int	 ctx_make(struct vc_ctx *, unsigned want, char *err, size_t errlen);
 
 struct vc_ctx {
 	const struct vc_config	*cfg;
+	struct store_sms_limits	 limits;	/* of every SMS request */
 	int			 warm;		/* CTX_WARM: glyphs rasterised */
 	struct vc_mobile	*mobile;
 	struct store		*store;

@@ -52,6 +52,14 @@ struct store {
 	struct script	 scripts[SCRIPT_COUNT];
 };
 
+/*
+ * refuse: r, an error reply (or one of an unexpected shape) to what, as
+ * the last failure: st->err says it, st->refused is set unless the error
+ * is one waiting may cure (OOM, BUSY, LOADING, READONLY ...).
+ */
+struct redisReply;
+void		 refuse(struct store *, const char *what,
+		    const struct redisReply *);
 /* script_init: body and its SHA1, for EVALSHA. */
 void		 script_init(struct script *, const char *body);
 /* outbox_scripts_init: the outbox's scripts into st (outbox.c). */

@@ -32,6 +32,7 @@
  * checks that the body uses each name and no other (store_sms_script_check).
  */
 enum slot_kind { SLOT_KEY, SLOT_STR, SLOT_INT, SLOT_LL, SLOT_CONST };
+/* A key is a char array in struct store_sms; a string, a pointer. */
 struct slot {
 	const char	*name;
 	enum slot_kind	 kind;
@@ -39,7 +40,7 @@ struct slot {
 };
 #define SK(m, n)	{ n, SLOT_KEY, offsetof(struct store_sms, m) }
 #define SS(m, n)	{ n, SLOT_STR, offsetof(struct store_sms, m) }
-#define SI(m, n)	{ n, SLOT_INT, offsetof(struct store_sms, m) }
+#define SI(m, n)	{ n, SLOT_INT, offsetof(struct store_sms, limits.m) }
 #define SL(m, n)	{ n, SLOT_LL, offsetof(struct store_sms, m) }
 static const struct slot sms_slots[] = {
 	SK(flag_key, "flag"), SK(interval_key, "interval"),
@@ -424,6 +425,41 @@ store_refused(const struct store *st)
 }
 
 /*
+ * transient: 1 for an error reply that says "not now" rather than "not
+ * this" (out of memory, a script running long, a server loading, a
+ * replica, a primary cut off from its replicas): waiting may fix it, so
+ * it is an outage, not a refusal. A script's error begins with the
+ * command's when a call inside it failed so.
+ */
+static int
+transient(const char *err)
+{
+	static const char *const codes[] = { "OOM", "BUSY", "LOADING",
+	    "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS",
+	    NULL };
+	const char *const	*c;
+
+	for (c = codes; *c != NULL; c++)
+		if (strncmp(err, *c, strlen(*c)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * refuse: records r (an error reply, or a reply of another shape) as the
+ * store's last failure, as what says so; refused unless transient.
+ */
+void
+refuse(struct store *st, const char *what, const redisReply *r)
+{
+	int	 err = r->type == REDIS_REPLY_ERROR;
+
+	snprintf(st->err, sizeof(st->err), "redis %s: %s", what,
+	    err ? r->str : "a reply of an unexpected shape");
+	st->refused = !(err && transient(r->str));
+}
+
+/*
  * not_primary: 1 for an error reply that says this server cannot take our
  * writes now (a replica after a failover, a primary cut off from its
  * replicas, one still loading its data): the connection is dropped, so
@@ -605,9 +641,7 @@ run_simple(struct store *st, int argc, const char **argv, long long *out)
 	if ((r = run(st, argc, argv)) == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(st->err, sizeof(st->err), "redis %s: %s", argv[0],
-		    r->str);
-		st->refused = 1;
+		refuse(st, argv[0], r);
 		rc = -1;
 	} else if (out != NULL)
 		*out = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
@@ -672,9 +706,7 @@ store_get(struct store *st, const char *key, char *out, size_t outlen)
 		memcpy(out, r->str, r->len + 1);
 		rc = 1;
 	} else if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) {
-		snprintf(st->err, sizeof(st->err), "redis GET: %s",
-		    r->type == REDIS_REPLY_ERROR ? r->str : "not a string");
-		st->refused = 1;
+		refuse(st, "GET", r);
 		rc = -1;
 	}
 	freeReplyObject(r);
@@ -739,11 +771,8 @@ eval_lens(struct store *st, int which, int nkeys, int nargs,
 				rc = i;
 				break;
 			}
-	if (rc == -1) {
-		snprintf(st->err, sizeof(st->err), "redis script: %s",
-		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		st->refused = 1;
-	}
+	if (rc == -1)
+		refuse(st, "script", r);
 	freeReplyObject(r);
 	return rc;
 }
@@ -762,14 +791,16 @@ store_sms_request(struct store *st, const struct store_sms *q)
 
 		switch (s->kind) {
 		case SLOT_KEY:
-		case SLOT_STR:
-			memcpy(&v, at, sizeof(v));
-			if (v == NULL && s->kind == SLOT_KEY) {
+			v = at;
+			if (v[0] == '\0') {
 				snprintf(st->err, sizeof(st->err), "store: "
 				    "request without its %s key", s->name);
 				st->refused = 0;
 				return -1;
 			}
+			break;
+		case SLOT_STR:
+			memcpy(&v, at, sizeof(v));
 			break;
 		case SLOT_INT:
 			snprintf(num[i], sizeof(num[i]), "%d", *(const int *)at);

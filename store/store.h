@@ -14,6 +14,8 @@
 
 struct store;
 
+#define STORE_KEY_MAX	256	/* the longest key a caller builds */
+
 /*
  * store_new: parses url ("unix:PATH[?db=N]" or
  * "redis://[[USER]:PASS@]HOST[:PORT][/DB]", USER a Redis 6 ACL user) and
@@ -70,18 +72,10 @@ enum store_sms_result {
  * One SMS request, by name: each member is one key or argument of the
  * request script, bound to it by one table in store.c (a member, its
  * name in the script, its kind), from which the script's header is made.
- * Every key is required; a limit of 0 is off.
+ * Every key is required (non-empty); a limit of 0 is off.
  */
-struct store_sms {
-	/* Keys. */
-	const char	*flag_key;	/* the dialect's legacy resend flag */
-	const char	*interval_key;	/* the one resend flag per mobile */
-	const char	*daily_key, *ip_key, *block_key, *budget_key;
-	const char	*captcha_key, *code_key, *attempts_key;
-	const char	*outbox_key;	/* the outbox stream (store_outbox) */
-	/* Arguments. */
-	const char	*answer;	/* typed captcha text, ASCII-folded */
-	const char	*code_value;	/* what to store as the SMS code */
+/* The limits of every SMS request, made once from the configuration. */
+struct store_sms_limits {
 	int		 code_ttl;
 	int		 interval;	/* 0: no resend flag */
 	int		 daily_limit;
@@ -89,16 +83,34 @@ struct store_sms {
 	int		 block_limit;	/* per number block and hour */
 	int		 budget_limit;	/* the site's SMS per hour */
 	int		 daily_window, ip_window;
-	/* The message queued in the same step; queue_max 0: inline
-	 * delivery, nothing queued (the rest is then unused). */
-	int		 queue_max;	/* refuse (QUEUE_FULL) at this length */
+	int		 queue_max;	/* 0: inline delivery, nothing queued;
+					   else refuse (QUEUE_FULL) at this
+					   many waiting */
+	int		 minutes;	/* the code's lifetime, for the text */
+	int		 keep;		/* TTL of the outbox, s, at least */
+};
+
+struct store_sms {
+	/* Keys, written in place by the caller. */
+	char		 flag_key[STORE_KEY_MAX];	/* the dialect's legacy
+							   resend flag */
+	char		 interval_key[STORE_KEY_MAX];	/* the one resend flag
+							   per mobile */
+	char		 daily_key[STORE_KEY_MAX], ip_key[STORE_KEY_MAX];
+	char		 block_key[STORE_KEY_MAX], budget_key[STORE_KEY_MAX];
+	char		 captcha_key[STORE_KEY_MAX], code_key[STORE_KEY_MAX];
+	char		 attempts_key[STORE_KEY_MAX];
+	char		 outbox_key[STORE_KEY_MAX];	/* store_outbox's stream */
+	/* Arguments. */
+	struct store_sms_limits limits;
+	const char	*answer;	/* typed captcha text, ASCII-folded */
+	const char	*code_value;	/* what to store as the SMS code */
+	/* The message queued in the same step (limits.queue_max > 0). */
 	const char	*mobile;	/* as the provider is given it */
 	const char	*code;
 	const char	*dialect;
-	int		 minutes;	/* the code's lifetime, for the text */
 	long long	 queued_ms;	/* Unix time of the request, ms */
 	long long	 expires;	/* Unix time the code expires, s */
-	int		 keep;		/* TTL of the outbox, s, at least */
 };
 
 /*
@@ -150,7 +162,6 @@ int		 store_verify(struct store *, const char *code_key,
 
 /* ---- The outbox: queued SMS (sms_delivery = queue). ---- */
 
-#define STORE_KEY_MAX		256
 #define STORE_ID_MAX		48
 #define STORE_CONSUMER_MAX	128
 #define STORE_OUTBOX_MARGIN	3600	/* the stream and retry set outlive
