@@ -520,19 +520,43 @@ out:
 }
 
 /*
- * printable: copies at most n bytes of s into out (outlen > 0), each
- * control character (a newline that would forge a log line, an escape)
- * as '?'; bytes >= 0x80 pass, so UTF-8 text stays readable.
+ * outside_text: copies at most n bytes of s, text from outside (a
+ * gateway's reply), into out (outlen > 0) for a message that callers log
+ * and store. A control character (a newline that would forge a log line,
+ * an escape) becomes '?'. Every ASCII digit becomes '*': a gateway's text
+ * may repeat the mobile or the code it was sent, whole or split by spaces
+ * or dashes, so no run of digits passes however short, and an operator
+ * loses nothing the statusCode does not say. Bytes >= 0x80 pass, so UTF-8
+ * text stays readable.
  */
 static void
-printable(const char *s, size_t n, char *out, size_t outlen)
+outside_text(const char *s, size_t n, char *out, size_t outlen)
+{
+	unsigned char	 c;
+	size_t		 i;
+
+	for (i = 0; i < n && s[i] != '\0' && i + 1 < outlen; i++) {
+		c = (unsigned char)s[i];
+		out[i] = c < 0x20 || c == 0x7f ? '?' :
+		    c >= '0' && c <= '9' ? '*' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+/*
+ * ccp_status_shape: 1 when s has the shape of CCP's statusCode, six ASCII
+ * digits ("000000", "160038"): a word of the gateway's fixed vocabulary,
+ * which operators look up, kept as it is.
+ */
+static int
+ccp_status_shape(const char *s)
 {
 	size_t	 i;
 
-	for (i = 0; i < n && s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	out[i] = '\0';
+	for (i = 0; i < 6; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return s[i] == '\0';
 }
 
 int
@@ -540,6 +564,7 @@ sms_ccp_reply(long http, const char *reply, size_t len, char *err,
     size_t errlen)
 {
 	char		 code[17], msg[81];
+	const char	*status;
 	json_t		*j, *v;
 	int		 rc = SMS_REFUSED;
 
@@ -562,14 +587,16 @@ sms_ccp_reply(long http, const char *reply, size_t len, char *err,
 		return SMS_REFUSED;
 	}
 	v = json_object_get(j, "statusCode");
-	if (http == 200 && json_is_string(v) &&
-	    strcmp(json_string_value(v), CCP_OK) == 0)
+	status = json_is_string(v) ? json_string_value(v) : "";
+	if (http == 200 && strcmp(status, CCP_OK) == 0)
 		rc = SMS_SENT;
 	else {
-		printable(json_is_string(v) ? json_string_value(v) : "", 16,
-		    code, sizeof(code));
+		if (ccp_status_shape(status))
+			snprintf(code, sizeof(code), "%s", status);
+		else
+			outside_text(status, 16, code, sizeof(code));
 		v = json_object_get(j, "statusMsg");
-		printable(json_is_string(v) ? json_string_value(v) : "", 80,
+		outside_text(json_is_string(v) ? json_string_value(v) : "", 80,
 		    msg, sizeof(msg));
 		snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%s' (%s)",
 		    http, code, msg);

@@ -55,8 +55,9 @@ enum sms_result {
 
 /*
  * sms_send: sends code to mobile, valid for minutes. Returns an enum
- * sms_result; for the last two, a message in err, which never contains
- * the code.
+ * sms_result; for the last two, a message in err for a log line or a dead
+ * letter, which never contains the code or the mobile: text a gateway
+ * sent back passes as sms_ccp_reply() says.
  */
 int		 sms_send(struct sms *, const char *mobile, const char *code,
 		    int minutes, char *err, size_t errlen);
@@ -66,8 +67,11 @@ int		 sms_send(struct sms *, const char *mobile, const char *code,
  * len bytes of reply, not necessarily NUL-terminated): SMS_SENT when it
  * took the message (HTTP 200, statusCode "000000"); SMS_UNKNOWN for a 5xx
  * or a 2xx whose body is not a JSON object (it may have sent);
- * SMS_REFUSED otherwise. Except for SMS_SENT, err says why, control
- * characters replaced, so that a hostile reply cannot forge a log line.
+ * SMS_REFUSED otherwise. Except for SMS_SENT, err says why: the
+ * statusCode as sent when it has the gateway's shape (six digits), else
+ * masked like the statusMsg, whose digits become '*' (the gateway's text
+ * may repeat the mobile or the code) and control characters '?' (a
+ * hostile reply cannot forge a log line).
  */
 int		 sms_ccp_reply(long http, const char *reply, size_t len,
 		    char *err, size_t errlen);

@@ -1,0 +1,145 @@
+/*
+ * Unit tests of sms/: what a gateway's reply leaves in the message that
+ * callers log and store, written against sms/sms.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sms/sms.h"
+
+/*
+ * expect_digits: fails unless every run of ASCII digits in err is one of
+ * the NULL-terminated allowed strings (the HTTP status, a statusCode).
+ */
+static void
+expect_digits(const char *what, const char *err, const char *const *allowed)
+{
+	const char	*p = err, *run;
+	size_t		 n, i;
+
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9') {
+			p++;
+			continue;
+		}
+		for (run = p; *p >= '0' && *p <= '9'; p++)
+			;
+		n = (size_t)(p - run);
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strlen(allowed[i]) == n &&
+			    strncmp(allowed[i], run, n) == 0)
+				break;
+		if (allowed[i] == NULL)
+			fail_msg("%s: expected no digits but the HTTP status "
+			    "and a statusCode, saw '%.*s' in \"%s\"", what,
+			    (int)n, run, err);
+	}
+}
+
+/* ccp_refused: err of a refusal with body, which must say SMS_REFUSED. */
+static void
+ccp_refused(const char *body, char *err, size_t errlen)
+{
+	int	 rc;
+
+	err[0] = '\0';
+	rc = sms_ccp_reply(200, body, strlen(body), err, errlen);
+	if (rc != SMS_REFUSED)
+		fail_msg("%s: expected SMS_REFUSED (%d), saw %d", body,
+		    SMS_REFUSED, rc);
+}
+
+/* A refusal's statusMsg echoing the mobile and the code keeps neither. */
+static void
+test_ccp_reply_masks_digits(void **state)
+{
+	static const char *const ok[] = { "200", "160038", NULL };
+	static const struct {
+		const char	*body, *secret[3];
+	} c[] = {
+		{ "{\"statusCode\":\"160038\",\"statusMsg\":"
+		  "\"bad number 13300133005 code 932876\"}",
+		  { "13300133005", "932876", NULL } },
+		/* Separators split what a length threshold would catch. */
+		{ "{\"statusCode\":\"160038\",\"statusMsg\":"
+		  "\"number 133-0013-3005, code 932 876, +86 133 0013 3005\"}",
+		  { "0013", "876", "3005" } },
+	};
+	char	 err[256];
+	size_t	 i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ccp_refused(c[i].body, err, sizeof(err));
+		for (k = 0; k < 3 && c[i].secret[k] != NULL; k++)
+			if (strstr(err, c[i].secret[k]) != NULL)
+				fail_msg("%s: expected no '%s' in err, saw \"%s\"",
+				    c[i].body, c[i].secret[k], err);
+		expect_digits(c[i].body, err, ok);
+		/* The gateway's statusCode is what an operator looks up. */
+		if (strstr(err, "160038") == NULL)
+			fail_msg("%s: expected statusCode 160038 in err, saw "
+			    "\"%s\"", c[i].body, err);
+	}
+}
+
+/*
+ * A statusCode of another shape than the gateway's six digits is outside
+ * text like any other: a code or a number put there is masked too.
+ */
+static void
+test_ccp_reply_masks_odd_status(void **state)
+{
+	static const char *const ok[] = { "200", NULL };
+	static const char *const body[] = {
+		"{\"statusCode\":\"13300133005\",\"statusMsg\":\"no\"}",
+		"{\"statusCode\":\"9328\",\"statusMsg\":\"no\"}",
+		"{\"statusCode\":\"1600380\",\"statusMsg\":\"no\"}",
+		"{\"statusCode\":\"16003a\",\"statusMsg\":\"no\"}",
+		"{\"statusCode\":\" 160038\",\"statusMsg\":\"no\"}",
+	};
+	char	 err[256];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(body) / sizeof(body[0]); i++) {
+		ccp_refused(body[i], err, sizeof(err));
+		expect_digits(body[i], err, ok);
+	}
+}
+
+/* No control character of a reply reaches err (a forged log line). */
+static void
+test_ccp_reply_printable(void **state)
+{
+	char	 err[256];
+	size_t	 k;
+
+	(void)state;
+	ccp_refused("{\"statusCode\":\"16\\n38\",\"statusMsg\":"
+	    "\"a\\nb\\rc\\u001b[31m\\u007f\"}", err, sizeof(err));
+	for (k = 0; err[k] != '\0'; k++)
+		if ((unsigned char)err[k] < 0x20 || err[k] == 0x7f)
+			fail_msg("expected no control character in err, saw "
+			    "0x%02x at %zu of \"%s\"", (unsigned char)err[k], k,
+			    err);
+	if (strstr(err, "a?b?c?") == NULL)
+		fail_msg("expected the controls as '?', saw \"%s\"", err);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ccp_reply_masks_digits),
+		cmocka_unit_test(test_ccp_reply_masks_odd_status),
+		cmocka_unit_test(test_ccp_reply_printable),
+	};
+
+	return cmocka_run_group_tests_name("sms", tests, NULL, NULL);
+}
