@@ -559,48 +559,60 @@ ccp_status_shape(const char *s)
 	return s[i] == '\0';
 }
 
+/*
+ * ccp_status: the verdict of j, a CCP reply that is a JSON object (which
+ * stays the caller's), with err for a refusal.
+ */
+static int
+ccp_status(long http, json_t *j, char *err, size_t errlen)
+{
+	char		 code[17], msg[81];
+	const char	*status;
+	json_t		*v;
+
+	v = json_object_get(j, "statusCode");
+	status = json_is_string(v) ? json_string_value(v) : "";
+	if (http == 200 && strcmp(status, CCP_OK) == 0)
+		return SMS_SENT;
+	if (ccp_status_shape(status))
+		snprintf(code, sizeof(code), "%s", status);
+	else
+		outside_text(status, 16, code, sizeof(code));
+	v = json_object_get(j, "statusMsg");
+	outside_text(json_is_string(v) ? json_string_value(v) : "", 80, msg,
+	    sizeof(msg));
+	snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%s' (%s)", http, code,
+	    msg);
+	return SMS_REFUSED;
+}
+
 int
 sms_ccp_reply(long http, const char *reply, size_t len, char *err,
     size_t errlen)
 {
-	char		 code[17], msg[81];
-	const char	*status;
-	json_t		*j, *v;
-	int		 rc = SMS_REFUSED;
+	json_t	*j;
+	int	 rc;
 
-	if ((j = json_loadb(reply, len, 0, NULL)) != NULL &&
-	    !json_is_object(j)) {
-		json_decref(j);
-		j = NULL;
-	}
-	/* A server error, or a success we cannot read: it may have sent. */
-	if (http >= 500 || (http >= 200 && http <= 299 && j == NULL)) {
-		json_decref(j);
-		snprintf(err, errlen, "ccp: HTTP %ld, %s: delivery unknown",
-		    http, j == NULL ? "reply is not a JSON object" :
-		    "server error");
+	/* A server error: whatever its body says, the gateway may have sent. */
+	if (http >= 500) {
+		snprintf(err, errlen, "ccp: HTTP %ld, server error: delivery "
+		    "unknown", http);
 		return SMS_UNKNOWN;
 	}
-	if (j == NULL) {
+	if ((j = json_loadb(reply, len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		/* A success we cannot read: it may have sent. */
+		if (http >= 200 && http <= 299) {
+			snprintf(err, errlen, "ccp: HTTP %ld, reply is not a "
+			    "JSON object: delivery unknown", http);
+			return SMS_UNKNOWN;
+		}
 		snprintf(err, errlen, "ccp: HTTP %ld, reply is not a JSON "
 		    "object", http);
 		return SMS_REFUSED;
 	}
-	v = json_object_get(j, "statusCode");
-	status = json_is_string(v) ? json_string_value(v) : "";
-	if (http == 200 && strcmp(status, CCP_OK) == 0)
-		rc = SMS_SENT;
-	else {
-		if (ccp_status_shape(status))
-			snprintf(code, sizeof(code), "%s", status);
-		else
-			outside_text(status, 16, code, sizeof(code));
-		v = json_object_get(j, "statusMsg");
-		outside_text(json_is_string(v) ? json_string_value(v) : "", 80,
-		    msg, sizeof(msg));
-		snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%s' (%s)",
-		    http, code, msg);
-	}
+	rc = ccp_status(http, j, err, errlen);
 	json_decref(j);
 	return rc;
 }

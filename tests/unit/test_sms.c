@@ -54,6 +54,47 @@ ccp_refused(const char *body, char *err, size_t errlen)
 		    SMS_REFUSED, rc);
 }
 
+/* The verdict of each kind of reply; err is set for all but SMS_SENT. */
+static void
+test_ccp_reply_verdicts(void **state)
+{
+	static const char	ok[] = "{\"statusCode\":\"000000\"}";
+	static const struct {
+		long		 http;
+		const char	*body;
+		int		 want;
+	} c[] = {
+		{ 200, ok, SMS_SENT },
+		{ 201, ok, SMS_REFUSED },	/* CCP answers 200 */
+		{ 500, ok, SMS_UNKNOWN },	/* the status decides */
+		{ 502, "<html>502</html>", SMS_UNKNOWN },
+		{ 200, "not json", SMS_UNKNOWN },
+		{ 200, "[\"000000\"]", SMS_UNKNOWN },
+		{ 204, "", SMS_UNKNOWN },
+		{ 400, "not json", SMS_REFUSED },
+		{ 404, "", SMS_REFUSED },
+		{ 200, "{\"statusCode\":\"160040\"}", SMS_REFUSED },
+		{ 200, "{\"statusCode\":0}", SMS_REFUSED },
+		{ 200, "{}", SMS_REFUSED },
+	};
+	char	 err[256];
+	size_t	 i;
+	int	 rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		err[0] = '\0';
+		rc = sms_ccp_reply(c[i].http, c[i].body, strlen(c[i].body),
+		    err, sizeof(err));
+		if (rc != c[i].want)
+			fail_msg("HTTP %ld %s: expected %d, saw %d (\"%s\")",
+			    c[i].http, c[i].body, c[i].want, rc, err);
+		if (rc != SMS_SENT && strncmp(err, "ccp: HTTP ", 10) != 0)
+			fail_msg("HTTP %ld %s: expected err to say why, saw "
+			    "\"%s\"", c[i].http, c[i].body, err);
+	}
+}
+
 /* A refusal's statusMsg echoing the mobile and the code keeps neither. */
 static void
 test_ccp_reply_masks_digits(void **state)
@@ -136,6 +177,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ccp_reply_verdicts),
 		cmocka_unit_test(test_ccp_reply_masks_digits),
 		cmocka_unit_test(test_ccp_reply_masks_odd_status),
 		cmocka_unit_test(test_ccp_reply_printable),
