@@ -10,7 +10,6 @@
  */
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -24,7 +23,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -329,6 +327,35 @@ wipe_free(char *body)
 	}
 }
 
+/* hex: n bytes as hex (uppercase when upper) into out, 2n + 1 bytes. */
+static void
+hex(const unsigned char *in, size_t n, char *out, int upper)
+{
+	const char	*d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+sms_hmac_sha256_hex(const char *key, const void *msg, size_t len, char *out,
+    size_t outlen)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	if (outlen < SMS_HMAC_HEX || HMAC(EVP_sha256(), key, (int)strlen(key),
+	    msg, len, md, &mdlen) == NULL || mdlen != 32)
+		return -1;
+	hex(md, mdlen, out, 0);
+	explicit_bzero(md, sizeof(md));
+	return 0;
+}
+
 /*
  * ccp: Ronglian Cloud Communications template SMS (the seeds'
  * CCP().send_template_sms): POST {base}/2013-12-26/Accounts/{sid}/SMS/
@@ -398,11 +425,7 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		snprintf(err, errlen, "ccp: MD5 failed");
 		goto out;
 	}
-	if (OPENSSL_buf2hexstr_ex(sig, sizeof(sig), NULL, md, mdlen, '\0')
-	    != 1) {
-		snprintf(err, errlen, "ccp: cannot sign");
-		goto out;
-	}
+	hex(md, mdlen, sig, 1);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	if (snprintf(pair, sizeof(pair), "%s:%s", cfg->ccp_account_sid, ts) >=
@@ -470,10 +493,7 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
     int minutes, char *err, size_t errlen)
 {
 	const struct sms_options	*cfg = s->cfg;
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
-	char			 ts[24], tsh[48], sig[2 * EVP_MAX_MD_SIZE + 1];
-	char			 sigh[160], *c;
+	char			 ts[24], tsh[48], sig[SMS_HMAC_HEX], sigh[160];
 	char			*body = NULL, *signed_text = NULL;
 	const char		*headers[] = { "Content-Type: application/json",
 	    tsh, sigh, NULL };
@@ -488,16 +508,11 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 		snprintf(err, errlen, "webhook: cannot build the request");
 		goto out;
 	}
-	if (HMAC(EVP_sha256(), cfg->webhook_secret,
-	    (int)strlen(cfg->webhook_secret), (unsigned char *)signed_text,
-	    strlen(signed_text), md, &mdlen) == NULL ||
-	    OPENSSL_buf2hexstr_ex(sig, sizeof(sig), NULL, md, mdlen, '\0')
-	    != 1) {
+	if (sms_hmac_sha256_hex(cfg->webhook_secret, signed_text,
+	    strlen(signed_text), sig, sizeof(sig)) == -1) {
 		snprintf(err, errlen, "webhook: HMAC failed");
 		goto out;
 	}
-	for (c = sig; *c != '\0'; c++)		/* receivers expect lower case */
-		*c = (char)tolower((unsigned char)*c);
 	snprintf(tsh, sizeof(tsh), "X-Vcode-Timestamp: %s", ts);
 	snprintf(sigh, sizeof(sigh), "X-Vcode-Signature: sha256=%s", sig);
 	http = http_post(s, "webhook", cfg->webhook_url, headers, body, err,

@@ -76,4 +76,14 @@ int		 sms_send(struct sms *, const char *mobile, const char *code,
 int		 sms_ccp_reply(long http, const char *reply, size_t len,
 		    char *err, size_t errlen);
 
+/*
+ * sms_hmac_sha256_hex: the lowercase hex HMAC-SHA256 of msg (len bytes)
+ * under the NUL-terminated key into out (outlen >= SMS_HMAC_HEX). 0, or
+ * -1. The one HMAC of vcode: a webhook's signature, and the value core
+ * stores for a code with sms_code_storage = hash.
+ */
+#define SMS_HMAC_HEX	65	/* 64 hex digits + NUL */
+int		 sms_hmac_sha256_hex(const char *key, const void *msg,
+		    size_t len, char *out, size_t outlen);
+
 #endif /* VCODE_SMS_H */

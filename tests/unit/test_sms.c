@@ -1,6 +1,7 @@
 /*
- * Unit tests of sms/: what a gateway's reply leaves in the message that
- * callers log and store, written against sms/sms.h.
+ * Unit tests of sms/, written against sms/sms.h: what a gateway's reply
+ * leaves in the message that callers log and store, and the helpers sms/
+ * owns for its callers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,6 +174,27 @@ test_ccp_reply_printable(void **state)
 		fail_msg("expected the controls as '?', saw \"%s\"", err);
 }
 
+/* sms_hmac_sha256_hex: RFC 4231 test case 2, in lowercase hex. */
+static void
+test_hmac_sha256_hex(void **state)
+{
+	static const char	 msg[] = "what do ya want for nothing?";
+	char			 out[SMS_HMAC_HEX], small[SMS_HMAC_HEX - 1];
+
+	(void)state;
+	assert_int_equal(sms_hmac_sha256_hex("Jefe", msg, strlen(msg), out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "5bdcc146bf60754e6a042426089575c7"
+	    "5a003f089d2739839dec58b964ec3843");
+	/* len bytes, not up to a NUL. */
+	assert_int_equal(sms_hmac_sha256_hex("Jefe", "what do ya want for "
+	    "nothing?!", strlen(msg), out, sizeof(out)), 0);
+	assert_string_equal(out, "5bdcc146bf60754e6a042426089575c7"
+	    "5a003f089d2739839dec58b964ec3843");
+	assert_int_equal(sms_hmac_sha256_hex("Jefe", msg, strlen(msg), small,
+	    sizeof(small)), -1);
+}
+
 int
 main(void)
 {
@@ -181,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_ccp_reply_masks_digits),
 		cmocka_unit_test(test_ccp_reply_masks_odd_status),
 		cmocka_unit_test(test_ccp_reply_printable),
+		cmocka_unit_test(test_hmac_sha256_hex),
 	};
 
 	return cmocka_run_group_tests_name("sms", tests, NULL, NULL);
