@@ -215,7 +215,8 @@ int	 query_get(const char *query, const char *name, char *out,
 /*
  * json_wipe_install: makes jansson zero what it frees (parsed bodies hold
  * SMS codes). Once per process, before any JSON is made; strings jansson
- * returns (json_dumps) must then be freed by it, so vcode uses json_dumpb.
+ * returns (json_dumps) must then be freed by it, so vcode makes its JSON
+ * text with sms_json_dump (sms/sms.h), in memory of its own.
  */
 void	 json_wipe_install(void);
 /*

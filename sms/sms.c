@@ -296,22 +296,22 @@ http_close(struct sms *s)
 		curl_easy_cleanup(s->curl);
 }
 
-/* dump_free: the JSON text of o (which is released), or NULL. */
-static char *
-dump_free(json_t *o)
+char *
+sms_json_dump(json_t *o, size_t *lenp)
 {
 	char	*text = NULL;
 	size_t	 n;
 
-	/* json_dumpb into our own buffer (freed with free(3)), whatever
-	 * allocator jansson was given. */
 	if (o != NULL && (n = json_dumpb(o, NULL, 0, JSON_COMPACT)) > 0 &&
 	    (text = malloc(n + 1)) != NULL) {
 		if (json_dumpb(o, text, n, JSON_COMPACT) != n) {
 			free(text);
 			text = NULL;
-		} else
+		} else {
 			text[n] = '\0';
+			if (lenp != NULL)
+				*lenp = n;
+		}
 	}
 	json_decref(o);
 	return text;
@@ -443,9 +443,9 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		snprintf(err, errlen, "ccp: out of memory");
 		goto out;
 	}
-	if ((body = dump_free(json_pack("{s:s, s:s, s:s, s:[s, s]}", "to",
+	if ((body = sms_json_dump(json_pack("{s:s, s:s, s:s, s:[s, s]}", "to",
 	    mobile, "appId", cfg->ccp_app_id, "templateId",
-	    cfg->ccp_template_id, "datas", code, mins))) == NULL) {
+	    cfg->ccp_template_id, "datas", code, mins), NULL)) == NULL) {
 		snprintf(err, errlen, "ccp: cannot build the request");
 		goto out;
 	}
@@ -501,8 +501,8 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 	int			 rc = -1;
 
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-	if ((body = dump_free(json_pack("{s:s, s:s, s:i}", "mobile", mobile,
-	    "code", code, "minutes", minutes))) == NULL ||
+	if ((body = sms_json_dump(json_pack("{s:s, s:s, s:i}", "mobile", mobile,
+	    "code", code, "minutes", minutes), NULL)) == NULL ||
 	    asprintf(&signed_text, "%s.%s", ts, body) == -1) {
 		signed_text = NULL;
 		snprintf(err, errlen, "webhook: cannot build the request");

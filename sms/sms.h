@@ -86,4 +86,15 @@ int		 sms_ccp_reply(long http, const char *reply, size_t len,
 int		 sms_hmac_sha256_hex(const char *key, const void *msg,
 		    size_t len, char *out, size_t outlen);
 
+/*
+ * sms_json_dump: the compact JSON text of o, NUL-terminated, in memory of
+ * malloc(3) that the caller frees with free(3) whatever allocator jansson
+ * was given (core's zeroes what jansson frees), its length in *lenp unless
+ * lenp is NULL. Releases o (a json_t, which may be NULL). NULL when o is
+ * NULL or on an error. Here because sms/ is the lowest layer that speaks
+ * JSON: core's replies use it too.
+ */
+struct json_t;
+char		*sms_json_dump(struct json_t *o, size_t *lenp);
+
 #endif /* VCODE_SMS_H */

@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <jansson.h>
 
 #include "sms/sms.h"
 
@@ -195,6 +198,28 @@ test_hmac_sha256_hex(void **state)
 	    sizeof(small)), -1);
 }
 
+/* sms_json_dump: compact text of malloc(3), NUL-terminated; takes o. */
+static void
+test_json_dump(void **state)
+{
+	char	*s;
+	size_t	 n = 99;
+
+	(void)state;
+	s = sms_json_dump(json_pack("{s:s, s:i}", "errno", "0", "n", 5), &n);
+	assert_non_null(s);
+	assert_string_equal(s, "{\"errno\":\"0\",\"n\":5}");
+	assert_int_equal(n, strlen(s));
+	free(s);
+	s = sms_json_dump(json_pack("[s]", "\u77ed\u4fe1"), NULL);
+	assert_non_null(s);
+	assert_string_equal(s, "[\"\u77ed\u4fe1\"]");
+	free(s);
+	n = 99;
+	assert_null(sms_json_dump(NULL, &n));
+	assert_int_equal(n, 99);
+}
+
 int
 main(void)
 {
@@ -204,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_ccp_reply_masks_odd_status),
 		cmocka_unit_test(test_ccp_reply_printable),
 		cmocka_unit_test(test_hmac_sha256_hex),
+		cmocka_unit_test(test_json_dump),
 	};
 
 	return cmocka_run_group_tests_name("sms", tests, NULL, NULL);
