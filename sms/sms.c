@@ -639,6 +639,14 @@ static const struct provider providers[] = {
 	    http_close },
 };
 
+const char *
+sms_provider_name(enum sms_provider p)
+{
+	if ((unsigned)p >= sizeof(providers) / sizeof(providers[0]))
+		return NULL;
+	return providers[p].name;
+}
+
 struct sms *
 sms_new(const struct sms_options *opts, char *err, size_t errlen)
 {

@@ -3,7 +3,9 @@
  *
  * The one public header of sms/. Providers: log (development), ccp
  * (Ronglian Cloud Communications template SMS) and webhook (signed JSON
- * POST), the last two over libcurl.
+ * POST), the last two over libcurl. sms/ also owns what it shares with
+ * its callers, which may use it and not the reverse: the hex HMAC-SHA256
+ * and the JSON text of a jansson value.
  */
 #ifndef VCODE_SMS_H
 #define VCODE_SMS_H
@@ -13,6 +15,13 @@
 struct sms;	/* opaque: a provider and its state */
 
 enum sms_provider { SMS_LOG, SMS_CCP, SMS_WEBHOOK };
+
+/*
+ * sms_provider_name: p as the configuration spells it ("log", "ccp",
+ * "webhook"), from the providers' table; NULL for a value that names no
+ * provider.
+ */
+const char	*sms_provider_name(enum sms_provider p);
 
 /* The longest one sms_send() waits for a provider, connecting included. */
 #define SMS_SEND_MAX_MS	5000

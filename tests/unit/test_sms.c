@@ -220,6 +220,18 @@ test_json_dump(void **state)
 	assert_int_equal(n, 99);
 }
 
+/* sms_provider_name: each provider's name, NULL past the table. */
+static void
+test_provider_name(void **state)
+{
+	(void)state;
+	assert_string_equal(sms_provider_name(SMS_LOG), "log");
+	assert_string_equal(sms_provider_name(SMS_CCP), "ccp");
+	assert_string_equal(sms_provider_name(SMS_WEBHOOK), "webhook");
+	assert_null(sms_provider_name((enum sms_provider)(SMS_WEBHOOK + 1)));
+	assert_null(sms_provider_name((enum sms_provider)-1));
+}
+
 int
 main(void)
 {
@@ -230,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_ccp_reply_printable),
 		cmocka_unit_test(test_hmac_sha256_hex),
 		cmocka_unit_test(test_json_dump),
+		cmocka_unit_test(test_provider_name),
 	};
 
 	return cmocka_run_group_tests_name("sms", tests, NULL, NULL);
