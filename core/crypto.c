@@ -1,42 +1,12 @@
 /*
- * Hashes and comparisons: hex, HMAC-SHA256 (OpenSSL's libcrypto), and a
- * constant-time equality.
+ * Comparisons and the stored value of a code. The HMAC is sms/'s
+ * (sms_hmac_sha256_hex), which a webhook's signature uses too.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "core/internal.h"
-
-void
-hex_encode(const unsigned char *in, size_t n, char *out, int upper)
-{
-	const char	*d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-	size_t		 i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-int
-hmac_sha256_hex(const char *key, const void *msg, size_t len, char *out,
-    size_t outlen)
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-
-	if (outlen < VC_HMAC_HEX || HMAC(EVP_sha256(), key, (int)strlen(key), msg,
-	    len, md, &mdlen) == NULL || mdlen != 32)
-		return -1;
-	hex_encode(md, mdlen, out, 0);
-	explicit_bzero(md, sizeof(md));
-	return 0;
-}
+#include "sms/sms.h"
 
 int
 ct_equal(const void *a, size_t la, const void *b, size_t lb)
@@ -72,7 +42,7 @@ sms_code_value(const struct vc_config *cfg, const char *mobile,
 	n = snprintf(msg, sizeof(msg), "%s:%s", mobile, code);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return -1;
-	rc = hmac_sha256_hex(cfg->sms_code_key, msg, (size_t)n, out, outlen);
+	rc = sms_hmac_sha256_hex(cfg->sms_code_key, msg, (size_t)n, out, outlen);
 	explicit_bzero(msg, sizeof(msg));
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "core/core.h"
+#include "sms/sms.h"
 #include "store/store.h"
 
 struct store;
@@ -41,15 +42,8 @@ int	 valid_sms_code(const char *s);
 
 /* text_fold: ASCII lower-casing in place; UTF-8 bytes >= 0x80 unchanged. */
 void	 text_fold(char *s);
-/* hex_encode: n bytes as hex (uppercase when upper) into out, 2n + 1 bytes. */
-void	 hex_encode(const unsigned char *in, size_t n, char *out, int upper);
-/*
- * hmac_sha256_hex: lowercase hex HMAC-SHA256 of msg (len bytes) under the
- * NUL-terminated key into out (outlen >= VC_HMAC_HEX). 0, or -1.
- */
-#define VC_HMAC_HEX	65	/* 64 hex digits + NUL */
-int	 hmac_sha256_hex(const char *key, const void *msg, size_t len,
-	    char *out, size_t outlen);
+/* A stored code's size with sms_code_storage = hash (sms_code_value). */
+#define VC_HMAC_HEX	SMS_HMAC_HEX
 /* ct_equal: constant-time equality of two byte strings of lengths la, lb. */
 int	 ct_equal(const void *a, size_t la, const void *b, size_t lb);
 
@@ -246,7 +240,8 @@ int	 query_get(const char *query, const char *name, char *out,
 /*
  * json_wipe_install: makes jansson zero what it frees (parsed bodies hold
  * SMS codes). Once per process, before any JSON is made; strings jansson
- * returns (json_dumps) must then be freed by it, so vcode uses json_dumpb.
+ * returns (json_dumps) must then be freed by it, so vcode makes its JSON
+ * text with sms_json_dump (sms/sms.h), in memory of its own.
  */
 void	 json_wipe_install(void);
 /*

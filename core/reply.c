@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "sms/sms.h"
 
 /*
  * One row per outcome: meiduo number, ihome/news string, zh and en text,
@@ -88,23 +89,15 @@ reply_bytes(struct hreq *h, int status, const char *type, unsigned char *body,
 void
 reply_json(struct hreq *h, int status, json_t *j)
 {
-	unsigned char	*s = NULL;
-	size_t		 n = 0;
+	char	*s;
+	size_t	 n = 0;
 
-	/* json_dumpb into our own buffer: jansson's memory is its own. */
-	if (j != NULL && (n = json_dumpb(j, NULL, 0, JSON_COMPACT)) > 0 &&
-	    (s = malloc(n)) != NULL && json_dumpb(j, (char *)s, n,
-	    JSON_COMPACT) != n) {
-		free(s);
-		s = NULL;
-	}
-	json_decref(j);
-	if (s == NULL) {
+	if ((s = sms_json_dump(j, &n)) == NULL) {
 		/* Out of memory: a bodiless 500 needs no allocation. */
 		reply_bytes(h, 500, "application/json", NULL, 0);
 		return;
 	}
-	reply_bytes(h, status, "application/json", s, n);
+	reply_bytes(h, status, "application/json", (unsigned char *)s, n);
 }
 
 void

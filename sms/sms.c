@@ -10,7 +10,6 @@
  */
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -24,7 +23,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -298,22 +296,22 @@ http_close(struct sms *s)
 		curl_easy_cleanup(s->curl);
 }
 
-/* dump_free: the JSON text of o (which is released), or NULL. */
-static char *
-dump_free(json_t *o)
+char *
+sms_json_dump(json_t *o, size_t *lenp)
 {
 	char	*text = NULL;
 	size_t	 n;
 
-	/* json_dumpb into our own buffer (freed with free(3)), whatever
-	 * allocator jansson was given. */
 	if (o != NULL && (n = json_dumpb(o, NULL, 0, JSON_COMPACT)) > 0 &&
 	    (text = malloc(n + 1)) != NULL) {
 		if (json_dumpb(o, text, n, JSON_COMPACT) != n) {
 			free(text);
 			text = NULL;
-		} else
+		} else {
 			text[n] = '\0';
+			if (lenp != NULL)
+				*lenp = n;
+		}
 	}
 	json_decref(o);
 	return text;
@@ -327,6 +325,35 @@ wipe_free(char *body)
 		explicit_bzero(body, strlen(body));
 		free(body);
 	}
+}
+
+/* hex: n bytes as hex (uppercase when upper) into out, 2n + 1 bytes. */
+static void
+hex(const unsigned char *in, size_t n, char *out, int upper)
+{
+	const char	*d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+sms_hmac_sha256_hex(const char *key, const void *msg, size_t len, char *out,
+    size_t outlen)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	if (outlen < SMS_HMAC_HEX || HMAC(EVP_sha256(), key, (int)strlen(key),
+	    msg, len, md, &mdlen) == NULL || mdlen != 32)
+		return -1;
+	hex(md, mdlen, out, 0);
+	explicit_bzero(md, sizeof(md));
+	return 0;
 }
 
 /*
@@ -398,11 +425,7 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		snprintf(err, errlen, "ccp: MD5 failed");
 		goto out;
 	}
-	if (OPENSSL_buf2hexstr_ex(sig, sizeof(sig), NULL, md, mdlen, '\0')
-	    != 1) {
-		snprintf(err, errlen, "ccp: cannot sign");
-		goto out;
-	}
+	hex(md, mdlen, sig, 1);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	if (snprintf(pair, sizeof(pair), "%s:%s", cfg->ccp_account_sid, ts) >=
@@ -420,9 +443,9 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 		snprintf(err, errlen, "ccp: out of memory");
 		goto out;
 	}
-	if ((body = dump_free(json_pack("{s:s, s:s, s:s, s:[s, s]}", "to",
+	if ((body = sms_json_dump(json_pack("{s:s, s:s, s:s, s:[s, s]}", "to",
 	    mobile, "appId", cfg->ccp_app_id, "templateId",
-	    cfg->ccp_template_id, "datas", code, mins))) == NULL) {
+	    cfg->ccp_template_id, "datas", code, mins), NULL)) == NULL) {
 		snprintf(err, errlen, "ccp: cannot build the request");
 		goto out;
 	}
@@ -470,10 +493,7 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
     int minutes, char *err, size_t errlen)
 {
 	const struct sms_options	*cfg = s->cfg;
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
-	char			 ts[24], tsh[48], sig[2 * EVP_MAX_MD_SIZE + 1];
-	char			 sigh[160], *c;
+	char			 ts[24], tsh[48], sig[SMS_HMAC_HEX], sigh[160];
 	char			*body = NULL, *signed_text = NULL;
 	const char		*headers[] = { "Content-Type: application/json",
 	    tsh, sigh, NULL };
@@ -481,23 +501,18 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 	int			 rc = -1;
 
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-	if ((body = dump_free(json_pack("{s:s, s:s, s:i}", "mobile", mobile,
-	    "code", code, "minutes", minutes))) == NULL ||
+	if ((body = sms_json_dump(json_pack("{s:s, s:s, s:i}", "mobile", mobile,
+	    "code", code, "minutes", minutes), NULL)) == NULL ||
 	    asprintf(&signed_text, "%s.%s", ts, body) == -1) {
 		signed_text = NULL;
 		snprintf(err, errlen, "webhook: cannot build the request");
 		goto out;
 	}
-	if (HMAC(EVP_sha256(), cfg->webhook_secret,
-	    (int)strlen(cfg->webhook_secret), (unsigned char *)signed_text,
-	    strlen(signed_text), md, &mdlen) == NULL ||
-	    OPENSSL_buf2hexstr_ex(sig, sizeof(sig), NULL, md, mdlen, '\0')
-	    != 1) {
+	if (sms_hmac_sha256_hex(cfg->webhook_secret, signed_text,
+	    strlen(signed_text), sig, sizeof(sig)) == -1) {
 		snprintf(err, errlen, "webhook: HMAC failed");
 		goto out;
 	}
-	for (c = sig; *c != '\0'; c++)		/* receivers expect lower case */
-		*c = (char)tolower((unsigned char)*c);
 	snprintf(tsh, sizeof(tsh), "X-Vcode-Timestamp: %s", ts);
 	snprintf(sigh, sizeof(sigh), "X-Vcode-Signature: sha256=%s", sig);
 	http = http_post(s, "webhook", cfg->webhook_url, headers, body, err,
@@ -520,60 +535,99 @@ out:
 }
 
 /*
- * printable: copies at most n bytes of s into out (outlen > 0), each
- * control character (a newline that would forge a log line, an escape)
- * as '?'; bytes >= 0x80 pass, so UTF-8 text stays readable.
+ * outside_text: copies at most n bytes of s, text from outside (a
+ * gateway's reply), into out (outlen > 0) for a message that callers log
+ * and store. A control character (a newline that would forge a log line,
+ * an escape) becomes '?'. Every ASCII digit becomes '*': a gateway's text
+ * may repeat the mobile or the code it was sent, whole or split by spaces
+ * or dashes, so no run of digits passes however short, and an operator
+ * loses nothing the statusCode does not say. Bytes >= 0x80 pass, so UTF-8
+ * text stays readable.
  */
 static void
-printable(const char *s, size_t n, char *out, size_t outlen)
+outside_text(const char *s, size_t n, char *out, size_t outlen)
+{
+	unsigned char	 c;
+	size_t		 i;
+
+	for (i = 0; i < n && s[i] != '\0' && i + 1 < outlen; i++) {
+		c = (unsigned char)s[i];
+		out[i] = c < 0x20 || c == 0x7f ? '?' :
+		    c >= '0' && c <= '9' ? '*' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+/*
+ * ccp_status_shape: 1 when s has the shape of CCP's statusCode, six ASCII
+ * digits ("000000", "160038"): a word of the gateway's fixed vocabulary,
+ * which operators look up, kept as it is.
+ */
+static int
+ccp_status_shape(const char *s)
 {
 	size_t	 i;
 
-	for (i = 0; i < n && s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	out[i] = '\0';
+	for (i = 0; i < 6; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return s[i] == '\0';
+}
+
+/*
+ * ccp_status: the verdict of j, a CCP reply that is a JSON object (which
+ * stays the caller's), with err for a refusal.
+ */
+static int
+ccp_status(long http, json_t *j, char *err, size_t errlen)
+{
+	char		 code[17], msg[81];
+	const char	*status;
+	json_t		*v;
+
+	v = json_object_get(j, "statusCode");
+	status = json_is_string(v) ? json_string_value(v) : "";
+	if (http == 200 && strcmp(status, CCP_OK) == 0)
+		return SMS_SENT;
+	if (ccp_status_shape(status))
+		snprintf(code, sizeof(code), "%s", status);
+	else
+		outside_text(status, 16, code, sizeof(code));
+	v = json_object_get(j, "statusMsg");
+	outside_text(json_is_string(v) ? json_string_value(v) : "", 80, msg,
+	    sizeof(msg));
+	snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%s' (%s)", http, code,
+	    msg);
+	return SMS_REFUSED;
 }
 
 int
 sms_ccp_reply(long http, const char *reply, size_t len, char *err,
     size_t errlen)
 {
-	char		 code[17], msg[81];
-	json_t		*j, *v;
-	int		 rc = SMS_REFUSED;
+	json_t	*j;
+	int	 rc;
 
-	if ((j = json_loadb(reply, len, 0, NULL)) != NULL &&
-	    !json_is_object(j)) {
-		json_decref(j);
-		j = NULL;
-	}
-	/* A server error, or a success we cannot read: it may have sent. */
-	if (http >= 500 || (http >= 200 && http <= 299 && j == NULL)) {
-		json_decref(j);
-		snprintf(err, errlen, "ccp: HTTP %ld, %s: delivery unknown",
-		    http, j == NULL ? "reply is not a JSON object" :
-		    "server error");
+	/* A server error: whatever its body says, the gateway may have sent. */
+	if (http >= 500) {
+		snprintf(err, errlen, "ccp: HTTP %ld, server error: delivery "
+		    "unknown", http);
 		return SMS_UNKNOWN;
 	}
-	if (j == NULL) {
+	if ((j = json_loadb(reply, len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		/* A success we cannot read: it may have sent. */
+		if (http >= 200 && http <= 299) {
+			snprintf(err, errlen, "ccp: HTTP %ld, reply is not a "
+			    "JSON object: delivery unknown", http);
+			return SMS_UNKNOWN;
+		}
 		snprintf(err, errlen, "ccp: HTTP %ld, reply is not a JSON "
 		    "object", http);
 		return SMS_REFUSED;
 	}
-	v = json_object_get(j, "statusCode");
-	if (http == 200 && json_is_string(v) &&
-	    strcmp(json_string_value(v), CCP_OK) == 0)
-		rc = SMS_SENT;
-	else {
-		printable(json_is_string(v) ? json_string_value(v) : "", 16,
-		    code, sizeof(code));
-		v = json_object_get(j, "statusMsg");
-		printable(json_is_string(v) ? json_string_value(v) : "", 80,
-		    msg, sizeof(msg));
-		snprintf(err, errlen, "ccp: HTTP %ld, statusCode '%s' (%s)",
-		    http, code, msg);
-	}
+	rc = ccp_status(http, j, err, errlen);
 	json_decref(j);
 	return rc;
 }
@@ -588,8 +642,9 @@ static const struct provider providers[] = {
 const char *
 sms_provider_name(enum sms_provider p)
 {
-	return (unsigned)p < sizeof(providers) / sizeof(providers[0]) ?
-	    providers[p].name : "?";
+	if ((unsigned)p >= sizeof(providers) / sizeof(providers[0]))
+		return NULL;
+	return providers[p].name;
 }
 
 struct sms *

@@ -3,7 +3,9 @@
  *
  * The one public header of sms/. Providers: log (development), ccp
  * (Ronglian Cloud Communications template SMS) and webhook (signed JSON
- * POST), the last two over libcurl.
+ * POST), the last two over libcurl. sms/ also owns what it shares with
+ * its callers, which may use it and not the reverse: the hex HMAC-SHA256
+ * and the JSON text of a jansson value.
  */
 #ifndef VCODE_SMS_H
 #define VCODE_SMS_H
@@ -13,6 +15,13 @@
 struct sms;	/* opaque: a provider and its state */
 
 enum sms_provider { SMS_LOG, SMS_CCP, SMS_WEBHOOK };
+
+/*
+ * sms_provider_name: p as the configuration spells it ("log", "ccp",
+ * "webhook"), from the providers' table; NULL for a value that names no
+ * provider.
+ */
+const char	*sms_provider_name(enum sms_provider p);
 
 /* The longest one sms_send() waits for a provider, connecting included. */
 #define SMS_SEND_MAX_MS	5000
@@ -41,8 +50,6 @@ struct sms_options {
  */
 struct sms	*sms_new(const struct sms_options *opts, char *err,
 		    size_t errlen);
-/* sms_provider_name: the provider's name in the configuration, or "?". */
-const char	*sms_provider_name(enum sms_provider);
 /* sms_free: releases the provider; accepts NULL. */
 void		 sms_free(struct sms *);
 /* What sms_send() knows of a message. */
@@ -57,8 +64,9 @@ enum sms_result {
 
 /*
  * sms_send: sends code to mobile, valid for minutes. Returns an enum
- * sms_result; for the last two, a message in err, which never contains
- * the code.
+ * sms_result; for the last two, a message in err for a log line or a dead
+ * letter, which never contains the code or the mobile: text a gateway
+ * sent back passes as sms_ccp_reply() says.
  */
 int		 sms_send(struct sms *, const char *mobile, const char *code,
 		    int minutes, char *err, size_t errlen);
@@ -68,10 +76,34 @@ int		 sms_send(struct sms *, const char *mobile, const char *code,
  * len bytes of reply, not necessarily NUL-terminated): SMS_SENT when it
  * took the message (HTTP 200, statusCode "000000"); SMS_UNKNOWN for a 5xx
  * or a 2xx whose body is not a JSON object (it may have sent);
- * SMS_REFUSED otherwise. Except for SMS_SENT, err says why, control
- * characters replaced, so that a hostile reply cannot forge a log line.
+ * SMS_REFUSED otherwise. Except for SMS_SENT, err says why: the
+ * statusCode as sent when it has the gateway's shape (six digits), else
+ * masked like the statusMsg, whose digits become '*' (the gateway's text
+ * may repeat the mobile or the code) and control characters '?' (a
+ * hostile reply cannot forge a log line).
  */
 int		 sms_ccp_reply(long http, const char *reply, size_t len,
 		    char *err, size_t errlen);
+
+/*
+ * sms_hmac_sha256_hex: the lowercase hex HMAC-SHA256 of msg (len bytes)
+ * under the NUL-terminated key into out (outlen >= SMS_HMAC_HEX). 0, or
+ * -1. The one HMAC of vcode: a webhook's signature, and the value core
+ * stores for a code with sms_code_storage = hash.
+ */
+#define SMS_HMAC_HEX	65	/* 64 hex digits + NUL */
+int		 sms_hmac_sha256_hex(const char *key, const void *msg,
+		    size_t len, char *out, size_t outlen);
+
+/*
+ * sms_json_dump: the compact JSON text of o, NUL-terminated, in memory of
+ * malloc(3) that the caller frees with free(3) whatever allocator jansson
+ * was given (core's zeroes what jansson frees), its length in *lenp unless
+ * lenp is NULL. Releases o (a json_t, which may be NULL). NULL when o is
+ * NULL or on an error. Here because sms/ is the lowest layer that speaks
+ * JSON: core's replies use it too.
+ */
+struct json_t;
+char		*sms_json_dump(struct json_t *o, size_t *lenp);
 
 #endif /* VCODE_SMS_H */

@@ -41,6 +41,9 @@ unknown word: HTTP 500, logged ok=false):
   ok        ccp 200 {"statusCode":"000000","templateSMS":{...}}; webhook 200
   refuse    ccp 200 {"statusCode":"160040","statusMsg":"quota"}; webhook 422
             (a definite no: a 5xx may come after the message went out)
+  echo      a refusal whose text repeats the message, as gateways' error
+            texts do: ccp 200 {"statusCode":"160038","statusMsg":"bad
+            number MOBILE code CODE"}; webhook 422 {"error": the same}
   slow      sleeps 8 s, then answers as ok (the client gives up after 5 s)
   garbage   ccp 200 with the body "not json"; webhook 502
   status500 HTTP 500 for both (ccp's body is the success JSON: only the
@@ -70,7 +73,8 @@ SKEW = 300
 SLOW_SECONDS = 8
 MAX_BODY = 64 * 1024
 CCP_PATH = re.compile(r"^/2013-12-26/Accounts/([^/]+)/SMS/TemplateSMS$")
-MODES = ("ok", "refuse", "slow", "garbage", "status500", "status204")
+MODES = ("ok", "refuse", "echo", "slow", "garbage", "status500",
+         "status204")
 HOLD = re.compile(r"^hold:([0-9]{1,2}(\.[0-9]{1,3})?)$")
 
 
@@ -83,6 +87,12 @@ def hold(mode):
     m = HOLD.match(mode)
     if m is not None:
         time.sleep(float(m.group(1)))
+
+
+def echoed(fields):
+    """A refusal's text that repeats the mobile and the code it was sent."""
+    return "bad number %s code %s" % (fields.get("mobile", ""),
+                                      fields.get("code", ""))
 
 
 class Bad(Exception):
@@ -249,6 +259,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "refuse":
             self.answer(200, json.dumps({"statusCode": "160040",
                                          "statusMsg": "quota"}).encode())
+        elif mode == "echo":
+            self.answer(200, json.dumps({"statusCode": "160038",
+                                         "statusMsg": echoed(fields)}).encode())
         elif mode == "garbage":
             self.answer(200, b"not json")
         elif mode == "status500":
@@ -359,6 +372,8 @@ class Handler(BaseHTTPRequestHandler):
         self.record("webhook", True, "", fields, mode)
         if mode == "refuse":
             self.answer(422, b'{"error":"refused"}')
+        elif mode == "echo":
+            self.answer(422, json.dumps({"error": echoed(fields)}).encode())
         elif mode == "status500":
             self.answer(500, b'{"error":"server error"}')
         elif mode == "garbage":

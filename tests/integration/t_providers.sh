@@ -1,13 +1,15 @@
 #!/bin/bash
 # The inline SMS providers ccp and webhook (README, "Sending the SMS"), against fake_sms.py, a
 # local stand-in that verifies what vcoded sends (path, signature,
-# headers, body) and answers as told by its mode file: ok, refuse, slow
-# (past the client's 5 s timeout), garbage, status500, status204. For each
-# provider: a sent code reaches the stand-in intact in every dialect; every
-# kind of failure (refusal, timeout, garbage, a bad status, the stand-in
-# down, a wrong credential) answers SMSSENDERR with the code, the resend
-# flag and the daily count rolled back; no worker dies; and no code, full
-# mobile or credential lands in vcoded's or nginx's logs. Then the start-up
+# headers, body) and answers as told by its mode file: ok, refuse, echo
+# (a refusal repeating the mobile and the code), slow (past the client's
+# 5 s timeout), garbage, status500, status204. For each provider: a sent
+# code reaches the stand-in intact in every dialect; every kind of failure
+# (refusal, timeout, garbage, a bad status, the stand-in down, a wrong
+# credential) answers SMSSENDERR with the code, the resend flag and the
+# daily count rolled back; no worker dies; and no code, full mobile or
+# credential lands in vcoded's or nginx's logs, even when the gateway's
+# own text repeats them. Then the start-up
 # checks of the provider keys (vcoded -t).
 . "$(dirname "$0")/lib.sh"
 need_vcoded
@@ -135,6 +137,23 @@ for prov in ccp webhook; do
 			expect_eq "$P refuse $d, then ok: the stand-in got the stored code" \
 			    "2 true \"$c\"" "$(fcount "$m") $(flast "$m" .ok) $(flast "$m" .code)"
 		done
+
+		# -- a refusal whose text repeats the mobile and the code, as
+		# gateways' error texts do: the log line says why, with neither
+		d=${DL[2]}
+		set_mode echo
+		m=$(new_mobile)
+		USED+=("$m")
+		try_send "$d" "$m"
+		failed "$P echo $d" "$d" "$m"
+		c=$(flast_r "$m" .code)
+		expect_match "$P echo $d: the stand-in got a code to echo" '^[0-9]{6}$' "$c"
+		if [ "$prov" = ccp ]; then why="statusCode '160038'"; else why='HTTP 422'; fi
+		expect_match "$P echo $d: the log says why" "$why" \
+		    "$(grep -a 'refused, rolled back' "$T/vcoded.stderr" | tail -n 1)"
+		expect_eq "$P echo $d: neither the mobile nor the code in vcoded's log" "" \
+		    "$(grep -aEo "(^|[^0-9])($m|${c:-x})([^0-9]|\$)" "$T/vcoded.stderr")"
+		set_mode ok
 
 		# -- slow: past the client's 5 s timeout (one dialect)
 		if [ "$prov" = ccp ]; then d=${DL[0]}; else d=${DL[1]}; fi

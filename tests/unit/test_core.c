@@ -356,6 +356,33 @@ test_ct_equal(void **state)
 	assert_int_equal(ct_equal("a\0b", 3, "a\0b", 3), 1);
 }
 
+/*
+ * sms_code_value: the code as it is with plain storage; with hash, the hex
+ * HMAC-SHA256 under sms_code_key of "MOBILE:CODE" that every reader of
+ * Redis (and of the outbox) recomputes, so its bytes are fixed here.
+ */
+static void
+test_sms_code_value(void **state)
+{
+	struct vc_config	 cfg;
+	char			 out[VC_HMAC_HEX], small[VC_HMAC_HEX - 1];
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sms_code_key = "k3y-for-codes";
+	cfg.sms_code_storage = VC_STORE_PLAIN;
+	assert_int_equal(sms_code_value(&cfg, "13800138000", "932876", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "932876");
+	cfg.sms_code_storage = VC_STORE_HASH;
+	assert_int_equal(sms_code_value(&cfg, "13800138000", "932876", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "ba67eb8dc1ce3e98ee026fa15d1c27d01e9d533f"
+	    "11f6acc91fe40565a27166b6");
+	assert_int_equal(sms_code_value(&cfg, "13800138000", "932876", small,
+	    sizeof(small)), -1);
+}
+
 /* ---- randomness ---- */
 
 static void
@@ -704,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_valid_sms_code),
 		cmocka_unit_test(test_text_fold),
 		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_sms_code_value),
 		cmocka_unit_test(test_rand_digits),
 		cmocka_unit_test(test_rand_uniform),
 		cmocka_unit_test(test_rand_uniform_large_n),
