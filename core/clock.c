@@ -8,6 +8,15 @@
 #include "core/internal.h"
 
 long long
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long
 now_ms(void)
 {
 	struct timespec	 ts;

@@ -116,8 +116,10 @@ enum fin { FIN_DONE, FIN_RETRY, FIN_DEAD };
  * others; due for FIN_RETRY), retrying through an outage: a message that
  * was sent must not be sent again because the acknowledgement could not
  * be written. Redis refusing the step is no outage: a retry becomes a
- * dead letter, a dead letter or a done is discarded, so that one entry
- * cannot stop delivery. Gives up only STOP_ACK_MS after a stop (the
+ * dead letter (its cause kept), a finished message is discarded, and a
+ * dead letter Redis refuses stays pending (-1: the caller pauses), so
+ * that one entry cannot stop delivery. Gives up only STOP_ACK_MS after a
+ * stop (the
  * message stays pending, marked if a request was under way, so the
  * sender that takes it over does not send it blindly). Returns what the
  * store step said (0: the message is no longer this sender's), or -1.
@@ -126,6 +128,7 @@ static int
 finish(struct sender *s, const struct store_msg *m, enum fin how,
     const char *what, long long due)
 {
+	char		 why[VC_ERR_MAX];
 	long long	 deadline = 0;
 	int		 rc;
 
@@ -151,20 +154,25 @@ finish(struct sender *s, const struct store_msg *m, enum fin how,
 		if (store_refused(s->store)) {
 			log_error("message %s: redis refused to move it (%s)%s",
 			    m->id, store_strerror(s->store), how == FIN_RETRY ?
-			    ": a dead letter instead" : ": discarded");
+			    ": a dead letter instead" : how == FIN_DONE ?
+			    ": discarded" : ": left pending");
 			if (how == FIN_RETRY) {
+				snprintf(why, sizeof(why), "%.200s (redis refused its "
+				    "retry)", what);
+				what = why;
 				how = FIN_DEAD;
-				what = "redis refused its retry";
 				continue;
 			}
+			if (how == FIN_DEAD)
+				return -1;
 			if (store_outbox_discard(s->store, &s->ob, m->id) == 0)
 				return 1;
 			if (store_refused(s->store))
 				return -1;
 		}
 		if (*s->stop && deadline == 0)
-			deadline = now_ms() + STOP_ACK_MS;
-		if (*s->stop && now_ms() > deadline) {
+			deadline = mono_ms() + STOP_ACK_MS;
+		if (*s->stop && mono_ms() > deadline) {
 			log_warn("stopping with one message unacknowledged (%s):"
 			    " another sender will take it over",
 			    store_strerror(s->store));
@@ -174,63 +182,104 @@ finish(struct sender *s, const struct store_msg *m, enum fin how,
 	}
 }
 
-/* dead: m becomes a dead letter saying why. */
-static void
+/* dead: m becomes a dead letter saying why. What finish() says. */
+static int
 dead(struct sender *s, const struct store_msg *m, const char *masked,
     const char *why)
 {
-	if (finish(s, m, FIN_DEAD, why, 0) == 1)
+	int	 rc;
+
+	if ((rc = finish(s, m, FIN_DEAD, why, 0)) == 1)
 		log_error("sms to %s (message %s): %s; moved to the dead-letter "
 		    "stream", masked, m->id, why);
+	return rc;
 }
 
-/* refused: the gateway said no (err): retried, or dead at the last. */
-static void
+/*
+ * refused: the gateway said no (err): retried, or dead at the last. What
+ * finish() says.
+ */
+static int
 refused(struct sender *s, struct store_msg *m, const char *masked,
     const char *err)
 {
-	int	 last = m->tries + 1 >= s->cfg->sms_max_tries;
+	int	 last = m->tries + 1 >= s->cfg->sms_max_tries, rc;
 
 	m->tries++;
-	if (last) {
-		dead(s, m, masked, err);
-		return;
-	}
-	if (finish(s, m, FIN_RETRY, err, now_ms() + backoff(m->tries)) == 1)
+	if (last)
+		return dead(s, m, masked, err);
+	if ((rc = finish(s, m, FIN_RETRY, err, now_ms() +
+	    backoff(m->tries))) == 1)
 		log_warn("sms to %s: try %d of %d refused (%s); again in %lld "
 		    "ms", masked, m->tries, s->cfg->sms_max_tries, err,
 		    backoff(m->tries));
+	return rc;
 }
 
 /*
  * unknown: a request for m may have gone out (err says why it is not
  * known). Sent again only within sms_resend_unknown and sms_max_tries;
- * else finished as "unknown".
+ * else finished as "unknown_final". What finish() says.
  */
-static void
+static int
 unknown(struct sender *s, struct store_msg *m, const char *masked,
     const char *err)
 {
+	int	 rc;
+
 	m->unknown++;
 	if (store_outbox_count(s->store, &s->ob, "unknown", 1) == -1)
 		log_debug("stats: %s", store_strerror(s->store));
 	if (m->unknown <= s->cfg->sms_resend_unknown &&
 	    m->tries + 1 < s->cfg->sms_max_tries) {
 		m->tries++;
-		if (finish(s, m, FIN_RETRY, err, now_ms() +
-		    s->cfg->sms_claim_idle_ms) == 1)
+		if ((rc = finish(s, m, FIN_RETRY, err, now_ms() +
+		    s->cfg->sms_claim_idle_ms)) == 1)
 			log_warn("sms to %s: delivery unknown (%s); sent again "
 			    "in %d ms (sms_resend_unknown = %d)", masked, err,
 			    s->cfg->sms_claim_idle_ms,
 			    s->cfg->sms_resend_unknown);
-		return;
+		return rc;
 	}
-	if (finish(s, m, FIN_DONE, "unknown_final", 0) == 1)
+	if ((rc = finish(s, m, FIN_DONE, "unknown_final", 0)) == 1)
 		log_warn("sms to %s: delivery unknown (%s); not sent again: "
 		    "it may have been delivered", masked, err);
+	return rc;
 }
 
-void
+/*
+ * wait_out: step (the code key read, the mark) until it answers or Redis
+ * refuses it, waiting out an outage: the message stays in hand, since
+ * read again its delivery count would grow with every blip. -2 after a
+ * stop (the message stays pending, to be taken over), else what step
+ * said.
+ */
+static int
+wait_out(struct sender *s, int (*step)(struct sender *, struct store_msg *,
+    const char *), struct store_msg *m, const char *masked)
+{
+	int	 rc;
+
+	while ((rc = step(s, m, masked)) == -1 && !store_refused(s->store)) {
+		if (*s->stop)
+			return -2;
+		smsd_outage(s);
+	}
+	if (rc != -1)
+		smsd_reachable(s);
+	return rc;
+}
+
+/* begin: store_outbox_begin for m, a resend if its fate was unknown. */
+static int
+begin(struct sender *s, struct store_msg *m, const char *masked)
+{
+	(void)masked;
+	return store_outbox_begin(s->store, &s->ob, m, m->unknown > 0,
+	    s->budget, s->cfg->sms_hourly_budget);
+}
+
+int
 delivery_handle(struct sender *s, struct store_msg *m)
 {
 	char		 masked[24], err[VC_ERR_MAX];
@@ -238,62 +287,46 @@ delivery_handle(struct sender *s, struct store_msg *m)
 	int		 rc;
 
 	mobile_mask(m->mobile, masked, sizeof(masked));
-	if ((why = check(s, m)) != NULL) {
-		dead(s, m, masked, why);
-		return;
-	}
-	if (m->deliveries > s->cfg->sms_max_tries) {
-		dead(s, m, masked, "its senders died while holding it");
-		return;
-	}
-	/* Through an outage the message stays in hand: read again, its
-	 * delivery count would grow with every blip. */
-	while ((rc = live(s, m, masked)) == -1 && !store_refused(s->store)) {
-		if (*s->stop)
-			return;		/* pending: taken over later */
-		smsd_outage(s);
-	}
+	if ((why = check(s, m)) != NULL)
+		return dead(s, m, masked, why) == -1 ? -1 : 0;
+	if (m->deliveries > s->cfg->sms_max_tries)
+		return dead(s, m, masked, "its senders died while holding "
+		    "it") == -1 ? -1 : 0;
+	if ((rc = wait_out(s, live, m, masked)) == -2)
+		return -1;
 	if (rc == -1) {
 		snprintf(err, sizeof(err), "its key cannot be read (%s)",
 		    store_strerror(s->store));
-		dead(s, m, masked, err);
-		return;
+		return dead(s, m, masked, err) == -1 ? -1 : 0;
 	}
-	smsd_reachable(s);
 	if (rc == 0) {
-		if (finish(s, m, FIN_DONE, "dropped", 0) == 1)
+		if ((rc = finish(s, m, FIN_DONE, "dropped", 0)) == 1)
 			log_info("sms to %s dropped unsent: its code expired, "
 			    "was used or was replaced", masked);
-		return;
+		return rc == -1 ? -1 : 0;
 	}
-	while ((rc = store_outbox_begin(s->store, &s->ob, m, m->unknown > 0,
-	    s->budget, s->cfg->sms_hourly_budget)) == -1 &&
-	    !store_refused(s->store)) {
-		if (*s->stop)
-			return;
-		smsd_outage(s);
-	}
-	switch (rc) {
+	switch ((rc = wait_out(s, begin, m, masked))) {
 	case STORE_BEGIN_OK:
 		break;
 	case STORE_BEGIN_GONE:
 		log_info("message %s was taken over by another sender: not "
 		    "sent here", m->id);
-		return;
+		return 0;
 	case STORE_BEGIN_UNKNOWN:
-		unknown(s, m, masked, "a sender began sending it and stopped "
-		    "answering");
-		return;
+		rc = unknown(s, m, masked, "a sender began sending it and "
+		    "stopped answering");
+		return rc == -1 ? -1 : 0;
 	case STORE_BEGIN_BUDGET:
-		if (finish(s, m, FIN_DONE, "unknown_final", 0) == 1)
+		if ((rc = finish(s, m, FIN_DONE, "unknown_final", 0)) == 1)
 			log_warn("sms to %s: delivery unknown, and the hourly "
 			    "budget is spent: not sent again", masked);
-		return;
+		return rc == -1 ? -1 : 0;
+	case -2:
+		return -1;
 	default:
 		snprintf(err, sizeof(err), "redis refused to mark it (%s)",
 		    store_strerror(s->store));
-		dead(s, m, masked, err);
-		return;
+		return dead(s, m, masked, err) == -1 ? -1 : 0;
 	}
 	switch (sms_send(s->sms, m->mobile, m->code, m->minutes, err,
 	    sizeof(err))) {
@@ -306,10 +339,11 @@ delivery_handle(struct sender *s, struct store_msg *m)
 			    m->tries + 1, now_ms() - m->queued_ms);
 		break;
 	case SMS_UNKNOWN:
-		unknown(s, m, masked, err);
+		rc = unknown(s, m, masked, err);
 		break;
 	default:
-		refused(s, m, masked, err);
+		rc = refused(s, m, masked, err);
 		break;
 	}
+	return rc == -1 ? -1 : 0;
 }

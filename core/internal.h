@@ -98,6 +98,9 @@ struct sms *sms_from_config(const struct vc_config *, char *err,
 	    size_t errlen);
 /* now_ms: Unix time in milliseconds (the outbox's clock; clock.c). */
 long long now_ms(void);
+/* mono_ms: a monotonic clock in ms, for intervals (a step of the wall
+ * clock does not stretch them). */
+long long mono_ms(void);
 /* code_minutes: the SMS code's lifetime in whole minutes, rounded up. */
 int	 code_minutes(const struct vc_config *);
 /*

@@ -3,9 +3,11 @@
  * senders vcoded's master supervises (smsd_workers): signals, reload,
  * waiting out Redis, and finding the next message (own pending ones after
  * a reconnection, due retries, those of dead senders, new ones). What
- * becomes of each message is core/delivery.c's. One message at a time: a
- * message is never held longer than one provider call, which
- * sms_claim_idle_ms exceeds, so a live sender's message is not taken over.
+ * becomes of each message is core/delivery.c's. One message at a time:
+ * a message is held for one provider call and a few store steps, which
+ * sms_claim_idle_ms exceeds, so a live sender's message is not taken
+ * over while Redis answers; one taken over during an outage carries the
+ * mark of its request, so the new holder does not send it blindly.
  */
 #include <errno.h>
 #include <signal.h>
@@ -107,17 +109,26 @@ pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* backoff: waits 100 ms, doubling to 2 s while the failures go on. */
+static void
+backoff(struct sender *s)
+{
+	if (s->outage_ms == 0)
+		s->outage_ms = OUTAGE_FIRST_MS;
+	else if ((s->outage_ms *= 2) > OUTAGE_MAX_MS)
+		s->outage_ms = OUTAGE_MAX_MS;
+	pause_ms(s->outage_ms);
+}
+
 void
 smsd_outage(struct sender *s)
 {
-	if (s->outage_ms == 0) {
+	if (s->outage_ms == 0)
 		log_warn("redis unavailable (%s): waiting, nothing is lost",
 		    store_strerror(s->store));
-		s->outage_ms = OUTAGE_FIRST_MS;
-	} else if ((s->outage_ms *= 2) > OUTAGE_MAX_MS)
-		s->outage_ms = OUTAGE_MAX_MS;
 	s->fresh = 1;
-	pause_ms(s->outage_ms);
+	s->after[0] = '\0';
+	backoff(s);
 }
 
 void
@@ -139,24 +150,34 @@ smsd_reachable(struct sender *s)
 static int
 next(struct sender *s, struct store_msg *m)
 {
-	long long	 now = now_ms();
+	long long	 now = mono_ms();
 	int		 rc;
 
 	if (s->fresh) {
-		if (store_outbox_group(s->store, &s->ob) == -1)
-			return -1;
-		if ((rc = store_outbox_read(s->store, &s->ob, 1, 0, m)) != 0)
+		if (s->after[0] == '\0') {
+			if (store_outbox_group(s->store, &s->ob) == -1)
+				return -1;
+			snprintf(s->after, sizeof(s->after), "0");
+		}
+		/* From past the last one read: one that stays pending (its
+		 * steps refused) does not hide the others. */
+		rc = store_outbox_read(s->store, &s->ob, s->after, 0, m);
+		if (rc == 1)
+			snprintf(s->after, sizeof(s->after), "%s", m->id);
+		if (rc != 0)
 			return rc;
 		s->fresh = 0;
+		s->after[0] = '\0';
 	}
 	if (now >= s->next_promote) {
-		rc = store_outbox_promote(s->store, &s->ob, now,
+		/* Due times are wall-clock ms, as the web host wrote them. */
+		rc = store_outbox_promote(s->store, &s->ob, now_ms(),
 		    SENDER_PROMOTE_MAX);
 		if (rc == -1 && !store_refused(s->store))
 			return -1;
 		if (rc == -1) {
-			/* The retry set itself is refused (a key of another
-			 * type): said, and delivery goes on without it. */
+			/* Redis refuses the retry set, or a member of it: said
+			 * at most once a minute, and delivery goes on. */
 			if (now >= s->next_refused_log) {
 				log_error("retry set %s: %s", s->ob.retry,
 				    store_strerror(s->store));
@@ -279,8 +300,10 @@ sender_run(struct vc_config *cfg, const char *path)
 			continue;
 		}
 		smsd_reachable(&s);
-		if (rc == 1)
-			delivery_handle(&s, &m);
+		/* One left pending (Redis refusing its every step): a pause,
+		 * then the next, so that it cannot make the loop spin. */
+		if (rc == 1 && delivery_handle(&s, &m) == -1 && !got_stop)
+			backoff(&s);
 		explicit_bzero(&m, sizeof(m));
 	}
 	if (store_outbox_leave(s.store, &s.ob) == -1)
@@ -305,21 +328,24 @@ long
 sender_replay(struct vc_config *cfg, char *err, size_t errlen)
 {
 	struct sender	 s;
-	char		 cursor[STORE_ID_MAX];
+	char		 cursor[STORE_ID_MAX], end[STORE_ID_MAX];
 	long		 moved = 0;
 	int		 n;
 
 	if (sender_open(&s, cfg, 0, err, errlen) == -1)
 		return -1;
 	snprintf(cursor, sizeof(cursor), "-");
-	do {
-		if ((n = store_outbox_replay(s.store, &s.ob, 100, cursor,
-		    sizeof(cursor), &moved)) == -1) {
-			snprintf(err, errlen, "%s", store_strerror(s.store));
-			sender_close(&s);
-			return -1;
-		}
-	} while (n > 0);
+	if ((n = store_outbox_last_dead(s.store, &s.ob, end,
+	    sizeof(end))) == 1)
+		do {
+			n = store_outbox_replay(s.store, &s.ob, 100, end,
+			    cursor, sizeof(cursor), &moved);
+		} while (n > 0);
+	if (n == -1) {
+		snprintf(err, errlen, "%s", store_strerror(s.store));
+		sender_close(&s);
+		return -1;
+	}
 	sender_close(&s);
 	return moved;
 }

@@ -48,17 +48,23 @@ struct sender {
 	struct store_outbox	 ob;
 	char			 budget[VC_KEY_MAX];	/* the site's budget */
 	char			 cursor[STORE_ID_MAX];	/* of the claim scan */
-	long long		 next_claim;	/* ms */
-	long long		 next_promote;	/* ms */
-	long long		 next_refused_log;	/* ms */
+	char			 after[STORE_ID_MAX];	/* own pending ones
+							   read up to here */
+	long long		 next_claim;	/* ms, mono_ms() */
+	long long		 next_promote;	/* ms, mono_ms() */
+	long long		 next_refused_log;	/* ms, mono_ms() */
 	int			 outage_ms;	/* 0: Redis answers */
 	int			 fresh;		/* connection (re)made: group
 						   and own pending first */
 	volatile sig_atomic_t	*stop;		/* set by SIGTERM, SIGINT */
 };
 
-/* delivery_handle: one message m, from holding it to its end (delivery.c). */
-void	 delivery_handle(struct sender *, struct store_msg *m);
+/*
+ * delivery_handle: one message m, from holding it to its end
+ * (delivery.c). 0; -1 when it is left pending, unfinished (a stop, or
+ * Redis refusing every step): the caller waits before the next.
+ */
+int	 delivery_handle(struct sender *, struct store_msg *m);
 /*
  * smsd_outage: the store failed: said once per outage, then a wait (100
  * ms doubling to 2 s) before the caller tries again. smsd_reachable: it

@@ -116,7 +116,6 @@ struct provider {
 struct sms {
 	const struct provider	*p;
 	struct sms_options	 opts;
-	const struct sms_options *cfg;	/* &opts: the providers' view */
 	FILE			*logfp;		/* log provider */
 	CURL			*curl;		/* ccp and webhook */
 	char			 reply[HTTP_REPLY_MAX + 1];
@@ -127,7 +126,7 @@ struct sms {
  * The log provider is the development stand-in for a gateway: it writes
  * the message it would have sent to sms_log_file, marked as such. That
  * file is the one place a code is ever written, so it is never the
- * service's log (contract §5): "stderr" is refused, and so is a file that
+ * service's log (README, "Sending the SMS"): "stderr" is refused, and so is a file that
  * is the process's stderr; it is created 0600 and not through a symbolic
  * link. Empty (the default) writes the messages nowhere.
  */
@@ -395,7 +394,7 @@ static int
 ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
     char *err, size_t errlen)
 {
-	const struct sms_options	*cfg = s->cfg;
+	const struct sms_options	*cfg = &s->opts;
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen = 0;
 	char			 ts[16], sig[2 * EVP_MAX_MD_SIZE + 1], mins[16];
@@ -492,7 +491,7 @@ static int
 webhook_send(struct sms *s, const char *mobile, const char *code,
     int minutes, char *err, size_t errlen)
 {
-	const struct sms_options	*cfg = s->cfg;
+	const struct sms_options	*cfg = &s->opts;
 	char			 ts[24], tsh[48], sig[SMS_HMAC_HEX], sigh[160];
 	char			*body = NULL, *signed_text = NULL;
 	const char		*headers[] = { "Content-Type: application/json",
@@ -535,27 +534,77 @@ out:
 }
 
 /*
+ * utf8_len: the length of the valid UTF-8 sequence at s (at most n bytes
+ * to read), 2 to 4; 0 when there is none (a lone or cut sequence, an
+ * overlong form, a surrogate, past U+10FFFF).
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned	 cp, min;
+	size_t		 len, k;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
  * outside_text: copies at most n bytes of s, text from outside (a
  * gateway's reply), into out (outlen > 0) for a message that callers log
  * and store. A control character (a newline that would forge a log line,
  * an escape) becomes '?'. Every ASCII digit becomes '*': a gateway's text
  * may repeat the mobile or the code it was sent, whole or split by spaces
  * or dashes, so no run of digits passes however short, and an operator
- * loses nothing the statusCode does not say. Bytes >= 0x80 pass, so UTF-8
- * text stays readable.
+ * loses nothing the statusCode does not say. A whole UTF-8 sequence
+ * passes, so Chinese text stays readable; any other byte >= 0x80 (one cut
+ * by n, or not UTF-8) becomes '?', so what is stored is valid UTF-8.
  */
 static void
 outside_text(const char *s, size_t n, char *out, size_t outlen)
 {
-	unsigned char	 c;
-	size_t		 i;
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, o = 0, k, len;
 
-	for (i = 0; i < n && s[i] != '\0' && i + 1 < outlen; i++) {
-		c = (unsigned char)s[i];
-		out[i] = c < 0x20 || c == 0x7f ? '?' :
-		    c >= '0' && c <= '9' ? '*' : (char)c;
+	while (i < n && u[i] != '\0' && o + 1 < outlen) {
+		if (u[i] < 0x80) {
+			out[o++] = u[i] < 0x20 || u[i] == 0x7f ? '?' :
+			    u[i] >= '0' && u[i] <= '9' ? '*' : (char)u[i];
+			i++;
+			continue;
+		}
+		len = utf8_len(u + i, n - i);
+		if (len == 0 || o + len >= outlen) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		for (k = 0; k < len; k++)
+			out[o++] = (char)u[i + k];
+		i += len;
 	}
-	out[i] = '\0';
+	out[o] = '\0';
 }
 
 /*
@@ -663,8 +712,7 @@ sms_new(const struct sms_options *opts, char *err, size_t errlen)
 	}
 	s->p = &providers[opts->provider];
 	s->opts = *opts;
-	s->cfg = &s->opts;
-	if (s->p->open(s, s->cfg, err, errlen) == -1) {
+	if (s->p->open(s, &s->opts, err, errlen) == -1) {
 		sms_free(s);
 		return NULL;
 	}

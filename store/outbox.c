@@ -45,13 +45,18 @@
 
 /*
  * KEYS: stream, sending, budget. ARGV: group, id, consumer, resend,
- * budget limit, hour, keep. The mark in the sending hash says a gateway
- * request for id is under way; it is cleared by whichever step finishes
- * the message. Found already there, an earlier request may have gone out.
+ * budget limit, hour, keep, token. The mark (token: this sender and this
+ * delivery of the message) in the sending hash says a gateway request
+ * for id is under way; it is cleared by whichever step finishes the
+ * message. Found there with another token, an earlier request may have
+ * gone out; with this one, this call is a retry of one whose answer was
+ * lost.
  */
 static const char begin_lua[] =
 OWNED
-"if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 'unknown' end\n"
+"local mark = redis.call('HGET', KEYS[2], ARGV[2])\n"
+"if mark == ARGV[8] then return 'ok' end\n"
+"if mark then return 'unknown' end\n"
 "local limit = tonumber(ARGV[5])\n"
 "if ARGV[4] == '1' and limit > 0 then\n"
 "  if tonumber(redis.call('GET', KEYS[3]) or '0') >= limit then\n"
@@ -62,7 +67,7 @@ OWNED
 "    redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
 "  end\n"
 "end\n"
-"redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+"redis.call('HSET', KEYS[2], ARGV[2], ARGV[8])\n"
 KEEP("KEYS[2]", "ARGV[7]")
 "return 'ok'\n";
 
@@ -74,8 +79,11 @@ static const char done_lua[] =
 "local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
 "redis.call('XDEL', KEYS[1], ARGV[2])\n"
 "redis.call('HDEL', KEYS[3], ARGV[2])\n"
-"redis.call('HINCRBY', KEYS[2], ARGV[3], 1)\n"
-"if n == 0 then redis.call('HINCRBY', KEYS[2], 'late', 1) end\n"
+"if n == 0 then\n"
+"  redis.call('HINCRBY', KEYS[2], 'late', 1)\n"
+"else\n"
+"  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)\n"
+"end\n"
 "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
 "if n == 0 then return 'again' end\n"
 "return 'ok'\n";
@@ -115,28 +123,36 @@ OWNED
 
 /*
  * KEYS: retry set, target stream, stats. ARGV: member, max length of the
- * target (0: none), its keep, the stats field to count ("" none), then
- * the fields and values to append. Whichever sender removes the member
- * appends it: two never both do.
+ * target (0: none), its keep, the stats field to count ("" none), the
+ * stats' keep, then the fields and values to append. Appended before it
+ * is removed, so a refused append leaves it where it was; a script runs
+ * alone, so two senders never both move it.
  */
 static const char unretry_lua[] =
-"if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 'gone' end\n"
+"if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'gone' end\n"
 "if tonumber(ARGV[2]) > 0 then\n"
-"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))\n"
+"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 6))\n"
 "else\n"
-"  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))\n"
+"  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))\n"
 "end\n"
+"redis.call('ZREM', KEYS[1], ARGV[1])\n"
 KEEP("KEYS[2]", "ARGV[3]")
-"if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end\n"
+"if ARGV[4] ~= '' then\n"
+"  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)\n"
+"  redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
+"end\n"
 "return 'ok'\n";
 
 /*
  * KEYS: dead stream, stream. ARGV: id, keep, then the fields and values
- * to append. Whichever call deletes the dead letter appends it.
+ * to append. Appended before the dead letter is deleted.
  */
 static const char replay_lua[] =
-"if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 'gone' end\n"
+"if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then\n"
+"  return 'gone'\n"
+"end\n"
 "redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))\n"
+"redis.call('XDEL', KEYS[1], ARGV[1])\n"
 KEEP("KEYS[2]", "ARGV[2]")
 "return 'ok'\n";
 
@@ -337,9 +353,9 @@ store_msg_json(struct store_msg *m, const char *text, size_t len)
 	size_t		 n = 0;
 
 	memset(m, 0, sizeof(*m));
-	if ((j = json_loadb(text, len, 0, NULL)) == NULL ||
+	if ((j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 	    !json_is_object(j)) {
-		m->why = "not a JSON object";
+		m->why = "not a JSON object, or a key given twice";
 		goto out;
 	}
 	if (json_object_size(j) > STORE_MSG_FIELDS_MAX) {
@@ -485,7 +501,7 @@ ack_gone(struct store *st, const struct store_outbox *ob, const char *id)
 	(void)run_simple(st, 4, argv, NULL);
 }
 
-/* unexpected: a reply of the wrong shape to what; -1. */
+/* unexpected: a reply of the wrong shape to what; -1, refused. */
 static int
 unexpected(struct store *st, const char *what)
 {
@@ -531,7 +547,7 @@ static int
 regroup(struct store *st, const struct store_outbox *ob, const redisReply *r,
     const char *what)
 {
-	snprintf(st->err, sizeof(st->err), "redis %s: %s", what, r->str);
+	refuse(st, what, r);
 	if ((strncmp(r->str, "NOGROUP", 7) == 0 ||
 	    strncmp(r->str, "UNBLOCKED", 9) == 0) &&
 	    store_outbox_group(st, ob) == 0)
@@ -551,7 +567,7 @@ store_outbox_group(struct store *st, const struct store_outbox *ob)
 
 int
 store_outbox_read(struct store *st, const struct store_outbox *ob,
-    int pending, int block_ms, struct store_msg *m)
+    const char *after, int block_ms, struct store_msg *m)
 {
 	char		 ms[16];
 	const char	*argv[11];
@@ -566,15 +582,15 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 	argv[n++] = "COUNT";
 	argv[n++] = "1";
 	/* BLOCK 0 would wait forever: a pending read does not block. */
-	if (!pending) {
+	if (after == NULL) {
 		snprintf(ms, sizeof(ms), "%d", block_ms);
 		argv[n++] = "BLOCK";
 		argv[n++] = ms;
 	}
 	argv[n++] = "STREAMS";
 	argv[n++] = ob->stream;
-	argv[n++] = pending ? "0" : ">";
-	if ((r = run_long(st, n, argv, pending ? 0 : block_ms)) == NULL)
+	argv[n++] = after != NULL ? after : ">";
+	if ((r = run_long(st, n, argv, after != NULL ? 0 : block_ms)) == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_NIL)
 		rc = 0;
@@ -588,7 +604,7 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 		rc = unexpected(st, "XREADGROUP");
 	freeReplyObject(r);
 	if (rc == 1)
-		m->deliveries = pending ? deliveries(st, ob, m->id) : 1;
+		m->deliveries = after != NULL ? deliveries(st, ob, m->id) : 1;
 	return rc;
 }
 
@@ -628,14 +644,16 @@ store_outbox_begin(struct store *st, const struct store_outbox *ob,
     int budget_limit)
 {
 	char		 lim[16], hour[16], keep[16];
+	char		 token[STORE_CONSUMER_MAX + 24];
 	const char	*args[] = { ob->stream, ob->sending, budget_key,
 	    STORE_GROUP, m->id, ob->consumer, resend ? "1" : "0", lim, hour,
-	    keep };
+	    keep, token };
 
+	snprintf(token, sizeof(token), "%s/%lld", ob->consumer, m->deliveries);
 	snprintf(lim, sizeof(lim), "%d", budget_limit);
 	snprintf(hour, sizeof(hour), "%d", STORE_BUDGET_WINDOW);
 	snprintf(keep, sizeof(keep), "%d", ob->keep);
-	return eval(st, SCRIPT_BEGIN, 3, 7, args, begin_words,
+	return eval(st, SCRIPT_BEGIN, 3, 8, args, begin_words,
 	    STORE_BEGIN_RESULTS);
 }
 
@@ -699,8 +717,11 @@ store_outbox_retry(struct store *st, const struct store_outbox *ob,
 	int		 rc;
 
 	if ((mb = member(m, error)) == NULL) {
-		snprintf(st->err, sizeof(st->err), "out of memory");
-		st->refused = 0;
+		/* Not an outage: its fields or error cannot be JSON text
+		 * (jansson takes UTF-8 only), or memory ran out. */
+		snprintf(st->err, sizeof(st->err), "store: the retry of %s "
+		    "cannot be written as JSON", m->id);
+		st->refused = 1;
 		return -1;
 	}
 	snprintf(due, sizeof(due), "%lld", due_ms);
@@ -789,20 +810,21 @@ unretry(struct store *st, const struct store_outbox *ob, const char *mb,
     size_t len)
 {
 	struct store_msg m;
-	char		 num[MFIELDS][24], max[16], keep[16];
-	const char	*args[7 + 2 * MFIELDS + 4];
-	size_t		 lens[7 + 2 * MFIELDS + 4];
+	char		 num[MFIELDS][24], max[16], keep[16], dk[16];
+	const char	*args[8 + 2 * MFIELDS + 4];
+	size_t		 lens[8 + 2 * MFIELDS + 4];
 	int		 i, n, rc;
 
 	store_msg_json(&m, mb, len);
 	if (m.why == NULL)
-		n = msg_args(&m, 1, args + 7, num);
+		n = msg_args(&m, 1, args + 8, num);
 	else {
 		/* None of ours: kept as a dead letter for an operator. */
 		if (m.id[0] == '\0')
 			snprintf(m.id, sizeof(m.id), "retry set");
-		n = dead_args(&m, m.why, args + 7, num);
+		n = dead_args(&m, m.why, args + 8, num);
 	}
+	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
 	snprintf(max, sizeof(max), "%d", m.why == NULL ? 0 : STORE_DEAD_MAX);
 	snprintf(keep, sizeof(keep), "%d", m.why == NULL ? ob->keep :
 	    ob->dead_keep);
@@ -813,10 +835,11 @@ unretry(struct store *st, const struct store_outbox *ob, const char *mb,
 	args[4] = max;
 	args[5] = keep;
 	args[6] = m.why == NULL ? "" : "malformed";
-	for (i = 0; i < 7 + n; i++)
+	args[7] = dk;
+	for (i = 0; i < 8 + n; i++)
 		lens[i] = strlen(args[i]);
 	lens[3] = len;		/* the member as stored, whatever it holds */
-	rc = eval_lens(st, SCRIPT_UNRETRY, 3, 4 + n, args, lens, move_words,
+	rc = eval_lens(st, SCRIPT_UNRETRY, 3, 5 + n, args, lens, move_words,
 	    2);
 	explicit_bzero(&m, sizeof(m));
 	explicit_bzero(num, sizeof(num));
@@ -830,26 +853,18 @@ store_outbox_promote(struct store *st, const struct store_outbox *ob,
 	char		 now[24], n[16];
 	const char	*argv[] = { "ZRANGEBYSCORE", ob->retry, "-inf", now,
 	    "LIMIT", "0", n };
-	const char	*rem[3];
-	size_t		 remlen[3];
 	redisReply	*r;
 	size_t		 i;
-	int		 rc;
+	int		 rc, refused = 0;
 
 	snprintf(now, sizeof(now), "%lld", now_ms);
 	snprintf(n, sizeof(n), "%d", max);
 	if ((r = run(st, 7, argv)) == NULL)
 		return -1;
-	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(st->err, sizeof(st->err), "redis ZRANGEBYSCORE: %s",
-		    r->str);
-		st->refused = 1;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		refuse(st, "ZRANGEBYSCORE", r);
 		freeReplyObject(r);
 		return -1;
-	}
-	if (r->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(r);
-		return unexpected(st, "ZRANGEBYSCORE");
 	}
 	for (i = 0; i < r->elements; i++) {
 		const redisReply *e = r->element[i];
@@ -862,30 +877,50 @@ store_outbox_promote(struct store *st, const struct store_outbox *ob,
 			freeReplyObject(r);
 			return -1;
 		}
-		/* Refused whatever it holds: removed, so it cannot stop the
-		 * others behind it. */
-		rem[0] = "ZREM";
-		rem[1] = ob->retry;
-		rem[2] = e->str;
-		remlen[0] = 4;
-		remlen[1] = strlen(ob->retry);
-		remlen[2] = e->len;
-		(void)run_lens(st, 3, rem, remlen);
-		(void)store_outbox_count(st, ob, "malformed", 1);
+		/* Refused: it stays where it is, and the members behind it
+		 * are still moved. */
+		refused++;
 	}
-	rc = (int)r->elements;
+	rc = refused > 0 ? -1 : (int)r->elements;
+	freeReplyObject(r);
+	return rc;
+}
+
+int
+store_outbox_last_dead(struct store *st, const struct store_outbox *ob,
+    char *out, size_t outlen)
+{
+	const char	*argv[] = { "XREVRANGE", ob->dead, "+", "-", "COUNT",
+	    "1" };
+	redisReply	*r;
+	int		 rc = 0;
+
+	if ((r = run(st, 6, argv)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		refuse(st, "XREVRANGE", r);
+		rc = -1;
+	} else if (r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements == 2 &&
+	    r->element[0]->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[0]->element[0]->len < outlen) {
+		memcpy(out, r->element[0]->element[0]->str,
+		    r->element[0]->element[0]->len + 1);
+		rc = 1;
+	}
 	freeReplyObject(r);
 	return rc;
 }
 
 int
 store_outbox_replay(struct store *st, const struct store_outbox *ob, int max,
-    char *cursor, size_t cursorlen, long *moved)
+    const char *end, char *cursor, size_t cursorlen, long *moved)
 {
 	struct store_msg m;
 	char		 n[16], start[STORE_ID_MAX + 1], keep[16];
 	char		 num[MFIELDS][24];
-	const char	*argv[] = { "XRANGE", ob->dead, start, "+", "COUNT", n };
+	const char	*argv[] = { "XRANGE", ob->dead, start, end, "COUNT", n };
 	const char	*args[4 + 2 * MFIELDS];
 	redisReply	*r;
 	size_t		 i;
@@ -909,11 +944,16 @@ store_outbox_replay(struct store *st, const struct store_outbox *ob, int max,
 		return -1;
 	}
 	for (i = 0; i < r->elements; i++) {
-		if (parse_entry(r->element[i], &m) != 1)
-			continue;
-		if (strlen(m.id) < cursorlen)
-			memcpy(cursor, m.id, strlen(m.id) + 1);
-		if (m.why != NULL)
+		const redisReply *e = r->element[i];
+
+		/* The cursor moves past every entry, whatever it holds. */
+		if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
+		    e->element[0]->type == REDIS_REPLY_STRING &&
+		    e->element[0]->len < cursorlen &&
+		    strlen(e->element[0]->str) == e->element[0]->len)
+			memcpy(cursor, e->element[0]->str,
+			    e->element[0]->len + 1);
+		if (parse_entry(e, &m) != 1 || m.why != NULL)
 			continue;	/* stays, for an operator to read */
 		m.tries = 0;
 		m.code[0] = '\0';

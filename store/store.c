@@ -28,7 +28,7 @@
  * each row is a key (K_name in the script) or an argument (A_name), in
  * the order they are passed, and the member of struct store_sms that
  * holds it. The script's header (local K_flag = KEYS[1] ...) is made
- * from it (script_header), so the two cannot drift apart; a unit test
+ * from it (script_text), so the two cannot drift apart; a unit test
  * checks that the body uses each name and no other (store_sms_script_check).
  */
 enum slot_kind { SLOT_KEY, SLOT_STR, SLOT_INT, SLOT_LL, SLOT_CONST };
@@ -123,7 +123,7 @@ static const char sms_body[] =
 "return 'ok'\n";
 
 /*
- * script_header: "local K_a = KEYS[1]\n..." for the keys of slots, then
+ * script_text: "local K_a = KEYS[1]\n..." for the keys of slots, then
  * "local A_b = ARGV[1]\n..." for the rest, prepended to body. A string
  * to free, or NULL.
  */

@@ -251,15 +251,16 @@ void		 store_msg_json(struct store_msg *m, const char *text,
  */
 int		 store_outbox_group(struct store *, const struct store_outbox *);
 /*
- * store_outbox_read: one message for this sender: with pending, one it
+ * store_outbox_read: one message for this sender: with after, one it
  * was given before and has not acknowledged (after a restart of its
- * connection); else a new one, waiting up to block_ms. 1 with *m (check
- * m->why), 0 when there is none, -1 if the store failed. A pending entry
- * whose message is gone is acknowledged and skipped. A group or stream
- * that went away is made again (0).
+ * connection), of an id after after ("0": the first); else (NULL) a new
+ * one, waiting up to block_ms. 1 with *m (check m->why), 0 when there is
+ * none, -1 if the store failed. A pending entry whose message is gone is
+ * acknowledged and skipped. A group or stream that went away is made
+ * again (0).
  */
 int		 store_outbox_read(struct store *, const struct store_outbox *,
-		    int pending, int block_ms, struct store_msg *m);
+		    const char *after, int block_ms, struct store_msg *m);
 /*
  * store_outbox_claim: takes over one message another sender has held for
  * min_idle_ms (XAUTOCLAIM from cursor, which is updated; "0-0" to
@@ -280,7 +281,9 @@ enum store_begin {
 };
 /*
  * store_outbox_begin: before a gateway request for m, in one step: checks
- * m is still this sender's, that no earlier request for it is unfinished,
+ * m is still this sender's, that no earlier request for it is unfinished
+ * (a mark of another sender or of an earlier delivery; this call's own,
+ * left by a try whose answer was lost, is fine),
  * and, for a resend (a request that may repeat a delivered one), takes
  * one from the budget at budget_key (limit budget_limit an hour, 0: no
  * budget); then marks the request as under way. An enum store_begin, or
@@ -293,8 +296,8 @@ int		 store_outbox_begin(struct store *, const struct store_outbox *,
  * store_outbox_done: the message id is finished (sent, dropped, or its
  * fate unknown and not to be sent again): acknowledged and deleted, its
  * mark cleared, and the stats field stat counted, in one step, whoever
- * holds it. 1; 0 when it had been finished already ("late" is counted);
- * -1.
+ * holds it. 1; 0 when it had been finished already ("late" is counted
+ * instead of stat); -1.
  */
 int		 store_outbox_done(struct store *, const struct store_outbox *,
 		    const char *id, const char *stat);
@@ -315,28 +318,38 @@ int		 store_outbox_retry(struct store *, const struct store_outbox *,
 int		 store_outbox_dead(struct store *, const struct store_outbox *,
 		    const struct store_msg *m, const char *error);
 /*
- * store_outbox_discard: the last resort for an entry the steps above
- * cannot move (Redis refuses them): XACK and XDEL, plain. 0 or -1.
+ * store_outbox_discard: the last resort for a finished entry the done
+ * step cannot move (Redis refuses it): XACK, XDEL and its mark cleared,
+ * plain commands. 0 or -1.
  */
 int		 store_outbox_discard(struct store *,
 		    const struct store_outbox *, const char *id);
 /*
  * store_outbox_promote: retries due by now_ms (at most max) back into the
- * stream; a member that does not decode becomes a dead letter saying why.
- * Each member moves in one step, by whichever sender removes it from the
- * retry set. How many were looked at, or -1 (a refused member is removed
- * and counted "malformed", not returned as a failure).
+ * stream; a member that does not decode becomes a dead letter saying why
+ * (counted "malformed"). Each member moves in one step. How many were
+ * looked at, or -1 (st->refused when Redis refused to move a member: it
+ * stays, and the others were moved).
  */
 int		 store_outbox_promote(struct store *,
 		    const struct store_outbox *, long long now_ms, int max);
 /*
+ * store_outbox_last_dead: the id of the newest dead letter into out. 1,
+ * 0 when there is none, -1.
+ */
+int		 store_outbox_last_dead(struct store *,
+		    const struct store_outbox *, char *out, size_t outlen);
+/*
  * store_outbox_replay: up to max dead letters after cursor (updated;
- * "-" to start) back into the stream with their tries reset, without a
- * code; one that is malformed stays. How many moved into *moved, how
- * many were looked at returned (0: the end), or -1.
+ * "-" to start) and up to end (the last one there when the replay began,
+ * so that letters dead again meanwhile are not chased) back into the
+ * stream with their tries reset, without a code; one that is malformed
+ * stays. Adds how many moved to *moved; returns how many were looked at
+ * (0: the end), or -1.
  */
 int		 store_outbox_replay(struct store *, const struct store_outbox *,
-		    int max, char *cursor, size_t cursorlen, long *moved);
+		    int max, const char *end, char *cursor, size_t cursorlen,
+		    long *moved);
 /* store_outbox_count: adds n to the stats field stat. 0 or -1. */
 int		 store_outbox_count(struct store *, const struct store_outbox *,
 		    const char *stat, int n);

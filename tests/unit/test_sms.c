@@ -232,6 +232,32 @@ test_provider_name(void **state)
 	assert_null(sms_provider_name((enum sms_provider)-1));
 }
 
+/*
+ * A Chinese statusMsg longer than what is kept is cut at a character,
+ * not inside one: what is stored must be valid UTF-8 (a retry-set member
+ * is JSON, which cannot hold a cut sequence).
+ */
+static void
+test_ccp_reply_utf8_cut(void **state)
+{
+	char	 body[512], err[256];
+	size_t	 i;
+	json_t	*j;
+
+	(void)state;
+	/* "号码无效" (3 bytes each) 10 times: 120 bytes, cut at 80. */
+	snprintf(body, sizeof(body), "{\"statusCode\":\"160038\","
+	    "\"statusMsg\":\"x");
+	for (i = 0; i < 10; i++)
+		strcat(body, "\xe5\x8f\xb7\xe7\xa0\x81\xe6\x97\xa0"
+		    "\xe6\x95\x88");
+	strcat(body, "\"}");
+	ccp_refused(body, err, sizeof(err));
+	if ((j = json_string(err)) == NULL)
+		fail_msg("expected err to be valid UTF-8, saw \"%s\"", err);
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -240,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_ccp_reply_masks_digits),
 		cmocka_unit_test(test_ccp_reply_masks_odd_status),
 		cmocka_unit_test(test_ccp_reply_printable),
+		cmocka_unit_test(test_ccp_reply_utf8_cut),
 		cmocka_unit_test(test_hmac_sha256_hex),
 		cmocka_unit_test(test_json_dump),
 		cmocka_unit_test(test_provider_name),
