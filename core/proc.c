@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/vcode.h"
+#include "core/internal.h"
 #include "core/proc.h"
 
 int
@@ -22,6 +22,7 @@ proc_start(const char *prog, const char **conf, struct vc_config *cfg)
 		;
 	if (fd > STDERR_FILENO)
 		close(fd);
+	json_wipe_install();
 	if (*conf != NULL && (*conf)[0] == '\0')
 		*conf = NULL;
 	if (config_load(cfg, *conf, err, sizeof(err)) == -1) {

@@ -13,10 +13,11 @@ struct vc_config;
 
 /*
  * proc_start: what every daemon does first: fds 0-2 opened on /dev/null
- * where closed (so no file it opens becomes one), then the configuration
- * *conf (NULL or "": defaults and environment; "" becomes NULL) loaded
- * into cfg and the log set up as prog. 0, or -1 after saying why on
- * stderr.
+ * where closed (so no file it opens becomes one); jansson made to zero
+ * what it frees (json_wipe_install), before any JSON holds a code; then
+ * the configuration *conf (NULL or "": defaults and environment; ""
+ * becomes NULL) loaded into cfg and the log set up as prog. 0, or -1
+ * after saying why on stderr.
  */
 int	 proc_start(const char *prog, const char **conf, struct vc_config *cfg);
 /* proc_ids: uid and gid of cfg's user and group. 0, or -1 after logging. */
