@@ -219,4 +219,11 @@ expect_eq "$P -d with an unwritable pidfile: exit 1" 1 "$?"
 pids=$(ss -xlpn 2>/dev/null | grep -F "$VC_SOCK" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -un)
 for p in $pids; do track "$p"; done
 expect_eq "$P ... and no master left holding the socket" "" "$pids"
+expect_eq "$P ... and no socket file left behind" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
+timeout 10 "$VCODED" -p "$T/no/such/dir/vcoded.pid" -c "$CONF" \
+    >"$T/fg2.out" 2>&1 </dev/null
+expect_eq "$P unwritable pidfile in the foreground: exit 1" 1 "$?"
+expect_eq "$P ... and no socket file left behind" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
+expect_match "$P ... and the log names the pidfile" "pidfile $T/no/such/dir/vcoded.pid" \
+    "$(cat "$T/fg2.out")"
 it_done
