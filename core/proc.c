@@ -70,14 +70,21 @@ proc_drop(const struct vc_config *cfg)
 	return 0;
 }
 
-int
-proc_daemonize(void)
+/*
+ * daemonize: forks; the parent waits on a pipe and exits 0 when the child
+ * writes 'r' on it (ready), 1 when the pipe closes first (the child gave
+ * up or died). In the child: a new session, stdin and stdout on
+ * /dev/null; returns the pipe's end, or -1 with errno (leaving that end
+ * open, so the parent exits only once this process has).
+ */
+static int
+daemonize(void)
 {
 	ssize_t	 n;
 	char	 c;
 	int	 fd, p[2];
 
-	if (pipe(p) == -1)
+	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	switch (fork()) {
 	case -1:
@@ -94,10 +101,8 @@ proc_daemonize(void)
 		while (n == -1 && errno == EINTR);
 		_exit(n == 1 && c == 'r' ? 0 : 1);
 	}
-	if (setsid() == -1) {
-		close(p[1]);
+	if (setsid() == -1)
 		return -1;
-	}
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
@@ -107,18 +112,9 @@ proc_daemonize(void)
 	return p[1];
 }
 
-void
-proc_ready(int fd)
-{
-	if (fd == -1)
-		return;
-	while (write(fd, "r", 1) == -1 && errno == EINTR)
-		;
-	close(fd);
-}
-
-int
-proc_pidfile(const char *path)
+/* pidfile_write: our pid to path. 0, or -1 after logging (nothing left). */
+static int
+pidfile_write(const char *path)
 {
 	FILE	*fp;
 
@@ -129,7 +125,28 @@ proc_pidfile(const char *path)
 	fprintf(fp, "%d\n", (int)getpid());
 	if (fclose(fp) != 0) {
 		log_error("pidfile %s: write failed", path);
+		unlink(path);
 		return -1;
+	}
+	return 0;
+}
+
+int
+proc_background(int detach, const char *pidfile)
+{
+	int	 ready = -1;
+
+	if (detach && (ready = daemonize()) == -1) {
+		log_error("cannot go to the background: %s", strerror(errno));
+		return -1;
+	}
+	/* On failure ready stays open: the parent exits 1 when we do. */
+	if (pidfile != NULL && pidfile_write(pidfile) == -1)
+		return -1;
+	if (ready != -1) {
+		while (write(ready, "r", 1) == -1 && errno == EINTR)
+			;
+		close(ready);
 	}
 	return 0;
 }

@@ -29,16 +29,14 @@ int	 proc_ids(const struct vc_config *, uid_t *, gid_t *);
  */
 int	 proc_drop(const struct vc_config *);
 /*
- * proc_daemonize: forks into the background (new session, stdin and
- * stdout on /dev/null; stderr stays, it is the log). The parent waits
- * until the child calls proc_ready() and exits 0, or exits 1 when the
- * child gives up first. Returns, in the child, the fd to hand to
- * proc_ready(), or -1.
+ * proc_background: the steps between start-up and work. With detach, the
+ * process forks into the background (a new session, stdin and stdout on
+ * /dev/null; stderr stays, it is the log) while the parent waits; then
+ * pidfile, unless NULL, gets our pid; then the parent exits 0. Returns 0
+ * in the process that goes on to work, which removes the pidfile when it
+ * stops. -1 after logging: the caller undoes what it made (a socket file)
+ * and exits non-zero, and only then does a waiting parent exit 1.
  */
-int	 proc_daemonize(void);
-/* proc_ready: tells the waiting parent start-up went well; fd -1: none. */
-void	 proc_ready(int fd);
-/* proc_pidfile: writes our pid to path. 0, or -1 after logging. */
-int	 proc_pidfile(const char *path);
+int	 proc_background(int detach, const char *pidfile);
 
 #endif /* VCODE_PROC_H */

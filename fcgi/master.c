@@ -347,7 +347,7 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 	siginfo_t		 si;
 	struct timespec		 tick = { 0, 500 * 1000 * 1000 };
 	char			*sockpath = NULL;
-	int			 sig, ready = -1, rc = 1;
+	int			 sig, rc = 1;
 
 	m.cfg = cfg;
 	m.path = path;
@@ -380,15 +380,8 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 			return 1;
 		}
 	}
-	if (daemon_flag && (ready = proc_daemonize()) == -1) {
-		log_error("daemonize: %s", strerror(errno));
+	if (proc_background(daemon_flag, pidfile) == -1)
 		goto out;
-	}
-	/* On failure the waiting parent sees the pipe close as we exit,
-	 * after the socket is gone, and exits 1. */
-	if (pidfile != NULL && proc_pidfile(pidfile) == -1)
-		goto out;
-	proc_ready(ready);
 	/* The master takes its signals synchronously, one at a time. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
