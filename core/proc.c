@@ -34,6 +34,23 @@ proc_start(const char *prog, const char **conf, struct vc_config *cfg)
 }
 
 int
+proc_check(const char *prog, const char *conf, struct vc_config *cfg,
+    int (*check)(struct vc_config *, char *, size_t))
+{
+	char	 err[VC_ERR_MAX];
+
+	if (check(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s%s%s\n", prog, conf ? conf : "",
+		    conf ? ": " : "", err);
+		return 1;
+	}
+	config_dump(cfg, stdout);
+	delivery_describe(cfg, stdout);
+	printf("configuration ok\n");
+	return 0;
+}
+
+int
 proc_ids(const struct vc_config *cfg, uid_t *uid, gid_t *gid)
 {
 	struct passwd	*pw;

@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 struct vc_config;
 
 /*
@@ -20,6 +22,14 @@ struct vc_config;
  * after saying why on stderr.
  */
 int	 proc_start(const char *prog, const char **conf, struct vc_config *cfg);
+/*
+ * proc_check: the -t option. check is the program's own test of cfg, as
+ * its start-up runs it (0, or -1 with err). Passed: the configuration
+ * (secrets masked), how SMS are delivered and "configuration ok" on
+ * stdout, and 0. Refused: "prog: conf: why" on stderr, and 1.
+ */
+int	 proc_check(const char *prog, const char *conf, struct vc_config *cfg,
+	    int (*check)(struct vc_config *, char *err, size_t errlen));
 /* proc_ids: uid and gid of cfg's user and group. 0, or -1 after logging. */
 int	 proc_ids(const struct vc_config *, uid_t *, gid_t *);
 /*

@@ -76,17 +76,9 @@ main(int argc, char *argv[])
 	if (proc_start("vcode-smsd", &conf, &cfg) == -1)
 		return 1;
 	if (test) {
-		if (sender_check(&cfg, err, sizeof(err)) == -1) {
-			fprintf(stderr, "vcode-smsd: %s%s%s\n", conf ? conf : "",
-			    conf ? ": " : "", err);
-			config_free(&cfg);
-			return 1;
-		}
-		config_dump(&cfg, stdout);
-		delivery_describe(&cfg, stdout);
-		printf("configuration ok\n");
+		rc = proc_check("vcode-smsd", conf, &cfg, sender_check);
 		config_free(&cfg);
-		return 0;
+		return rc;
 	}
 	if (replay) {
 		if ((n = sender_replay(&cfg, err, sizeof(err))) == -1) {
