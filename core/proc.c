@@ -1,5 +1,6 @@
 /*
- * proc.c: who a daemon runs as, the background, the pidfile (proc.h).
+ * proc.c: the daemons' shared steps: start-up, -t, who they run as, the
+ * background, the pidfile (proc.h).
  */
 #include <errno.h>
 #include <fcntl.h>

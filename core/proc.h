@@ -1,8 +1,8 @@
 /*
- * proc: process set-up shared by the daemons (vcoded's master and
- * workers, and the SMS sender to come): who to run as, giving up root,
- * going to the background, the pidfile. Logs through core's log; never
- * exits.
+ * proc: the steps the daemons share around their work (vcode-smsd, and
+ * vcoded's master with its workers and SMS senders): start-up, the -t
+ * report, who to run as, giving up root, going to the background, the
+ * pidfile. Logs through core's log; never exits.
  */
 #ifndef VCODE_PROC_H
 #define VCODE_PROC_H
