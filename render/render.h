@@ -1,8 +1,9 @@
 /*
- * render: captcha text to PNG bytes.
+ * render: captcha text to PNG bytes, and digits to spoken WAV bytes.
  *
  * The one public header of render/. It knows nothing of requests, Redis or
- * configuration files: it is given a size, a font and a UTF-8 text.
+ * configuration files: it is given a size, a font and a UTF-8 text, or
+ * digits and a language.
  */
 #ifndef VCODE_RENDER_H
 #define VCODE_RENDER_H
