@@ -42,7 +42,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 LIB_SRCS = $(wildcard core/*.c) $(wildcard store/*.c) \
 	   $(filter-out sms/vcode-smsd.c,$(wildcard sms/*.c)) \
-	   render/render.c render/audio.c render/util.c
+	   render/render.c render/audio.c render/sheet.c render/util.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o $(B)/render/clips.o
 VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
