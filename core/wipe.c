@@ -1,7 +1,8 @@
 /*
  * wipe.c: jansson's memory, zeroed when freed (json_wipe_install,
  * internal.h): a parsed body holds the SMS code a client sent, and a
- * provider's request body the code it sends.
+ * provider's request body the code it sends. Every daemon installs it in
+ * proc_start; ctx_new does too, for callers without one (tests, fuzzers).
  */
 #include <stdint.h>
 #include <stdlib.h>
