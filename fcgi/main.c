@@ -70,12 +70,28 @@ start_notes(const struct vc_config *cfg)
 		    "are written nowhere (set sms_log_file to see them)");
 }
 
+/*
+ * check_worker: -t's test: compiles everything a worker would (pattern,
+ * fonts, store URL, provider), then says what start-up would. 0, or -1
+ * with err.
+ */
+static int
+check_worker(struct vc_config *cfg, char *err, size_t errlen)
+{
+	struct vc_ctx	*ctx;
+
+	if ((ctx = ctx_new(cfg, CTX_CHECK, err, errlen)) == NULL)
+		return -1;
+	ctx_free(ctx);
+	start_notes(cfg);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct vc_config	 cfg;
 	const char		*conf = getenv("VCODE_CONFIG"), *pidfile = NULL;
-	char			 err[VC_ERR_MAX];
 	int			 ch, daemon_flag = 0, test = 0, rc, on_fd0 = 0;
 
 	while ((ch = getopt(argc, argv, "c:dhmp:t")) != -1) {
@@ -110,22 +126,9 @@ main(int argc, char *argv[])
 	if (proc_start("vcoded", &conf, &cfg) == -1)
 		return 1;
 	if (test) {
-		struct vc_ctx	*ctx;
-
-		/* Compile everything a worker would, then say so. */
-		if ((ctx = ctx_new(&cfg, CTX_CHECK, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "vcoded: %s%s%s\n", conf ? conf : "",
-			    conf ? ": " : "", err);
-			config_free(&cfg);
-			return 1;
-		}
-		ctx_free(ctx);
-		start_notes(&cfg);
-		config_dump(&cfg, stdout);
-		delivery_describe(&cfg, stdout);
-		printf("configuration ok\n");
+		rc = proc_check("vcoded", conf, &cfg, check_worker);
 		config_free(&cfg);
-		return 0;
+		return rc;
 	}
 	if (on_fd0 && !is_listener(STDIN_FILENO)) {
 		fprintf(stderr, "vcoded: -m: fd 0 is not a listening socket\n");

@@ -123,6 +123,8 @@ bind_listen(const struct vc_config *cfg)
 	if (fd != -1 && listen(fd, LISTEN_BACKLOG) == -1) {
 		log_error("listen %s: %s", cfg->listen, strerror(errno));
 		close(fd);
+		if (strncmp(cfg->listen, "unix:", 5) == 0)
+			unlink(cfg->listen + 5);	/* just bound */
 		return -1;
 	}
 	return fd;
@@ -346,7 +348,7 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 	siginfo_t		 si;
 	struct timespec		 tick = { 0, 500 * 1000 * 1000 };
 	char			*sockpath = NULL;
-	int			 sig, ready = -1;
+	int			 sig, rc = 1;
 
 	m.cfg = cfg;
 	m.path = path;
@@ -367,20 +369,20 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 				close(null);
 		}
 	} else {
-		if ((m.fd = bind_listen(cfg)) == -1)
-			return 1;
+		/* Ours to remove, under the name it was bound with: a reload
+		 * replaces cfg. */
 		if (strncmp(cfg->listen, "unix:", 5) == 0 &&
-		    (sockpath = strdup(cfg->listen + 5)) == NULL)
+		    (sockpath = strdup(cfg->listen + 5)) == NULL) {
+			log_error("out of memory");
 			return 1;
+		}
+		if ((m.fd = bind_listen(cfg)) == -1) {
+			free(sockpath);
+			return 1;
+		}
 	}
-	if (daemon_flag && (ready = proc_daemonize()) == -1) {
-		log_error("daemonize: %s", strerror(errno));
-		return 1;
-	}
-	/* On failure the waiting parent sees the pipe close: exit 1. */
-	if (pidfile != NULL && proc_pidfile(pidfile) == -1)
-		return 1;
-	proc_ready(ready);
+	if (proc_background(daemon_flag, pidfile) == -1)
+		goto out;
 	/* The master takes its signals synchronously, one at a time. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -401,12 +403,14 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 			on_signal(&m, sig);
 		reap(&m, time(NULL));
 	}
+	if (pidfile != NULL)
+		unlink(pidfile);
+	log_info("stopped");
+	rc = 0;
+out:
 	close(m.fd);
 	if (sockpath != NULL)
 		unlink(sockpath);
 	free(sockpath);
-	if (pidfile != NULL)
-		unlink(pidfile);
-	log_info("stopped");
-	return 0;
+	return rc;
 }

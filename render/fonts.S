@@ -19,7 +19,7 @@
  * does not join adjacent strings, so the path is built inside a macro,
  * where a quoted argument loses its quotes.
  *
- * Exported (declared in render.c only):
+ * Exported (declared in util.h):
  *   render_font_table[]  { const unsigned char *data; size_t size; } pairs
  *   render_font_count    number of entries, as a size_t
  */

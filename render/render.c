@@ -47,14 +47,6 @@
 #include "render/render.h"
 #include "render/util.h"
 
-/* The built-in fonts, from render/fonts.S. */
-struct font_blob {
-	const unsigned char	*data;
-	size_t			 size;
-};
-extern const struct font_blob	render_font_table[];
-extern const size_t		render_font_count;
-
 /* ---- Limits. ---- */
 #define FACE_MAX		16	/* faces in use by one renderer */
 

@@ -1,8 +1,10 @@
 /*
- * render: captcha text to PNG bytes.
+ * render: captcha text to PNG bytes, digits to spoken WAV bytes, and
+ * contact sheets of captchas (for a tool, never served).
  *
  * The one public header of render/. It knows nothing of requests, Redis or
- * configuration files: it is given a size, a font and a UTF-8 text.
+ * configuration files: it is given a size, a font and a UTF-8 text, or
+ * digits and a language.
  */
 #ifndef VCODE_RENDER_H
 #define VCODE_RENDER_H
@@ -17,6 +19,7 @@
 #define RENDER_HEIGHT_MAX	512
 #define RENDER_CHARS_MAX	12	/* characters per image */
 #define RENDER_AUDIO_DIGITS_MAX	12	/* digits per audio reply */
+#define RENDER_SHEET_MAX	64	/* captchas on a contact sheet */
 
 struct render;	/* opaque: fonts, glyph cache, scratch raster */
 
@@ -85,5 +88,36 @@ void		 render_audio_free(struct render_audio *);
  */
 int		 render_wav(struct render_audio *, const char *digits,
 		    enum render_lang lang, unsigned char **wav, size_t *len);
+
+struct render_sheet;	/* opaque: an RGB canvas and the label face */
+
+/*
+ * render_sheet_new: an empty contact sheet of count (1..RENDER_SHEET_MAX)
+ * cells, four to a row, for width x height captchas, each to be labelled
+ * under it in the font at font_path (NULL or "": the first built-in face)
+ * at half the captcha's height, 14 pixels at least. Returns NULL with a
+ * message in err (a size out of range, no memory, a font FreeType cannot
+ * read). Free with render_sheet_free().
+ */
+struct render_sheet	*render_sheet_new(int width, int height, int count,
+			    const char *font_path, char *err, size_t errlen);
+/* render_sheet_free: releases everything; accepts NULL. */
+void		 render_sheet_free(struct render_sheet *);
+/*
+ * render_sheet_add: decodes png (len bytes; a captcha of the sheet's
+ * size, as render_png() makes) into the next free cell, with label
+ * (UTF-8) centred under it in black. 0, or -1 with a message in err (the
+ * sheet is full, the PNG does not decode or has another size).
+ */
+int		 render_sheet_add(struct render_sheet *,
+		    const unsigned char *png, size_t len, const char *label,
+		    char *err, size_t errlen);
+/*
+ * render_sheet_write: the sheet as an RGB PNG file at path (created or
+ * replaced), empty cells white. 0, or -1 with a message in err naming
+ * path.
+ */
+int		 render_sheet_write(struct render_sheet *, const char *path,
+		    char *err, size_t errlen);
 
 #endif /* VCODE_RENDER_H */

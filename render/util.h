@@ -1,14 +1,23 @@
 /*
- * util.h: what the image and the audio renderers share, inside render/
- * only: error text and a small fast generator for positions, voices and
- * colours (xorshift64*, seeded from the kernel). Nothing secret comes from
- * it: answers are drawn by core from the kernel's CSPRNG.
+ * util.h: what the files of render/ share, inside render/ only: the
+ * built-in fonts, error text and a small fast generator for positions,
+ * voices and colours (xorshift64*, seeded from the kernel). Nothing
+ * secret comes from it: answers are drawn by core from the kernel's
+ * CSPRNG.
  */
 #ifndef VCODE_RENDER_UTIL_H
 #define VCODE_RENDER_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The built-in fonts, from render/fonts.S. */
+struct font_blob {
+	const unsigned char	*data;
+	size_t			 size;
+};
+extern const struct font_blob	render_font_table[];
+extern const size_t		render_font_count;
 
 /* render_errf: formats into err (when err is not NULL and errlen > 0). */
 void	render_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -30,27 +30,12 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#include <ft2build.h>
-#include FT_FREETYPE_H
-#include <png.h>
-
 #include "core/core.h"
 #include "render/render.h"
-
-/* The built-in fonts (render/fonts.S), for the contact sheet's labels. */
-struct font_blob {
-	const unsigned char	*data;
-	size_t			 size;
-};
-extern const struct font_blob	render_font_table[];
-extern const size_t		render_font_count;
 
 #define COUNT_MAX	10000000L	/* -n and --bench upper bound */
 #define BENCH_WARMUP	100		/* untimed renders before --bench */
 #define SHEET_SAMPLES	24
-#define SHEET_COLS	4
-#define SHEET_GAP	8		/* pixels between cells */
-#define LABEL_PX_MIN	14		/* answer text size under a sample */
 #define NAME_MAX_BYTES	(VC_CAPTCHA_ANSWER_MAX * 3 + 32)
 
 static void
@@ -634,164 +619,45 @@ done:
 
 /* ---- Contact sheet. ---- */
 
-struct sheet {
-	unsigned char	*px;		/* RGB */
-	int		 w, h;
-};
-
-/* put_png: decodes png and copies it to (x, y) of the sheet. */
-static int
-put_png(struct sheet *s, const unsigned char *png, size_t len, int x, int y)
-{
-	png_image	 im;
-	unsigned char	*buf;
-	int		 row;
-
-	memset(&im, 0, sizeof(im));
-	im.version = PNG_IMAGE_VERSION;
-	if (!png_image_begin_read_from_memory(&im, png, len))
-		return -1;
-	im.format = PNG_FORMAT_RGB;
-	if ((buf = malloc(PNG_IMAGE_SIZE(im))) == NULL) {
-		png_image_free(&im);
-		return -1;
-	}
-	if (!png_image_finish_read(&im, NULL, buf, 0, NULL)) {
-		free(buf);
-		return -1;
-	}
-	for (row = 0; row < (int)im.height && y + row < s->h; row++)
-		memcpy(s->px + ((size_t)(y + row) * s->w + x) * 3,
-		    buf + (size_t)row * im.width * 3, (size_t)im.width * 3);
-	free(buf);
-	return 0;
-}
-
-/* put_label: text in black, centred on (cx, baseline), with face. */
-static void
-put_label(struct sheet *s, FT_Face face, const char *text, int cx,
-    int baseline)
-{
-	const unsigned char	*p;
-	int			 pass, pen = 0, start = 0;
-
-	/* Pass 0 measures, pass 1 draws centred. */
-	for (pass = 0; pass < 2; pass++) {
-		if (pass == 1)
-			start = cx - pen / 2;
-		pen = 0;
-		for (p = (const unsigned char *)text; *p != '\0'; ) {
-			unsigned long	c = *p;
-			int		n = c < 0x80 ? 1 : c < 0xe0 ? 2 :
-					    c < 0xf0 ? 3 : 4, k;
-			FT_Bitmap	*bm;
-			unsigned	 bx, by;
-
-			c &= n == 1 ? 0x7f : n == 2 ? 0x1f : n == 3 ? 0x0f :
-			    0x07;
-			for (k = 1; k < n && p[k] != '\0'; k++)
-				c = (c << 6) | (p[k] & 0x3f);
-			p += k;
-			if (FT_Load_Char(face, c, FT_LOAD_RENDER))
-				continue;
-			bm = &face->glyph->bitmap;
-			if (pass == 1)
-				for (by = 0; by < bm->rows; by++)
-					for (bx = 0; bx < bm->width; bx++) {
-						int X = start + pen +
-						    face->glyph->bitmap_left +
-						    (int)bx;
-						int Y = baseline -
-						    face->glyph->bitmap_top +
-						    (int)by;
-						unsigned char a = bm->buffer[
-						    by * bm->pitch + bx];
-						unsigned char *d;
-
-						if (X < 0 || Y < 0 ||
-						    X >= s->w || Y >= s->h)
-							continue;
-						d = s->px + ((size_t)Y * s->w +
-						    X) * 3;
-						d[0] = d[1] = d[2] = (unsigned
-						    char)(d[0] * (255 - a) / 255);
-					}
-			pen += (int)(face->glyph->advance.x >> 6);
-		}
-	}
-}
-
+/*
+ * cmd_sheet: SHEET_SAMPLES captchas with their answers under them, in the
+ * captcha font when one is set (a CJK alphabet needs it), else in the
+ * built-in sans.
+ */
 static int
 cmd_sheet(struct render *r, const struct vc_config *cfg, const char *out)
 {
-	char		 text[VC_CAPTCHA_ANSWER_MAX];
-	char		 answer[VC_CAPTCHA_ANSWER_MAX];
-	unsigned char	*png;
-	size_t		 len;
-	struct sheet	 s;
-	png_image	 im;
-	FT_Library	 ft = NULL;
-	FT_Face		 face = NULL;
-	int		 i, label, cellw, cellh, rows, x, y, rc = -1;
+	struct render_sheet	*s;
+	char			 text[VC_CAPTCHA_ANSWER_MAX];
+	char			 answer[VC_CAPTCHA_ANSWER_MAX];
+	char			 err[VC_ERR_MAX];
+	unsigned char		*png;
+	size_t			 len;
+	int			 i, rc = -1;
 
-	label = cfg->captcha_height / 2 > LABEL_PX_MIN ?
-	    cfg->captcha_height / 2 : LABEL_PX_MIN;
-	cellw = cfg->captcha_width + SHEET_GAP;
-	cellh = cfg->captcha_height + label * 3 / 2 + SHEET_GAP;
-	rows = (SHEET_SAMPLES + SHEET_COLS - 1) / SHEET_COLS;
-	s.w = SHEET_COLS * cellw + SHEET_GAP;
-	s.h = rows * cellh + SHEET_GAP;
-	if ((s.px = malloc((size_t)s.w * s.h * 3)) == NULL) {
-		fprintf(stderr, "vcode-render: out of memory\n");
+	if ((s = render_sheet_new(cfg->captcha_width, cfg->captcha_height,
+	    SHEET_SAMPLES, cfg->captcha_font, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vcode-render: %s\n", err);
 		return -1;
 	}
-	memset(s.px, 255, (size_t)s.w * s.h * 3);
-	if (FT_Init_FreeType(&ft)) {
-		ft = NULL;
-		fprintf(stderr, "vcode-render: FreeType cannot start\n");
-		goto done;
-	}
-	/* Labels in the captcha font when one is set (a CJK alphabet needs
-	 * it), else in the built-in sans. */
-	if ((cfg->captcha_font[0] != '\0' ?
-	    FT_New_Face(ft, cfg->captcha_font, 0, &face) :
-	    FT_New_Memory_Face(ft, render_font_table[0].data,
-	    (FT_Long)render_font_table[0].size, 0, &face)) ||
-	    FT_Set_Pixel_Sizes(face, 0, (FT_UInt)label)) {
-		fprintf(stderr, "vcode-render: cannot load the label font\n");
-		goto done;
-	}
 	for (i = 0; i < SHEET_SAMPLES; i++) {
-		x = SHEET_GAP + (i % SHEET_COLS) * cellw;
-		y = SHEET_GAP + (i / SHEET_COLS) * cellh;
 		if (sample(r, cfg, text, answer, &png, &len) == -1)
 			goto done;
-		if (put_png(&s, png, len, x, y) == -1) {
-			fprintf(stderr, "vcode-render: a sample does not "
-			    "decode\n");
+		if (render_sheet_add(s, png, len, answer, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "vcode-render: %s\n", err);
 			free(png);
 			goto done;
 		}
 		free(png);
-		put_label(&s, face, answer, x + cfg->captcha_width / 2,
-		    y + cfg->captcha_height + label * 5 / 4);
 	}
-	memset(&im, 0, sizeof(im));
-	im.version = PNG_IMAGE_VERSION;
-	im.width = (png_uint_32)s.w;
-	im.height = (png_uint_32)s.h;
-	im.format = PNG_FORMAT_RGB;
-	if (!png_image_write_to_file(&im, out, 0, s.px, 0, NULL)) {
-		fprintf(stderr, "vcode-render: %s: %s\n", out, im.message);
+	if (render_sheet_write(s, out, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vcode-render: %s\n", err);
 		goto done;
 	}
 	rc = 0;
 done:
-	if (face != NULL)
-		FT_Done_Face(face);
-	if (ft != NULL)
-		FT_Done_FreeType(ft);
-	free(s.px);
+	render_sheet_free(s);
 	return rc;
 }
 

@@ -5,11 +5,9 @@
  * (for a supervisor: systemd, runit) unless -d; several may run, on one
  * host or many, sharing the outbox through one consumer group.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -44,7 +42,6 @@ main(int argc, char *argv[])
 	const char		*conf = getenv("VCODE_CONFIG"), *pidfile = NULL;
 	char			 err[VC_ERR_MAX];
 	int			 ch, daemon_flag = 0, test = 0, replay = 0, rc;
-	int			 ready = -1;
 	long			 n;
 
 	while ((ch = getopt_long(argc, argv, "c:dhp:Rt", longopts,
@@ -80,17 +77,9 @@ main(int argc, char *argv[])
 	if (proc_start("vcode-smsd", &conf, &cfg) == -1)
 		return 1;
 	if (test) {
-		if (sender_check(&cfg, err, sizeof(err)) == -1) {
-			fprintf(stderr, "vcode-smsd: %s%s%s\n", conf ? conf : "",
-			    conf ? ": " : "", err);
-			config_free(&cfg);
-			return 1;
-		}
-		config_dump(&cfg, stdout);
-		delivery_describe(&cfg, stdout);
-		printf("configuration ok\n");
+		rc = proc_check("vcode-smsd", conf, &cfg, sender_check);
 		config_free(&cfg);
-		return 0;
+		return rc;
 	}
 	if (replay) {
 		if ((n = sender_replay(&cfg, err, sizeof(err))) == -1) {
@@ -111,16 +100,10 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 1;
 	}
-	if (daemon_flag && (ready = proc_daemonize()) == -1) {
-		log_error("daemonize: %s", strerror(errno));
+	if (proc_background(daemon_flag, pidfile) == -1) {
 		config_free(&cfg);
 		return 1;
 	}
-	if (pidfile != NULL && proc_pidfile(pidfile) == -1) {
-		config_free(&cfg);
-		return 1;
-	}
-	proc_ready(ready);
 	rc = sender_run(&cfg, conf);
 	if (pidfile != NULL)
 		unlink(pidfile);

@@ -2,10 +2,15 @@
 # vcoded's own process management: -h, -t (configuration errors name file,
 # line and key), environment over file, the socket's mode and owner,
 # privilege drop, respawn of killed workers, SIGHUP reload, SIGTERM and
-# SIGINT (exit 0, socket removed, workers gone), -d.
+# SIGINT (exit 0, socket removed, workers gone), -d; and vcode-smsd's -d
+# and -p, which go through the same steps.
 . "$(dirname "$0")/lib.sh"
+SMSD_SRC=$(dirname "$VCODED")/vcode-smsd
 need_vcoded
+[ -x "$SMSD_SRC" ] || it_bail "$SMSD_SRC not built (run make)"
 it_init
+cp "$SMSD_SRC" "$T/vcode-smsd" || it_bail "cannot copy $SMSD_SRC"
+SMSD=$T/vcode-smsd
 start_redis
 start_nginx
 ROOTUSER=no
@@ -219,4 +224,43 @@ expect_eq "$P -d with an unwritable pidfile: exit 1" 1 "$?"
 pids=$(ss -xlpn 2>/dev/null | grep -F "$VC_SOCK" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -un)
 for p in $pids; do track "$p"; done
 expect_eq "$P ... and no master left holding the socket" "" "$pids"
+expect_eq "$P ... and no socket file left behind" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
+timeout 10 "$VCODED" -p "$T/no/such/dir/vcoded.pid" -c "$CONF" \
+    >"$T/fg2.out" 2>&1 </dev/null
+expect_eq "$P unwritable pidfile in the foreground: exit 1" 1 "$?"
+expect_eq "$P ... and no socket file left behind" no "$([ -e "$VC_SOCK" ] && echo yes || echo no)"
+expect_match "$P ... and the log names the pidfile" "pidfile $T/no/such/dir/vcoded.pid" \
+    "$(cat "$T/fg2.out")"
+
+P="[vcode-smsd -d]"
+# smsd_pids: the vcode-smsd processes of this test.
+smsd_pids() { ps -eo pid=,args= | awk -v b="$SMSD" '$2 == b { print $1 }'; }
+# The sender gives up root before it stops: as /run/vcode would be, the
+# pidfile's folder is its user's, so that it can remove the file.
+mkdir -p "$T/run"
+[ $ROOTUSER = yes ] && chown www-data:www-data "$T/run"
+timeout 10 "$SMSD" -d -p "$T/run/smsd.pid" -c "$CONF" >"$T/smsd-d.out" 2>&1 </dev/null
+expect_eq "$P returns 0" 0 "$?"
+for p in $(smsd_pids); do track "$p"; done
+spid=$(tr -d ' \n' <"$T/run/smsd.pid" 2>/dev/null)
+expect_eq "$P -p pidfile names the one sender" "$(smsd_pids | tr -d ' \n')" "$spid"
+if [ -n "$spid" ] && alive "$spid"; then
+	expect_eq "$P the sender is not our child" no \
+	    "$([ "$(ps -o ppid= -p "$spid" | tr -d ' ')" = $$ ] && echo yes || echo no)"
+	wait_for 5 'grep -q "sending from" "$T/smsd-d.out"'
+	expect_match "$P it logs to the stderr it was given" 'sending from' "$(cat "$T/smsd-d.out")"
+	kill -TERM "$spid"
+	if wait_gone 10 "$spid"; then ok "$P SIGTERM stops it"
+	else fail "$P SIGTERM stops it" "gone" "alive"; fi
+	expect_eq "$P pidfile removed" no "$([ -e "$T/run/smsd.pid" ] && echo yes || echo no)"
+fi
+timeout 10 "$SMSD" -d -p "$T/no/such/dir/smsd.pid" -c "$CONF" >"$T/smsd-d2.out" 2>&1 </dev/null
+expect_eq "$P with an unwritable pidfile: exit 1" 1 "$?"
+left=$(smsd_pids)
+for p in $left; do track "$p"; done
+expect_eq "$P ... and no sender left" "" "$left"
+timeout 10 "$SMSD" -p "$T/no/such/dir/smsd.pid" -c "$CONF" >"$T/smsd-fg.out" 2>&1 </dev/null
+expect_eq "$P unwritable pidfile in the foreground: exit 1" 1 "$?"
+expect_match "$P ... and the log names the pidfile" "pidfile $T/no/such/dir/smsd.pid" \
+    "$(cat "$T/smsd-fg.out")"
 it_done

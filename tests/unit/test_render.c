@@ -1,8 +1,9 @@
 /*
- * Unit tests of render/ (render_new, render_png, render_free): the PNG
- * decodes with libpng to the configured size, a small palette, ink inside
- * the margins; any UTF-8 text of 1..12 characters draws; fonts that are
- * missing or broken are clean errors; a CJK font works.
+ * Unit tests of render/'s captchas (render_new, render_png, render_free):
+ * the PNG decodes with libpng to the configured size, a small palette, ink
+ * inside the margins; any UTF-8 text of 1..12 characters draws; fonts that
+ * are missing or broken are clean errors; a CJK font works. And of its
+ * contact sheets (render_sheet_*).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -26,6 +27,7 @@
 #define PALETTE_MAX	16
 #define REPEATS		50	/* images per size for the margin check */
 #define CONTRAST_MIN	7.0	/* WCAG AAA, what people read at a glance */
+#define SHEET_BYTES_MAX	(1 << 20)	/* a small test sheet's PNG */
 
 /* A decoded captcha: RGB pixels plus what the header said. */
 struct decoded {
@@ -608,6 +610,139 @@ test_font_coverage(void **state)
 	config_free(&cfg);
 }
 
+/* render_bytes: render_png of text, the bytes kept for the caller. */
+static unsigned char *
+render_bytes(struct render *r, const char *text, size_t *len)
+{
+	unsigned char	*png = NULL;
+
+	if (render_png(r, text, &png, len) != 0 || png == NULL)
+		fail_msg("render_png(\"%s\"): expected bytes, saw none", text);
+	return png;
+}
+
+/* dark_rows: rows y0..y1 of d (clipped) holding a near-black pixel. */
+static int
+dark_rows(const struct decoded *d, int x0, int x1, int y0, int y1)
+{
+	int	 x, y, n = 0, dark;
+
+	for (y = y0; y < y1 && y < d->height; y++) {
+		for (x = x0, dark = 0; x < x1 && x < d->width; x++)
+			dark |= px_at(d, x, y)[0] < 64 &&
+			    px_at(d, x, y)[1] < 64 && px_at(d, x, y)[2] < 64;
+		n += dark;
+	}
+	return n;
+}
+
+/*
+ * A contact sheet holds each captcha as it was drawn, pixel for pixel,
+ * with a dark label under it; a full sheet, a captcha of another size, a
+ * count out of range, a bad label font and an unwritable path are errors.
+ */
+static void
+test_sheet(void **state)
+{
+	static const char *const texts[] = { "AB12", "CD34", "EF56" };
+	char			 err[VC_ERR_MAX], path[] = "/tmp/vcode-sheet-XXXXXX";
+	struct render		*r = new_or_fail(120, 40, NULL);
+	struct render		*other = new_or_fail(100, 32, NULL);
+	struct render_sheet	*s;
+	struct decoded		 first, sheet;
+	unsigned char		*png[3], *odd, *buf;
+	size_t			 len[3], oddlen, n;
+	FILE			*fp;
+	int			 i, x, y, fx = -1, fy = -1, fd;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		png[i] = render_bytes(r, texts[i], &len[i]);
+	odd = render_bytes(other, "GH78", &oddlen);
+	s = render_sheet_new(120, 40, 3, NULL, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("render_sheet_new(120, 40, 3): expected a sheet, saw "
+		    "NULL: %s", err);
+	err[0] = '\0';
+	if (render_sheet_add(s, odd, oddlen, "GH78", err, sizeof(err)) != -1 ||
+	    err[0] == '\0')
+		fail_msg("a 100x32 captcha on a 120x40 sheet: expected -1 and "
+		    "a message, saw \"%s\"", err);
+	for (i = 0; i < 3; i++)
+		if (render_sheet_add(s, png[i], len[i], texts[i], err,
+		    sizeof(err)) != 0)
+			fail_msg("render_sheet_add %d: expected 0, saw -1: %s",
+			    i, err);
+	if (render_sheet_add(s, png[0], len[0], texts[0], err,
+	    sizeof(err)) != -1 || strstr(err, "full") == NULL)
+		fail_msg("a fourth captcha on a sheet of 3: expected -1, "
+		    "\"full\", saw \"%s\"", err);
+	if (render_sheet_write(s, "/nonexistent/dir/x.png", err,
+	    sizeof(err)) != -1 || strstr(err, "/nonexistent/dir/x.png") == NULL)
+		fail_msg("an unwritable path: expected -1 and a message "
+		    "naming it, saw \"%s\"", err);
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	if (render_sheet_write(s, path, err, sizeof(err)) != 0)
+		fail_msg("render_sheet_write %s: expected 0, saw -1: %s", path,
+		    err);
+	render_sheet_free(s);
+	render_sheet_free(NULL);
+
+	/* The first captcha, found near the top left, with a label. */
+	decode(png[0], len[0], &first);
+	assert_non_null(buf = malloc(SHEET_BYTES_MAX));
+	assert_non_null(fp = fopen(path, "rb"));
+	n = fread(buf, 1, SHEET_BYTES_MAX, fp);
+	fclose(fp);
+	decode(buf, n, &sheet);
+	free(buf);
+	unlink(path);
+	for (y = 0; y < 32 && fx < 0; y++)
+		for (x = 0; x < 32 && fx < 0; x++) {
+			int	 row, same = 1;
+
+			if (x + 120 > sheet.width || y + 40 > sheet.height)
+				continue;
+			for (row = 0; row < 40 && same; row++)
+				same = memcmp(px_at(&sheet, x, y + row),
+				    px_at(&first, 0, row), 120 * 3) == 0;
+			if (same) {
+				fx = x;
+				fy = y;
+			}
+		}
+	if (fx < 0)
+		fail_msg("sheet of %dx%d: expected the first captcha pixel for "
+		    "pixel near its top left, saw it nowhere", sheet.width,
+		    sheet.height);
+	if (sheet.width < 3 * 120 || dark_rows(&sheet, fx, fx + 120,
+	    fy + 40, fy + 40 + 30) < 8)
+		fail_msg("sheet of %dx%d: expected three captchas a row and a "
+		    "label of 8 rows or more under the first, saw %d rows",
+		    sheet.width, sheet.height, dark_rows(&sheet, fx, fx + 120,
+		    fy + 40, fy + 40 + 30));
+	free(first.rgb);
+	free(sheet.rgb);
+
+	if ((s = render_sheet_new(120, 40, 0, NULL, err, sizeof(err))) !=
+	    NULL ||
+	    (s = render_sheet_new(120, 40, RENDER_SHEET_MAX + 1, NULL, err,
+	    sizeof(err))) != NULL ||
+	    (s = render_sheet_new(10, 10, 3, NULL, err, sizeof(err))) != NULL ||
+	    (s = render_sheet_new(120, 40, 3, "/nonexistent/font.ttf", err,
+	    sizeof(err))) != NULL) {
+		render_sheet_free(s);
+		fail_msg("render_sheet_new out of range or with a missing "
+		    "font: expected NULL, saw a sheet");
+	}
+	for (i = 0; i < 3; i++)
+		free(png[i]);
+	free(odd);
+	render_free(r);
+	render_free(other);
+}
+
 int
 main(void)
 {
@@ -622,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_alphabet),
 		cmocka_unit_test(test_math),
 		cmocka_unit_test(test_font_coverage),
+		cmocka_unit_test(test_sheet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,254 @@
+/*
+ * Unit tests of core/log.c: each line reaches stderr in one write(2),
+ * whatever stdio's buffering of stderr, so that the lines of processes
+ * sharing it do not interleave; an overlong line is cut, marked, and
+ * still one write ending in a newline. While a test logs, stderr is a
+ * datagram socket: each write(2) arrives as one datagram.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/vcode.h"
+
+#define CUT_MARK	" [truncated]\n"
+#define DGRAM_MAX	65536
+
+struct capture {
+	int	 saved;		/* the real stderr */
+	int	 sock;		/* stderr while a test logs */
+	int	 peer;		/* where those writes arrive */
+};
+
+static struct capture	 cap;
+
+/* capture_on: stderr is the socket (cmocka's messages are not caught). */
+static void
+capture_on(void)
+{
+	char	 junk[DGRAM_MAX];
+
+	while (recv(cap.peer, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
+		;
+	fflush(stderr);
+	if (dup2(cap.sock, STDERR_FILENO) == -1)
+		fail_msg("dup2: %s", strerror(errno));
+}
+
+/* capture_off: stderr is stderr again. */
+static void
+capture_off(void)
+{
+	setvbuf(stderr, NULL, _IONBF, 0);
+	dup2(cap.saved, STDERR_FILENO);
+}
+
+static int
+setup(void **state)
+{
+	int	 sv[2];
+
+	(void)state;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == -1 ||
+	    (cap.saved = dup(STDERR_FILENO)) == -1)
+		return -1;
+	cap.sock = sv[0];
+	cap.peer = sv[1];
+	vc_log_init("test_log", VC_LOG_DEBUG);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	close(cap.saved);
+	close(cap.sock);
+	close(cap.peer);
+	return 0;
+}
+
+/*
+ * one_write: the datagrams that arrived since the last call must be
+ * exactly one; it is copied into buf (DGRAM_MAX + 1 bytes, NUL added)
+ * and its length returned.
+ */
+static size_t
+one_write(char *buf)
+{
+	ssize_t	 n, more;
+	char	 extra[DGRAM_MAX];
+
+	if ((n = recv(cap.peer, buf, DGRAM_MAX, MSG_DONTWAIT)) == -1)
+		fail_msg("a log line: expected one write, saw none (%s)",
+		    strerror(errno));
+	buf[n] = '\0';
+	if ((more = recv(cap.peer, extra, sizeof(extra), MSG_DONTWAIT)) >= 0)
+		fail_msg("a log line: expected one write, saw more: \"%s\" "
+		    "then %zd bytes more", buf, more);
+	return (size_t)n;
+}
+
+static void
+expect_line(const char *line, const char *level, const char *text)
+{
+	char	 want[512];
+	regex_t	 re;
+
+	snprintf(want, sizeof(want), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
+	    "[0-9]{2}:[0-9]{2}Z test_log\\[%d\\] %s: %s\n$", (int)getpid(),
+	    level, text);
+	assert_int_equal(regcomp(&re, want, REG_EXTENDED | REG_NOSUB), 0);
+	if (regexec(&re, line, 0, NULL, 0) != 0)
+		fail_msg("log line: expected /%s/, saw \"%s\"", want, line);
+	regfree(&re);
+}
+
+static void
+test_one_write(void **state)
+{
+	char	 buf[DGRAM_MAX + 1];
+
+	(void)state;
+
+	capture_on();
+	log_info("hello %d", 42);
+	capture_off();
+	one_write(buf);
+	expect_line(buf, "info", "hello 42");
+	capture_on();
+	log_error("%s", "");
+	capture_off();
+	one_write(buf);
+	expect_line(buf, "error", "");
+}
+
+/* A library may buffer stderr: the line goes around stdio anyway. */
+static void
+test_one_write_stderr_buffered(void **state)
+{
+	static char	 sbuf[8];
+	char		 buf[DGRAM_MAX + 1];
+
+	(void)state;
+	capture_on();
+	setvbuf(stderr, sbuf, _IOFBF, sizeof(sbuf));
+	log_warn("a line longer than stdio's %zu-byte buffer", sizeof(sbuf));
+	fflush(stderr);
+	capture_off();
+	one_write(buf);
+	expect_line(buf, "warn", "a line longer than stdio's 8-byte buffer");
+}
+
+static void
+test_below_level(void **state)
+{
+	char	 buf[DGRAM_MAX + 1];
+
+	(void)state;
+	capture_on();
+	vc_log_init("test_log", VC_LOG_WARN);
+	log_info("not shown");
+	log_debug("not shown");
+	vc_log_init("test_log", VC_LOG_DEBUG);
+	capture_off();
+	if (recv(cap.peer, buf, DGRAM_MAX,
+	    MSG_DONTWAIT) >= 0)
+		fail_msg("below the level: expected no write, saw one");
+}
+
+static void
+test_overlong(void **state)
+{
+	char	 buf[DGRAM_MAX + 1], *msg;
+	size_t	 n, mlen = 5000;
+
+	(void)state;
+
+	assert_non_null(msg = malloc(mlen + 1));
+	memset(msg, 'x', mlen);
+	msg[mlen] = '\0';
+	capture_on();
+	log_info("%s", msg);
+	capture_off();
+	free(msg);
+	n = one_write(buf);
+	if (n >= mlen || n < sizeof(CUT_MARK) ||
+	    strcmp(buf + n - strlen(CUT_MARK), CUT_MARK) != 0)
+		fail_msg("a %zu-byte message: expected a shorter line ending "
+		    "\"%s\", saw %zu bytes ending \"%s\"", mlen, CUT_MARK, n,
+		    buf + (n > 40 ? n - 40 : 0));
+	strcpy(buf + n - strlen(CUT_MARK), "\n");
+	expect_line(buf, "info", "x+");
+}
+
+/* A line cut inside a UTF-8 character would end in half of it. */
+static void
+test_overlong_utf8(void **state)
+{
+	char		 buf[DGRAM_MAX + 1], msg[3 * 2000 + 1];
+	const char	*end;
+	size_t		 n, i;
+
+	(void)state;
+	for (i = 0; i < 2000; i++)
+		memcpy(msg + 3 * i, "\xe9\xaa\x8c", 3);	/* U+9A8C */
+	msg[sizeof(msg) - 1] = '\0';
+	for (i = 0; i < 3; i++) {
+		capture_on();
+		log_info("%.*s%s", (int)i, "ab", msg);
+		capture_off();
+		n = one_write(buf);
+		assert_true(n > strlen(CUT_MARK));
+		end = buf + n - strlen(CUT_MARK);
+		if (strcmp(end, CUT_MARK) != 0 ||
+		    memcmp(end - 3, "\xe9\xaa\x8c", 3) != 0)
+			fail_msg("prefix %zu + 2000 x U+9A8C: expected whole "
+			    "characters then \"%s\", saw ...%02x %02x %02x "
+			    "\"%s\"", i, CUT_MARK, (unsigned char)end[-3],
+			    (unsigned char)end[-2], (unsigned char)end[-1],
+			    end);
+	}
+}
+
+static void
+test_errno_kept(void **state)
+{
+	char	 buf[DGRAM_MAX + 1];
+	int	 e;
+
+	(void)state;
+
+	capture_on();
+	errno = EACCES;
+	log_info("errno stays");
+	e = errno;
+	capture_off();
+	assert_int_equal(e, EACCES);
+	one_write(buf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_write),
+		cmocka_unit_test(test_one_write_stderr_buffered),
+		cmocka_unit_test(test_below_level),
+		cmocka_unit_test(test_overlong),
+		cmocka_unit_test(test_overlong_utf8),
+		cmocka_unit_test(test_errno_kept),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
