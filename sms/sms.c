@@ -356,6 +356,26 @@ sms_hmac_sha256_hex(const char *key, const void *msg, size_t len, char *out,
 }
 
 /*
+ * secret_join: a, b and c in one buffer of its exact size, for a text
+ * that holds a code or a token: asprintf(3) may grow its buffer by
+ * realloc, freeing a copy unwiped. Free it with wipe_free. NULL when out
+ * of memory.
+ */
+static char *
+secret_join(const char *a, const char *b, const char *c)
+{
+	size_t	 la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char	*t;
+
+	if ((t = malloc(la + lb + lc + 1)) == NULL)
+		return NULL;
+	memcpy(t, a, la);
+	memcpy(t + la, b, lb);
+	memcpy(t + la + lb, c, lc + 1);
+	return t;
+}
+
+/*
  * ccp: Ronglian Cloud Communications template SMS (the seeds'
  * CCP().send_template_sms): POST {base}/2013-12-26/Accounts/{sid}/SMS/
  * TemplateSMS?sig=MD5(sid token timestamp) in uppercase hex, with
@@ -413,9 +433,8 @@ ccp_send(struct sms *s, const char *mobile, const char *code, int minutes,
 	 * the seeds' SDK sends local time, and so do we. */
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm) == 0 ||
-	    asprintf(&signed_text, "%s%s%s", cfg->ccp_account_sid,
-	    cfg->ccp_auth_token, ts) == -1) {
-		signed_text = NULL;
+	    (signed_text = secret_join(cfg->ccp_account_sid,
+	    cfg->ccp_auth_token, ts)) == NULL) {
 		snprintf(err, errlen, "ccp: cannot sign");
 		goto out;
 	}
@@ -502,8 +521,7 @@ webhook_send(struct sms *s, const char *mobile, const char *code,
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
 	if ((body = sms_json_dump(json_pack("{s:s, s:s, s:i}", "mobile", mobile,
 	    "code", code, "minutes", minutes), NULL)) == NULL ||
-	    asprintf(&signed_text, "%s.%s", ts, body) == -1) {
-		signed_text = NULL;
+	    (signed_text = secret_join(ts, ".", body)) == NULL) {
 		snprintf(err, errlen, "webhook: cannot build the request");
 		goto out;
 	}
