@@ -39,6 +39,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vc_config	 cfg;
+	struct store_outbox	 ob;
 	const char		*conf = getenv("VCODE_CONFIG"), *pidfile = NULL;
 	char			 err[VC_ERR_MAX];
 	int			 ch, daemon_flag = 0, test = 0, replay = 0, rc;
@@ -87,8 +88,10 @@ main(int argc, char *argv[])
 			config_free(&cfg);
 			return 1;
 		}
-		printf("%ld dead letters moved back into %soutbox\n", n,
-		    cfg.key_prefix);
+		/* key_prefix is at most 64 bytes (config.c): the names fit. */
+		(void)store_outbox_init(&ob, cfg.key_prefix, cfg.sms_code_ttl,
+		    NULL);
+		printf("%ld dead letters moved back into %s\n", n, ob.stream);
 		config_free(&cfg);
 		return 0;
 	}

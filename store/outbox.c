@@ -257,6 +257,10 @@ static const struct mfield {
 #undef N
 };
 #define MFIELDS	(sizeof(mfields) / sizeof(mfields[0]))
+/* The longest script call: a dead letter's 9 first, its fields, error
+ * and from. */
+_Static_assert(9 + 2 * MFIELDS + 4 <= EVAL_ARGS_MAX,
+    "a dead letter's arguments fit one script call");
 
 /*
  * decimal: n bytes of s, 1 to 18 ASCII digits (so the sum cannot
@@ -708,6 +712,23 @@ out:
 	return text;
 }
 
+/*
+ * move_head: the first 7 arguments of a move script (OWNED): KEYS
+ * stream, to, stats, sending; ARGV group, id, consumer.
+ */
+static void
+move_head(const char **args, const struct store_outbox *ob, const char *to,
+    const char *id)
+{
+	args[0] = ob->stream;
+	args[1] = to;
+	args[2] = ob->stats;
+	args[3] = ob->sending;
+	args[4] = STORE_GROUP;
+	args[5] = id;
+	args[6] = ob->consumer;
+}
+
 int
 store_outbox_retry(struct store *st, const struct store_outbox *ob,
     const struct store_msg *m, long long due_ms, const char *error)
@@ -727,13 +748,7 @@ store_outbox_retry(struct store *st, const struct store_outbox *ob,
 	snprintf(due, sizeof(due), "%lld", due_ms);
 	snprintf(k, sizeof(k), "%d", ob->keep);
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	args[0] = ob->stream;
-	args[1] = ob->retry;
-	args[2] = ob->stats;
-	args[3] = ob->sending;
-	args[4] = STORE_GROUP;
-	args[5] = m->id;
-	args[6] = ob->consumer;
+	move_head(args, ob, ob->retry, m->id);
 	args[7] = due;
 	args[8] = mb;
 	args[9] = k;
@@ -772,13 +787,7 @@ store_outbox_dead(struct store *st, const struct store_outbox *ob,
 
 	snprintf(max, sizeof(max), "%d", STORE_DEAD_MAX);
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	args[0] = ob->stream;
-	args[1] = ob->dead;
-	args[2] = ob->stats;
-	args[3] = ob->sending;
-	args[4] = STORE_GROUP;
-	args[5] = m->id;
-	args[6] = ob->consumer;
+	move_head(args, ob, ob->dead, m->id);
 	args[7] = max;
 	args[8] = dk;
 	n = dead_args(m, error, args + 9, num);

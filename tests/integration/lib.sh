@@ -835,6 +835,18 @@ xentries() {
 # ---- the SMS senders (sms_delivery = queue) ---------------------------------
 # Set SMSD to the vcode-smsd binary and CONF to the configuration first.
 
+# queue_conf [LINE...]: vcode.conf for queued delivery through the
+# stand-in's webhook (fake_start first), every limit off, debug log, then
+# the lines given.
+queue_conf() {
+	write_conf "sms_delivery = queue" "sms_provider = webhook" \
+	    "webhook_url = http://127.0.0.1:$FP/hook" \
+	    "webhook_secret = $WSECRET" "sms_interval = 0" \
+	    "ip_hourly_limit = 0" "prefix_hourly_limit = 0" \
+	    "sms_hourly_budget = 0" "sms_daily_limit = 0" \
+	    "log_level = debug" "$@"
+}
+
 SMSD_PIDS=()
 # smsd_start NAME [VCODE_KEY=VALUE...]: a sender in the foreground of a
 # background job, its log in $T/NAME.log; sets SPID. Waits for its first
@@ -898,6 +910,32 @@ outbox_empty() { [ "$(rcli xlen vcode:outbox)" = 0 ] && [ "$(rcli zcard vcode:ou
 ostat() { local v; v=$(rcli hget vcode:outbox:stats "$1"); echo "${v:-0}"; }
 pending() { rcli xpending vcode:outbox vcode-smsd | head -n 1; }
 stats_reset() { rcli del vcode:outbox:stats >/dev/null; }
+
+# ---- the verify route from a stranger ----------------------------------
+
+# other CODE: a 6-digit code that is not CODE.
+other() { printf '%06d\n' $(((10#$1 + 1) % 1000000)); }
+
+# outsider NAME STATUS: five wrong guesses at a fresh code from 127.0.0.2
+# with "Authorization: Bearer anything": each answered STATUS, none
+# counted, and the code verifies from this host after.
+outsider() {
+	local name=$1 want=$2 m c i seen=""
+	m=$(new_mobile)
+	send_ok meiduo "$m"
+	c=$(rcli get "sms_$m")
+	for i in 1 2 3 4 5; do
+		verify "$m" "$(other "$c")" --interface 127.0.0.2 \
+		    -H 'Authorization: Bearer anything'
+		seen="$seen $H_STATUS"
+	done
+	expect_eq "$name: 5 wrong guesses from 127.0.0.2 with 'Bearer anything': $want each" \
+	    "$(printf " $want%.0s" 1 2 3 4 5)" "$seen"
+	[ "$want" = 401 ] && expect_reply "$name: ... vcoded's 401 4101" 401 .code 4101
+	expect_eq "$name: ... no attempt counted" 0 "$(rcli exists "vcode:verify:sms_$m")"
+	verify "$m" "$c"
+	expect_code "$name: ... the code then verifies from 127.0.0.1" meiduo 200 OK
+}
 
 # need_vcoded: bail out early (one FAIL) when the binary is not built.
 need_vcoded() {

@@ -60,29 +60,6 @@ round() {
 
 AKEY=apache-verify-key-0123456789
 
-# other CODE: a 6-digit code that is not CODE.
-other() { printf '%06d\n' $(((10#$1 + 1) % 1000000)); }
-
-# outsider NAME STATUS: five wrong guesses at a fresh code from 127.0.0.2
-# with "Authorization: Bearer anything", vcode.conf without api_key: each
-# answered STATUS, none counted, and the code verifies from this host after.
-outsider() {
-	local name=$1 want=$2 m c i seen=""
-	m=$(new_mobile)
-	send_ok meiduo "$m"
-	c=$(rcli get "sms_$m")
-	for i in 1 2 3 4 5; do
-		verify "$m" "$(other "$c")" --interface 127.0.0.2 \
-		    -H 'Authorization: Bearer anything'
-		seen="$seen $H_STATUS"
-	done
-	expect_eq "$name: 5 wrong guesses from 127.0.0.2 with 'Bearer anything': $want each" \
-	    "$(printf " $want%.0s" 1 2 3 4 5)" "$seen"
-	[ "$want" = 401 ] && expect_reply "$name: ... vcoded's 401 4101" 401 .code 4101
-	expect_eq "$name: ... no attempt counted" 0 "$(rcli exists "vcode:verify:sms_$m")"
-	verify "$m" "$c"
-	expect_code "$name: ... the code then verifies from 127.0.0.1" meiduo 200 OK
-}
 
 # keyed SNIPPET NAME PREFIX: the file with its Bearer line on
 # (VCODE_API_KEY_SET): without api_key vcoded still refuses 127.0.0.2;

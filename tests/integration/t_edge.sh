@@ -13,28 +13,6 @@ start_nginx
 
 P="[edge]"
 
-# other CODE: a 6-digit code that is not CODE.
-other() { printf '%06d\n' $(((10#$1 + 1) % 1000000)); }
-
-# outsider NAME STATUS: five wrong guesses at a fresh code from 127.0.0.2:
-# each answered STATUS, the code not burned: it verifies from this host.
-outsider() {
-	local name=$1 want=$2 m c i seen=""
-	m=$(new_mobile)
-	send_ok meiduo "$m"
-	c=$(rcli get "sms_$m")
-	for i in 1 2 3 4 5; do
-		verify "$m" "$(other "$c")" --interface 127.0.0.2 \
-		    -H 'Authorization: Bearer anything'
-		seen="$seen $H_STATUS"
-	done
-	expect_eq "$name: 5 wrong guesses from 127.0.0.2: $want each" \
-	    "$(printf " $want%.0s" 1 2 3 4 5)" "$seen"
-	[ "$want" = 401 ] && expect_reply "$name: ... vcoded's 401 4101" 401 .code 4101
-	expect_eq "$name: ... no attempt counted" 0 "$(rcli exists "vcode:verify:sms_$m")"
-	verify "$m" "$c"
-	expect_code "$name: ... the code then verifies from 127.0.0.1" meiduo 200 OK
-}
 if start_vcoded spawn VCODE_SMS_INTERVAL=0 'VCODE_TRUSTED_PROXIES=127.0.0.1'; then
 	m=$(new_mobile)
 	verify "$m" 123456 --interface 127.0.0.2

@@ -21,21 +21,7 @@ fake_start
 start_redis --appendonly yes --appendfsync always
 start_nginx
 
-QCONF=(
-	"sms_delivery = queue"
-	"sms_provider = webhook"
-	"webhook_url = http://127.0.0.1:$FP/hook"
-	"webhook_secret = $WSECRET"
-	"sms_interval = 0"
-	"ip_hourly_limit = 0"
-	"prefix_hourly_limit = 0"
-	"sms_hourly_budget = 0"
-	"sms_daily_limit = 0"
-	"sms_claim_idle_ms = 9500"
-	"log_level = debug"
-	"workers = 2"
-)
-write_conf "${QCONF[@]}"
+queue_conf "sms_claim_idle_ms = 9500" "workers = 2"
 set_mode ok
 start_vcoded prefork || it_done
 

@@ -26,21 +26,7 @@ fake_start
 start_redis --appendonly yes
 start_nginx
 
-QCONF=(
-	"sms_delivery = queue"
-	"sms_provider = webhook"
-	"webhook_url = http://127.0.0.1:$FP/hook"
-	"webhook_secret = $WSECRET"
-	"sms_interval = 0"
-	"ip_hourly_limit = 0"
-	"prefix_hourly_limit = 0"
-	"sms_hourly_budget = 0"
-	"sms_daily_limit = 0"
-	"sms_claim_idle_ms = 10000"
-	"log_level = debug"
-	"workers = 4"
-)
-write_conf "${QCONF[@]}"
+queue_conf "sms_claim_idle_ms = 10000" "workers = 4"
 set_mode ok
 
 # ---- the start-up checks ------------------------------------------------------
