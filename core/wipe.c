@@ -3,40 +3,10 @@
  * internal.h): a parsed body holds the SMS code a client sent, and a
  * provider's request body the code it sends. Every daemon installs it in
  * proc_start; ctx_new does too, for callers without one (tests, fuzzers).
+ * The allocator is sms/'s, which gives libcurl the same.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/internal.h"
-
-/* Each block carries its size in front, so the free can zero it all. */
-#define WIPE_HEAD	16	/* keeps the block's alignment */
-
-static void *
-wipe_malloc(size_t n)
-{
-	unsigned char	*p;
-
-	if (n > SIZE_MAX - WIPE_HEAD || (p = malloc(n + WIPE_HEAD)) == NULL)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + WIPE_HEAD;
-}
-
-static void
-wipe_free(void *ptr)
-{
-	unsigned char	*p = ptr;
-	size_t		 n;
-
-	if (p == NULL)
-		return;
-	p -= WIPE_HEAD;
-	memcpy(&n, p, sizeof(n));
-	explicit_bzero(p, n + WIPE_HEAD);
-	free(p);
-}
+#include "sms/sms.h"
 
 void
 json_wipe_install(void)
@@ -44,6 +14,6 @@ json_wipe_install(void)
 	static int	 done;
 
 	if (!done)
-		json_set_alloc_funcs(wipe_malloc, wipe_free);
+		json_set_alloc_funcs(sms_wipe_malloc, sms_wipe_free);
 	done = 1;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,9 @@
  */
 static struct {
 	void			*dl;
-	CURLcode		(*global_init)(long);
+	CURLcode		(*global_init_mem)(long, curl_malloc_callback,
+				    curl_free_callback, curl_realloc_callback,
+				    curl_strdup_callback, curl_calloc_callback);
 	CURL			*(*easy_init)(void);
 	CURLcode		(*easy_setopt)(CURL *, CURLoption, ...);
 	CURLcode		(*easy_perform)(CURL *);
@@ -52,7 +55,7 @@ static struct {
 
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
-#define curl_global_init	lib.global_init
+#define curl_global_init_mem	lib.global_init_mem
 #define curl_easy_init		lib.easy_init
 #define curl_easy_setopt	lib.easy_setopt
 #define curl_easy_perform	lib.easy_perform
@@ -69,7 +72,7 @@ curl_load(char *err, size_t errlen)
 {
 	static const struct { const char *name; size_t off; } syms[] = {
 #define SYM(f)	{ "curl_" #f, offsetof(__typeof__(lib), f) }
-		SYM(global_init), SYM(easy_init), SYM(easy_setopt),
+		SYM(global_init_mem), SYM(easy_init), SYM(easy_setopt),
 		SYM(easy_perform), SYM(easy_getinfo), SYM(easy_reset),
 		SYM(easy_cleanup), SYM(easy_strerror), SYM(slist_append),
 		SYM(slist_free_all),
@@ -209,6 +212,78 @@ http_url_ok(const char *url)
 	    (strncmp(url, "https://", 8) == 0 && url[8] != '\0');
 }
 
+/*
+ * Memory zeroed when freed: each block carries its size in front, so the
+ * free can zero it all. For every library buffer that may hold a code:
+ * libcurl's (here) and jansson's (core installs it).
+ */
+#define WIPE_HEAD	16	/* keeps the block's alignment */
+
+void *
+sms_wipe_malloc(size_t n)
+{
+	unsigned char	*p;
+
+	if (n > SIZE_MAX - WIPE_HEAD || (p = malloc(n + WIPE_HEAD)) == NULL)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + WIPE_HEAD;
+}
+
+void
+sms_wipe_free(void *ptr)
+{
+	unsigned char	*p = ptr;
+	size_t		 n;
+
+	if (p == NULL)
+		return;
+	p -= WIPE_HEAD;
+	memcpy(&n, p, sizeof(n));
+	explicit_bzero(p, n + WIPE_HEAD);
+	free(p);
+}
+
+/* wipe_realloc: a new block, the old one copied, then wiped and freed. */
+static void *
+wipe_realloc(void *ptr, size_t n)
+{
+	size_t	 old;
+	void	*q;
+
+	if (ptr == NULL)
+		return sms_wipe_malloc(n);
+	if ((q = sms_wipe_malloc(n)) == NULL)
+		return NULL;
+	memcpy(&old, (unsigned char *)ptr - WIPE_HEAD, sizeof(old));
+	memcpy(q, ptr, old < n ? old : n);
+	sms_wipe_free(ptr);
+	return q;
+}
+
+static char *
+wipe_strdup(const char *s)
+{
+	size_t	 n = strlen(s) + 1;
+	char	*q;
+
+	if ((q = sms_wipe_malloc(n)) != NULL)
+		memcpy(q, s, n);
+	return q;
+}
+
+static void *
+wipe_calloc(size_t nmemb, size_t size)
+{
+	void	*q;
+
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		return NULL;
+	if ((q = sms_wipe_malloc(nmemb * size)) != NULL)
+		memset(q, 0, nmemb * size);
+	return q;
+}
+
 /* http_open: the easy handle shared by the requests of this process. */
 static int
 http_open(struct sms *s, char *err, size_t errlen)
@@ -218,7 +293,10 @@ http_open(struct sms *s, char *err, size_t errlen)
 	if (curl_load(err, errlen) == -1)
 		return -1;
 	/* Not thread-safe, and need not be: workers are processes. */
-	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+	/* libcurl's buffers hold the request body, and so the code. */
+	if (!inited && curl_global_init_mem(CURL_GLOBAL_DEFAULT,
+	    sms_wipe_malloc, sms_wipe_free, wipe_realloc, wipe_strdup,
+	    wipe_calloc) != 0) {
 		snprintf(err, errlen, "libcurl: global init failed");
 		return -1;
 	}

@@ -50,6 +50,14 @@ struct sms_options {
  */
 struct sms	*sms_new(const struct sms_options *opts, char *err,
 		    size_t errlen);
+/*
+ * sms_wipe_malloc, sms_wipe_free: memory zeroed when freed, for library
+ * buffers that may hold a code (libcurl's, which sms/ installs, and
+ * jansson's, which core installs). A block of one is freed by the other
+ * only.
+ */
+void		*sms_wipe_malloc(size_t);
+void		 sms_wipe_free(void *);
 /* sms_free: releases the provider; accepts NULL. */
 void		 sms_free(struct sms *);
 /* What sms_send() knows of a message. */

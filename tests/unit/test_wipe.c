@@ -8,12 +8,14 @@
  * the old block of a realloc() that moved (the C library's realloc does
  * not call free()).
  * The send goes to a port on 127.0.0.1 that is bound but not listening,
- * so the request body is built, refused at connect and freed.
+ * so the request body is built, refused at connect and freed; or to a
+ * child that takes it, so libcurl's buffers hold it too.
  *
  * Under valgrind's memcheck, which puts its own free() in place of this
  * one unless told otherwise, the test fails rather than pass unwatched.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 
@@ -180,24 +182,67 @@ teardown(void **state)
 }
 
 /*
- * send_watched: sends code through provider to a dead port and fails the
- * test when a freed block held the code.
+ * gateway: a child that answers one request on the listening socket fd
+ * with a CCP success (which a webhook takes as any 2xx), once the body
+ * has come (its closing brace). Returns the child's pid.
+ */
+static pid_t
+gateway(int fd)
+{
+	static const char	 ok[] = "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: 24\r\nConnection: close"
+	    "\r\n\r\n{\"statusCode\":\"000000\"}\n";
+	char			 buf[8192];
+	size_t			 got = 0;
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 c;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	if ((c = accept(fd, NULL, NULL)) == -1)
+		_exit(1);
+	while (got < sizeof(buf) - 1 &&
+	    (n = read(c, buf + got, sizeof(buf) - 1 - got)) > 0) {
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "\r\n\r\n") != NULL &&
+		    strchr(strstr(buf, "\r\n\r\n"), '}') != NULL)
+			break;
+	}
+	if (write(c, ok, sizeof(ok) - 1) < 0)
+		_exit(1);
+	close(c);
+	_exit(0);
+}
+
+/*
+ * send_watched: sends code through provider to a dead port (live: to a
+ * stand-in that takes it) and fails the test when a freed block held the
+ * code.
  */
 static void
-send_watched(enum sms_provider provider, const char *code)
+send_watched(enum sms_provider provider, const char *code, int live)
 {
 	struct sms_options	 o = { .sms_log_file = "", .ccp_base_url = "",
 	    .ccp_account_sid = "", .ccp_auth_token = "", .ccp_app_id = "",
 	    .ccp_template_id = "", .webhook_url = "", .webhook_secret = "" };
 	struct sms		*s;
 	char			 url[64], err[VC_ERR_MAX] = "";
-	int			 fd, port, rc;
+	int			 fd, port, rc, want = live ? SMS_SENT : SMS_REFUSED;
+	pid_t			 pid = -1;
 
 	if (!interposed())
 		fail_msg("free(): expected this binary's to run, saw another "
 		    "(under valgrind, give it --soname-synonyms=somalloc="
 		    "nouserintercepts, as make valgrind does)");
 	fd = dead_port(&port);
+	if (live) {
+		if (listen(fd, 1) == -1)
+			fail_msg("listen: expected 0, saw -1");
+		if ((pid = gateway(fd)) == -1)
+			fail_msg("fork: expected a stand-in, saw -1");
+	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	o.provider = provider;
 	o.ccp_base_url = url;
@@ -215,9 +260,11 @@ send_watched(enum sms_provider provider, const char *code)
 	sms_free(s);
 	watched = NULL;
 	close(fd);
-	if (rc != SMS_REFUSED)
-		fail_msg("send to a dead port: expected SMS_REFUSED (%d), saw "
-		    "%d: %s", SMS_REFUSED, rc, err);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (rc != want)
+		fail_msg("send to %s: expected %d, saw %d: %s", live ?
+		    "a stand-in that takes it" : "a dead port", want, rc, err);
 	if (dirty != 0)
 		fail_msg("send of %s: expected no freed block to hold the "
 		    "code, saw %d", code, dirty);
@@ -227,14 +274,29 @@ static void
 test_ccp_frees_no_code(void **state)
 {
 	(void)state;
-	send_watched(SMS_CCP, "830274");
+	send_watched(SMS_CCP, "830274", 0);
+}
+
+/* Sent: libcurl's buffers held the request, and so the code. */
+static void
+test_ccp_sent_frees_no_code(void **state)
+{
+	(void)state;
+	send_watched(SMS_CCP, "604913", 1);
+}
+
+static void
+test_webhook_sent_frees_no_code(void **state)
+{
+	(void)state;
+	send_watched(SMS_WEBHOOK, "492705", 1);
 }
 
 static void
 test_webhook_frees_no_code(void **state)
 {
 	(void)state;
-	send_watched(SMS_WEBHOOK, "571936");
+	send_watched(SMS_WEBHOOK, "571936", 0);
 }
 
 int
@@ -243,6 +305,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ccp_frees_no_code),
 		cmocka_unit_test(test_webhook_frees_no_code),
+		cmocka_unit_test(test_ccp_sent_frees_no_code),
+		cmocka_unit_test(test_webhook_sent_frees_no_code),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
