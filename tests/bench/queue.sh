@@ -23,11 +23,7 @@ fake_init
 fake_start
 start_redis
 start_nginx
-write_conf "sms_delivery = queue" "sms_provider = webhook" \
-    "webhook_url = http://127.0.0.1:$FP/hook" "webhook_secret = $WSECRET" \
-    "sms_interval = 0" "ip_hourly_limit = 0" "prefix_hourly_limit = 0" \
-    "sms_hourly_budget = 0" "sms_daily_limit = 0" "workers = 4" \
-    "log_level = warn"
+queue_conf "workers = 4" "log_level = warn"
 set_mode ok
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
