@@ -835,6 +835,21 @@ xentries() {
 # ---- the SMS senders (sms_delivery = queue) ---------------------------------
 # Set SMSD to the vcode-smsd binary and CONF to the configuration first.
 
+# smsd_init: it_init for a test of the senders: vcode-smsd (built beside
+# VCODED) copied in as SMSD, and the stand-in provider started.
+smsd_init() {
+	local src
+	src=$(dirname "$VCODED")/vcode-smsd
+	need_vcoded
+	[ -x "$src" ] || it_bail "$src not built (run make)"
+	it_init
+	command -v python3 >/dev/null || it_bail "python3 not found (fake_sms.py needs it)"
+	cp "$src" "$T/vcode-smsd" || it_bail "cannot copy $src"
+	SMSD=$T/vcode-smsd
+	fake_init
+	fake_start
+}
+
 # queue_conf [LINE...]: vcode.conf for queued delivery through the
 # stand-in's webhook (fake_start first), every limit off, debug log, then
 # the lines given.

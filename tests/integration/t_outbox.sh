@@ -9,15 +9,7 @@
 # the middle of a send with two senders, which must not send twice; and
 # a message whose clock says its code expired while its key is live.
 . "$(dirname "$0")/lib.sh"
-SMSD_SRC=$(dirname "$VCODED")/vcode-smsd
-need_vcoded
-[ -x "$SMSD_SRC" ] || it_bail "$SMSD_SRC not built (run make)"
-it_init
-command -v python3 >/dev/null || it_bail "python3 not found (fake_sms.py needs it)"
-cp "$SMSD_SRC" "$T/vcode-smsd" || it_bail "cannot copy $SMSD_SRC"
-SMSD=$T/vcode-smsd
-fake_init
-fake_start
+smsd_init
 start_redis --appendonly yes --appendfsync always
 start_nginx
 

@@ -13,15 +13,7 @@
 # by vcoded's master; a slow gateway no longer holding the captcha route;
 # the start-up checks; and no code or full mobile in any log.
 . "$(dirname "$0")/lib.sh"
-SMSD_SRC=$(dirname "$VCODED")/vcode-smsd
-need_vcoded
-[ -x "$SMSD_SRC" ] || it_bail "$SMSD_SRC not built (run make)"
-it_init
-command -v python3 >/dev/null || it_bail "python3 not found (fake_sms.py needs it)"
-cp "$SMSD_SRC" "$T/vcode-smsd" || it_bail "cannot copy $SMSD_SRC"
-SMSD=$T/vcode-smsd
-fake_init
-fake_start
+smsd_init
 # appendonly: the restart scenario needs the data to outlive Redis.
 start_redis --appendonly yes
 start_nginx
