@@ -72,9 +72,13 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 	return 0;
 }
 
-/* limits_from_config: what every SMS request of cfg is checked against. */
+/*
+ * limits_from_config: what every SMS request of cfg is checked against;
+ * the outbox's TTL from ob.
+ */
 static void
-limits_from_config(const struct vc_config *cfg, struct store_sms_limits *l)
+limits_from_config(const struct vc_config *cfg, const struct store_outbox *ob,
+    struct store_sms_limits *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->code_ttl = cfg->sms_code_ttl;
@@ -88,7 +92,7 @@ limits_from_config(const struct vc_config *cfg, struct store_sms_limits *l)
 	if (cfg->sms_delivery == VC_DELIVER_QUEUE) {
 		l->queue_max = cfg->sms_queue_max;
 		l->minutes = code_minutes(cfg);
-		l->keep = cfg->sms_code_ttl + STORE_OUTBOX_MARGIN;
+		l->keep = ob->keep;
 	}
 }
 
@@ -104,8 +108,14 @@ ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
 	}
 	json_wipe_install();
 	ctx->cfg = cfg;
-	limits_from_config(cfg, &ctx->limits);
 	ctx->warm = mode == CTX_WARM;
+	if (store_outbox_init(&ctx->outbox, cfg->key_prefix, cfg->sms_code_ttl,
+	    NULL) == -1) {
+		snprintf(err, errlen, "key 'key_prefix': too long");
+		ctx_free(ctx);
+		return NULL;
+	}
+	limits_from_config(cfg, &ctx->outbox, &ctx->limits);
 	if ((ctx->mobile = mobile_compile(cfg->mobile_pattern, err,
 	    errlen)) == NULL ||
 	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,

@@ -164,7 +164,6 @@ sms_keys(struct hreq *h, const char *mobile, const char *id,
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	const char		*p = cfg->key_prefix;
-	struct store_outbox	 ob;
 	char			 ip[VC_IP_MAX], national[VC_MOBILE_MAX + 1];
 	char			 block[VC_PREFIX_MAX + 1];
 
@@ -172,9 +171,7 @@ sms_keys(struct hreq *h, const char *mobile, const char *id,
 	    sizeof(national));
 	client_ip(cfg, h->req, ip, sizeof(ip));
 	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, national);
-	if (store_outbox_init(&ob, p, cfg->sms_code_ttl, NULL) == -1)
-		return -1;
-	memcpy(q->outbox_key, ob.stream, sizeof(q->outbox_key));
+	memcpy(q->outbox_key, h->ctx->outbox.stream, sizeof(q->outbox_key));
 	return key_make(q->flag_key, keys->flag, "", mobile) == -1 ||
 	    key_make(q->interval_key, p, KEY_INTERVAL, national) == -1 ||
 	    key_make(q->daily_key, p, KEY_DAILY, national) == -1 ||

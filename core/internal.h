@@ -125,6 +125,7 @@ int	 ctx_make(struct vc_ctx *, unsigned want, char *err, size_t errlen);
 
 struct vc_ctx {
 	const struct vc_config	*cfg;
+	struct store_outbox	 outbox;	/* its names, for the SMS step */
 	struct store_sms_limits	 limits;	/* of every SMS request */
 	int			 warm;		/* CTX_WARM: glyphs rasterised */
 	struct vc_mobile	*mobile;

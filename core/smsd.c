@@ -43,31 +43,41 @@ on_signal(int sig)
 		got_stop = 1;
 }
 
+/* consumer_name: host:pid and a random part (two containers may share
+ * both) into out. */
+static void
+consumer_name(char *out, size_t outlen)
+{
+	char	 host[64], tag[8];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (rand_digits(tag, sizeof(tag), 6) == -1)
+		snprintf(tag, sizeof(tag), "0");
+	snprintf(out, outlen, "%s:%ld:%s", host, (long)getpid(), tag);
+}
+
 /*
  * sender_open: the store, the provider (unless !provider), the pattern
- * and the names of cfg. 0 or -1 with err.
+ * and the names of cfg, as the consumer named (NULL: a new name). 0 or -1
+ * with err.
  */
 static int
-sender_open(struct sender *s, struct vc_config *cfg, int provider, char *err,
-    size_t errlen)
+sender_open(struct sender *s, struct vc_config *cfg, int provider,
+    const char *name, char *err, size_t errlen)
 {
-	char	 host[64], tag[8], consumer[STORE_CONSUMER_MAX];
+	char	 consumer[STORE_CONSUMER_MAX];
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->stop = &got_stop;
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	/* host:pid and a random part: two containers may share both. */
-	if (rand_digits(tag, sizeof(tag), 6) == -1)
-		snprintf(tag, sizeof(tag), "0");
-	snprintf(consumer, sizeof(consumer), "%s:%ld:%s", host,
-	    (long)getpid(), tag);
+	if (name == NULL)
+		consumer_name(consumer, sizeof(consumer));
 	snprintf(s->cursor, sizeof(s->cursor), "0-0");
 	s->fresh = 1;
 	if (store_outbox_init(&s->ob, cfg->key_prefix, cfg->sms_code_ttl,
-	    consumer) == -1 || key_make(s->budget, cfg->key_prefix,
+	    name != NULL ? name : consumer) == -1 || key_make(s->budget, cfg->key_prefix,
 	    KEY_BUDGET, "") == -1) {
 		snprintf(err, errlen, "key 'key_prefix': too long");
 		return -1;
@@ -210,50 +220,38 @@ next(struct sender *s, struct store_msg *m)
 }
 
 /*
- * reload: path again. Nothing changes unless the new configuration makes
- * a store handle and a provider; the messages are not touched.
+ * reload: path again, as the same consumer. Nothing changes unless the
+ * new configuration makes every part a sender needs; the messages are
+ * not touched.
  */
 static void
 reload(struct sender *s, const char *path)
 {
 	struct vc_config	 next_cfg;
-	struct store		*st = NULL;
-	struct sms		*sms = NULL;
-	struct vc_mobile	*mobile = NULL;
-	char			 err[VC_ERR_MAX], consumer[STORE_CONSUMER_MAX];
+	struct sender		 n;
+	char			 err[VC_ERR_MAX];
 
 	if (config_load(&next_cfg, path, err, sizeof(err)) == -1) {
 		log_error("reload refused: %s", err);
 		return;
 	}
-	if ((sms = sms_from_config(&next_cfg, err, sizeof(err))) == NULL ||
-	    (mobile = mobile_compile(next_cfg.mobile_pattern, err,
-	    sizeof(err))) == NULL ||
-	    (st = store_new(next_cfg.redis, next_cfg.redis_timeout_ms, err,
-	    sizeof(err))) == NULL) {
+	if (sender_open(&n, &next_cfg, 1, s->ob.consumer, err,
+	    sizeof(err)) == -1) {
 		log_error("reload refused: %s", err);
-		sms_free(sms);
-		mobile_free(mobile);
 		config_free(&next_cfg);
 		return;
 	}
 	if (next_cfg.sms_delivery != VC_DELIVER_QUEUE)
 		log_warn("reload: sms_delivery is not queue; still sending "
 		    "what the outbox holds");
-	snprintf(consumer, sizeof(consumer), "%s", s->ob.consumer);
 	sender_close(s);
 	config_free(s->cfg);
+	/* The caller's configuration is the one kept: n's parts borrow its
+	 * strings, which the copy carries over. */
 	*s->cfg = next_cfg;
+	n.cfg = s->cfg;
+	*s = n;
 	vc_log_init("vcode-smsd", s->cfg->log_level);
-	s->store = st;
-	s->sms = sms;
-	mobile_free(s->mobile);
-	s->mobile = mobile;
-	/* key_prefix is at most 64 bytes (config.c): the names fit. */
-	(void)store_outbox_init(&s->ob, s->cfg->key_prefix,
-	    s->cfg->sms_code_ttl, consumer);
-	(void)key_make(s->budget, s->cfg->key_prefix, KEY_BUDGET, "");
-	s->fresh = 1;
 	log_info("reloaded");
 }
 
@@ -267,7 +265,7 @@ sender_run(struct vc_config *cfg, const char *path)
 	int			 rc;
 
 	/* Opened before root is given up: the log file may be root's. */
-	if (sender_open(&s, cfg, 1, err, sizeof(err)) == -1) {
+	if (sender_open(&s, cfg, 1, NULL, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -318,7 +316,7 @@ sender_check(struct vc_config *cfg, char *err, size_t errlen)
 {
 	struct sender	 s;
 
-	if (sender_open(&s, cfg, 1, err, errlen) == -1)
+	if (sender_open(&s, cfg, 1, NULL, err, errlen) == -1)
 		return -1;
 	sender_close(&s);
 	return 0;
@@ -332,7 +330,7 @@ sender_replay(struct vc_config *cfg, char *err, size_t errlen)
 	long		 moved = 0;
 	int		 n;
 
-	if (sender_open(&s, cfg, 0, err, errlen) == -1)
+	if (sender_open(&s, cfg, 0, NULL, err, errlen) == -1)
 		return -1;
 	snprintf(cursor, sizeof(cursor), "-");
 	if ((n = store_outbox_last_dead(s.store, &s.ob, end,

@@ -401,15 +401,13 @@ parse_entry(const redisReply *e, struct store_msg *m)
 	const char	*names[STORE_MSG_FIELDS_MAX];
 	const char	*values[STORE_MSG_FIELDS_MAX];
 	size_t		 nl[STORE_MSG_FIELDS_MAX], vl[STORE_MSG_FIELDS_MAX];
-	const redisReply *f, *id;
+	const redisReply *f;
 	size_t		 i;
 
 	memset(m, 0, sizeof(*m));
 	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-	    (id = e->element[0])->type != REDIS_REPLY_STRING ||
-	    id->len >= sizeof(m->id) || strlen(id->str) != id->len)
+	    reply_str(e->element[0], m->id, sizeof(m->id)) == -1)
 		return -1;
-	memcpy(m->id, id->str, id->len + 1);
 	f = e->element[1];
 	if (f->type == REDIS_REPLY_NIL)
 		return 0;
@@ -505,16 +503,6 @@ ack_gone(struct store *st, const struct store_outbox *ob, const char *id)
 	(void)run_simple(st, 4, argv, NULL);
 }
 
-/* unexpected: a reply of the wrong shape to what; -1, refused. */
-static int
-unexpected(struct store *st, const char *what)
-{
-	snprintf(st->err, sizeof(st->err), "redis %s: a reply of an "
-	    "unexpected shape", what);
-	st->refused = 1;
-	return -1;
-}
-
 /*
  * take: the first entry of entries into m, skipping (and acknowledging)
  * the ones whose message is gone. 1, 0 (none), -1.
@@ -526,15 +514,19 @@ take(struct store *st, const struct store_outbox *ob,
 	size_t	 i;
 	int	 rc;
 
-	if (entries->type != REDIS_REPLY_ARRAY)
-		return unexpected(st, what);
+	if (entries->type != REDIS_REPLY_ARRAY) {
+		refuse(st, what, entries);
+		return -1;
+	}
 	for (i = 0; i < entries->elements; i++) {
 		/* Redis 6.2's XAUTOCLAIM: nil for an entry deleted while
 		 * pending (7.0 lists those apart). */
 		if (entries->element[i]->type == REDIS_REPLY_NIL)
 			continue;
-		if ((rc = parse_entry(entries->element[i], m)) == -1)
-			return unexpected(st, what);
+		if ((rc = parse_entry(entries->element[i], m)) == -1) {
+			refuse(st, what, entries->element[i]);
+			return -1;
+		}
 		if (rc == 1)
 			return 1;
 		ack_gone(st, ob, m->id);
@@ -604,8 +596,10 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 	    (s = r->element[0])->type == REDIS_REPLY_ARRAY &&
 	    s->elements == 2)
 		rc = take(st, ob, s->element[1], m, "XREADGROUP");
-	else
-		rc = unexpected(st, "XREADGROUP");
+	else {
+		refuse(st, "XREADGROUP", r);
+		rc = -1;
+	}
 	freeReplyObject(r);
 	if (rc == 1)
 		m->deliveries = after != NULL ? deliveries(st, ob, m->id) : 1;
@@ -628,12 +622,12 @@ store_outbox_claim(struct store *st, const struct store_outbox *ob,
 	if (r->type == REDIS_REPLY_ERROR)
 		rc = regroup(st, ob, r, "XAUTOCLAIM");
 	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING &&
-	    r->element[0]->len < cursorlen) {
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+	    reply_str(r->element[0], cursor, cursorlen) == 0)
 		rc = take(st, ob, r->element[1], m, "XAUTOCLAIM");
-	} else
-		rc = unexpected(st, "XAUTOCLAIM");
+	else {
+		refuse(st, "XAUTOCLAIM", r);
+		rc = -1;
+	}
 	freeReplyObject(r);
 	if (rc == 1)
 		m->deliveries = deliveries(st, ob, m->id);
@@ -912,12 +906,8 @@ store_outbox_last_dead(struct store *st, const struct store_outbox *ob,
 	} else if (r->elements == 1 &&
 	    r->element[0]->type == REDIS_REPLY_ARRAY &&
 	    r->element[0]->elements == 2 &&
-	    r->element[0]->element[0]->type == REDIS_REPLY_STRING &&
-	    r->element[0]->element[0]->len < outlen) {
-		memcpy(out, r->element[0]->element[0]->str,
-		    r->element[0]->element[0]->len + 1);
+	    reply_str(r->element[0]->element[0], out, outlen) == 0)
 		rc = 1;
-	}
 	freeReplyObject(r);
 	return rc;
 }
@@ -943,12 +933,7 @@ store_outbox_replay(struct store *st, const struct store_outbox *ob, int max,
 	if ((r = run(st, 6, argv)) == NULL)
 		return -1;
 	if (r->type != REDIS_REPLY_ARRAY) {
-		if (r->type == REDIS_REPLY_ERROR)
-			snprintf(st->err, sizeof(st->err), "redis XRANGE: %s",
-			    r->str);
-		else
-			(void)unexpected(st, "XRANGE");
-		st->refused = 1;
+		refuse(st, "XRANGE", r);
 		freeReplyObject(r);
 		return -1;
 	}
@@ -956,12 +941,8 @@ store_outbox_replay(struct store *st, const struct store_outbox *ob, int max,
 		const redisReply *e = r->element[i];
 
 		/* The cursor moves past every entry, whatever it holds. */
-		if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
-		    e->element[0]->type == REDIS_REPLY_STRING &&
-		    e->element[0]->len < cursorlen &&
-		    strlen(e->element[0]->str) == e->element[0]->len)
-			memcpy(cursor, e->element[0]->str,
-			    e->element[0]->len + 1);
+		if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1)
+			(void)reply_str(e->element[0], cursor, cursorlen);
 		if (parse_entry(e, &m) != 1 || m.why != NULL)
 			continue;	/* stays, for an operator to read */
 		m.tries = 0;

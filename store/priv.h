@@ -60,6 +60,12 @@ struct store {
 struct redisReply;
 void		 refuse(struct store *, const char *what,
 		    const struct redisReply *);
+/*
+ * reply_str: r, a string reply without a NUL that fits, into out. 0, or
+ * -1 (out untouched).
+ */
+int		 reply_str(const struct redisReply *r, char *out,
+		    size_t outlen);
 /* script_init: body and its SHA1, for EVALSHA. */
 void		 script_init(struct script *, const char *body);
 /* outbox_scripts_init: the outbox's scripts into st (outbox.c). */

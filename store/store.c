@@ -693,6 +693,16 @@ store_del(struct store *st, const char *key)
 }
 
 int
+reply_str(const redisReply *r, char *out, size_t outlen)
+{
+	if (r->type != REDIS_REPLY_STRING || r->len >= outlen ||
+	    strlen(r->str) != r->len)
+		return -1;
+	memcpy(out, r->str, r->len + 1);
+	return 0;
+}
+
+int
 store_get(struct store *st, const char *key, char *out, size_t outlen)
 {
 	const char	*argv[] = { "GET", key };
@@ -701,11 +711,9 @@ store_get(struct store *st, const char *key, char *out, size_t outlen)
 
 	if ((r = run(st, 2, argv)) == NULL)
 		return -1;
-	if (r->type == REDIS_REPLY_STRING && r->len < outlen &&
-	    strlen(r->str) == r->len) {
-		memcpy(out, r->str, r->len + 1);
+	if (reply_str(r, out, outlen) == 0)
 		rc = 1;
-	} else if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) {
+	else if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) {
 		refuse(st, "GET", r);
 		rc = -1;
 	}
