@@ -97,7 +97,8 @@ series_reset() { OUT=""; MOBS=(); }
 # dev log inline; the stand-in's log when queued, waiting for delivery).
 code_of() {
 	if [ "$DELIVERY" = queue ]; then
-		wait_for 10 '[ "$(fcount "$1")" -ge 1 ]'
+		CO_M=$1
+		wait_for 10 '[ "$(fcount "$CO_M")" -ge 1 ]'
 		flast_r "$1" .code
 	else
 		log_code "$1"
@@ -377,6 +378,14 @@ if scenario VCODE_FRAUD_NET_FLOOR=2; then
 	for i in $(seq 6); do try meiduo "$(new_mobile)" "$N.$((20 + i))"; done
 	expect_eq "$P ratio 50% of 10 verified: 5 unverified served (not the floor's 2), the 6th refused" \
 	    "OK OK OK OK OK net" "$OUT"
+	c=$(code_of "${MOBS[0]}")
+	vfy ihome "${MOBS[0]}" "$(other "$c")"
+	a=$(vwhy ihome)
+	vfy news "${MOBS[0]}" "$(other "$c")"
+	expect_eq "$P a wrong code on the ihome and news verify routes: \"4004\" each" \
+	    "WRONG WRONG" "$a $(vwhy news)"
+	vfy news "${MOBS[0]}" "$c"
+	expect_eq "$P ... the right one after them: \"0\"" OK "$(vwhy news)"
 	check_ttls "$P every key has a TTL"
 fi
 
@@ -654,7 +663,9 @@ P="[logs]"
 leaks=""
 for f in "$T/vcoded.stderr" "$T/cgi.err" "$T"/smsd-*.log; do
 	[ -f "$f" ] || continue
-	grep -qwFf "$T/codes" "$f" && leaks="$leaks $(basename "$f"):code"
+	# The process ids ("vcoded[123456]") are not codes.
+	sed 's/\[[0-9]*\]//g' "$f" >"$T/log.nopid"
+	grep -qwFf "$T/codes" "$T/log.nopid" && leaks="$leaks $(basename "$f"):code"
 	grep -qFf "$T/mobiles" "$f" && leaks="$leaks $(basename "$f"):mobile"
 done
 expect_eq "$P no code ($(wc -l <"$T/codes")) and no full mobile ($(wc -l <"$T/mobiles")) in vcoded's, the CGI runs' or the sender's log" \
