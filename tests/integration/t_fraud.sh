@@ -27,8 +27,9 @@ DAY=86400
 # Every scenario starts from these, then its own overrides: no resend
 # interval, no static address or block cap, a budget whose untrusted
 # share (100) and fraud floors (100) stay out of the way unless the
-# scenario lowers them. fraud_guard is left at its default (enforce).
-BASE_ENV=(VCODE_TRUSTED_PROXIES=127.0.0.1 VCODE_SMS_INTERVAL=0
+# scenario lowers them. The guard enforces (lib.sh's base configuration
+# turns it off for the other tests); a later override wins.
+BASE_ENV=(VCODE_FRAUD_GUARD=enforce VCODE_TRUSTED_PROXIES=127.0.0.1 VCODE_SMS_INTERVAL=0
     VCODE_IP_HOURLY_LIMIT=0 VCODE_PREFIX_HOURLY_LIMIT=0
     VCODE_SMS_HOURLY_BUDGET=1000 VCODE_FRAUD_UNTRUSTED_SHARE=10
     VCODE_FRAUD_NET_FLOOR=100 VCODE_FRAUD_BLOCK_FLOOR=100)
@@ -202,19 +203,20 @@ cgi() {
 	H_BODY=$(tr -d '\000' <"$T/last.body")
 }
 
-# cgi_try DIALECT MOBILE ADDR: try, the SMS request run as CGI (the
-# captcha image still through nginx).
+# cgi_try DIALECT MOBILE ADDR [NAME=VALUE...]: try, the SMS request run as
+# CGI (the captcha image still through nginx).
 cgi_try() {
 	local d=$1 m=$2 a=$3 id
+	shift 3
 	id=$(new_id)
 	captcha "$d" "$id"
 	case $d in
 	meiduo)	cgi GET "/sms_codes/$m/" "image_code=$ANSWER&uuid=$id" "" \
-		    "HTTP_X_FORWARDED_FOR=$a" ;;
+		    "HTTP_X_FORWARDED_FOR=$a" "$@" ;;
 	ihome)	cgi POST /sms_code "" "$(sms_json ihome "$m" "$ANSWER" "$id")" \
-		    "HTTP_X_FORWARDED_FOR=$a" ;;
+		    "HTTP_X_FORWARDED_FOR=$a" "$@" ;;
 	news)	cgi POST /passport/sms_code "" \
-		    "$(sms_json news "$m" "$ANSWER" "$id")" "HTTP_X_FORWARDED_FOR=$a" ;;
+		    "$(sms_json news "$m" "$ANSWER" "$id")" "HTTP_X_FORWARDED_FOR=$a" "$@" ;;
 	esac
 	OUT="${OUT:+$OUT }$(why "$d")"
 	MOBS+=("$m")
@@ -260,6 +262,9 @@ if scenario VCODE_FRAUD_NET_FLOOR=3; then
 	cgi_try meiduo "$(new_mobile)" "$NET_M.9"
 	expect_eq "$P cgi: meiduo from the spent $NET_M.0/24: refused (network)" net "$OUT"
 	expect_reply "$P cgi: ... 200 THROTTLING 4002" 200 .code 4002
+	cgi_try meiduo "$(new_mobile)" "$NET_M.10" VCODE_LANG=en
+	expect_eq "$P cgi, lang = en: the network errmsg in English" \
+	    '"Too many unverified SMS codes from this network"' "$(jv .errmsg)"
 	next_net
 	series_reset
 	for i in 1 2 3 4; do cgi_try ihome "$(new_mobile)" "$NET.$i"; done
@@ -378,14 +383,17 @@ if scenario VCODE_FRAUD_NET_FLOOR=2; then
 	for i in $(seq 6); do try meiduo "$(new_mobile)" "$N.$((20 + i))"; done
 	expect_eq "$P ratio 50% of 10 verified: 5 unverified served (not the floor's 2), the 6th refused" \
 	    "OK OK OK OK OK net" "$OUT"
-	c=$(code_of "${MOBS[0]}")
-	vfy ihome "${MOBS[0]}" "$(other "$c")"
-	a=$(vwhy ihome)
-	vfy news "${MOBS[0]}" "$(other "$c")"
-	expect_eq "$P a wrong code on the ihome and news verify routes: \"4004\" each" \
-	    "WRONG WRONG" "$a $(vwhy news)"
-	vfy news "${MOBS[0]}" "$c"
-	expect_eq "$P ... the right one after them: \"0\"" OK "$(vwhy news)"
+	next_net
+	for d in ihome news; do
+		m=$(new_mobile)
+		ask "$d" "$m" "$NET.1"
+		c=$(code_of "$m")
+		vfy "$d" "$m" "$(other "$c")"
+		a=$(vwhy "$d")
+		vfy "$d" "$m" "$c"
+		expect_eq "$P $d verify route: a wrong code \"4004\", then the right one \"0\"" \
+		    "WRONG OK" "$a $(vwhy "$d")"
+	done
 	check_ttls "$P every key has a TTL"
 fi
 
@@ -454,6 +462,35 @@ if scenario VCODE_FRAUD_NET_FLOOR=2 VCODE_FRAUD_BLOCK_FLOOR=2 \
 	check_ttls "$P every key has a TTL"
 fi
 
+# ---- the window: buckets of hour_seconds, fraud_window of them --------------------
+# hour_seconds = 10 (its least) simulates the hours; fraud_window = 1: a
+# network's unverified codes count only in the bucket they were sent in.
+P="[window]"
+if scenario VCODE_HOUR_SECONDS=10 VCODE_FRAUD_WINDOW=1 VCODE_FRAUD_NET_FLOOR=2; then
+	arm
+	# Three requests take well under a second; start them with at least
+	# 3 s of the bucket left.
+	now=$(date +%s.%N)
+	left=$(awk -v t="$now" 'BEGIN { printf "%.2f", 10 - (t - int(t / 10) * 10) }')
+	awk -v l="$left" 'BEGIN { exit !(l < 3) }' && sleep "$left"
+	b0=$(($(date +%s) / 10))
+	next_net
+	series_reset
+	for i in 1 2 3; do try meiduo "$(new_mobile)" "$NET.$i"; done
+	b1=$(($(date +%s) / 10))
+	expect_eq "$P hour_seconds 10: 2 unverified from $NET.0/24 served, the 3rd refused, in one bucket" \
+	    "OK OK net $b0" "$OUT $b1"
+	expect_range "$P the budget counter lives hour_seconds" 1 10 "$(rcli ttl vcode:budget)"
+	now=$(date +%s.%N)
+	sleep "$(awk -v t="$now" 'BEGIN { printf "%.2f", 10.2 - (t - int(t / 10) * 10) }')"
+	ask meiduo "$(new_mobile)" "$NET.4"
+	expect_eq "$P in the next bucket (fraud_window 1) the network is served again" OK \
+	    "$(why meiduo)"
+	expect_eq "$P ... and the new bucket alone is counted (s$((b0 + 1)) = 1, s$b0 aged out)" \
+	    "s$((b0 + 1)) 1" "$(rcli hgetall "vcode:fraud:net:$NET.0/24" | paste -sd' ')"
+	check_ttls "$P every key has a TTL"
+fi
+
 # ---- 4. a carrier NAT whose people verify --------------------------------------
 P="[nat]"
 if scenario VCODE_IP_HOURLY_LIMIT=20; then
@@ -517,6 +554,31 @@ if scenario VCODE_IP_HOURLY_LIMIT=20 VCODE_FRAUD_GUARD=off VCODE_FRAUD_NET_FLOOR
 	check_ttls "$P every key has a TTL"
 fi
 
+# A site that turns the guard off: a code sent while it enforced, verified
+# after, credits nothing (off writes no fraud key).
+P="[off later]"
+if scenario; then
+	arm
+	next_net
+	m=$(new_mobile)
+	ask meiduo "$m" "$NET.1"
+	expect_eq "$P a code sent from $NET.1 while enforcing" OK "$(why meiduo)"
+	CUR_ENV=("${CUR_ENV[@]}" VCODE_FRAUD_GUARD=off)
+	if restart "${CUR_ENV[@]}"; then
+		rcli --scan --pattern 'vcode:fraud:*' | sort >"$T/fraud.before"
+		for k in $(cat "$T/fraud.before"); do
+			echo "$k $(rcli --raw dump "$k" | od -An -tx1 | tr -d ' \n')"
+		done >"$T/fraud.before.v"
+		vfy meiduo "$m" "$(code_of "$m")"
+		expect_eq "$P verified after fraud_guard = off" OK "$(vwhy meiduo)"
+		for k in $(rcli --scan --pattern 'vcode:fraud:*' | sort); do
+			echo "$k $(rcli --raw dump "$k" | od -An -tx1 | tr -d ' \n')"
+		done >"$T/fraud.after.v"
+		expect_eq "$P ... no vcode:fraud:* key written or changed (no vcode:fraud:mobile:$m)" \
+		    "" "$(diff "$T/fraud.before.v" "$T/fraud.after.v" | grep '^[<>]' | cut -d' ' -f2 | sort -u | tr '\n' ' ')"
+	fi
+fi
+
 # ---- 5. record mode: counted and logged, nothing refused -----------------------
 P="[record]"
 if scenario VCODE_FRAUD_GUARD=record VCODE_FRAUD_NET_FLOOR=2 VCODE_IP_HOURLY_LIMIT=6; then
@@ -555,7 +617,7 @@ if scenario VCODE_FRAUD_NET_FLOOR=2 VCODE_FRAUD_BLOCK_FLOOR=2 \
 		    legacy=$((legacy + 1))
 	done
 	for i in 1 2 3 4; do next_net; try ihome "1370155000$i" "$NET.1"; done
-	expect_eq "$P enforce (the default), never a verify: 6 from one /24, 4 to one block, all new: all served" \
+	expect_eq "$P enforce, never a verify: 6 from one /24, 4 to one block, all new: all served" \
 	    "$(printf 'OK %.0s' $(seq 10))" "$OUT "
 	expect_eq "$P ... each code readable by the legacy register view (sms_MOBILE)" 6 "$legacy"
 	expect_eq "$P ... not armed: no vcode:fraud:armed, nothing refused" "0 0 0 0" \
