@@ -5,12 +5,13 @@
 # from what the provider was given) and addresses given through
 # X-Forwarded-For from the trusted proxy 127.0.0.1: each bound (network,
 # number block, the untrusted share of the hourly budget) trips where it
-# should and not before; verifying earns allowance back; a returning
-# mobile is trusted; a carrier NAT whose people verify outgrows the fixed
+# should and not before, over a window of hour_seconds buckets; verifying
+# earns allowance back; a returning mobile is trusted; a carrier NAT whose people verify outgrows the fixed
 # address cap; record mode and an unarmed site (the legacy path, which
 # never calls verify) refuse nothing; every key has a TTL; the three
 # dialects, their verify routes and CGI refuse alike; Redis down is DBERR;
-# off writes no fraud key; queued delivery; and no code or full mobile in
+# off writes no fraud key, not even when a code sent before is verified;
+# queued delivery; and no code or full mobile in
 # any log.
 . "$(dirname "$0")/lib.sh"
 # it_init, vcode-smsd and the stand-in provider (the queued scenario).
@@ -29,8 +30,8 @@ DAY=86400
 # share (100) and fraud floors (100) stay out of the way unless the
 # scenario lowers them. The guard enforces (lib.sh's base configuration
 # turns it off for the other tests); a later override wins.
-BASE_ENV=(VCODE_FRAUD_GUARD=enforce VCODE_TRUSTED_PROXIES=127.0.0.1 VCODE_SMS_INTERVAL=0
-    VCODE_IP_HOURLY_LIMIT=0 VCODE_PREFIX_HOURLY_LIMIT=0
+BASE_ENV=(VCODE_FRAUD_GUARD=enforce VCODE_TRUSTED_PROXIES=127.0.0.1
+    VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=0 VCODE_PREFIX_HOURLY_LIMIT=0
     VCODE_SMS_HOURLY_BUDGET=1000 VCODE_FRAUD_UNTRUSTED_SHARE=10
     VCODE_FRAUD_NET_FLOOR=100 VCODE_FRAUD_BLOCK_FLOOR=100)
 CUR_ENV=()
