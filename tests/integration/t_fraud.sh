@@ -6,13 +6,13 @@
 # X-Forwarded-For from the trusted proxy 127.0.0.1: each bound (network,
 # number block, the untrusted share of the hourly budget) trips where it
 # should and not before, over a window of hour_seconds buckets; verifying
-# earns allowance back; a returning mobile is trusted; a carrier NAT whose people verify outgrows the fixed
-# address cap; record mode and an unarmed site (the legacy path, which
-# never calls verify) refuse nothing; every key has a TTL; the three
-# dialects, their verify routes and CGI refuse alike; Redis down is DBERR;
-# off writes no fraud key, not even when a code sent before is verified;
-# queued delivery; and no code or full mobile in
-# any log.
+# earns allowance back; a returning mobile is trusted; a carrier NAT whose
+# people verify outgrows the fixed address cap; record mode and an unarmed
+# site (the legacy path, which never calls verify) refuse nothing; every
+# key has a TTL; the three dialects, their verify routes and CGI refuse
+# alike; Redis down is DBERR; off writes no fraud key, not even when a
+# code sent before is verified; queued delivery; and no code or full
+# mobile in any log.
 . "$(dirname "$0")/lib.sh"
 # it_init, vcode-smsd and the stand-in provider (the queued scenario).
 smsd_init
