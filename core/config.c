@@ -98,7 +98,7 @@ static const struct kdef keydefs[] = {
 	INT(hour_seconds, 3600, 10, 3600),
 	ENUM(fraud_guard, "enforce", frauds),
 	INT(fraud_window, 2, 1, 24),
-	INT(fraud_net_floor, 5, 1, 1000000),
+	INT(fraud_net_floor, 10, 1, 1000000),
 	INT(fraud_net_ratio, 50, 0, 10000),
 	INT(fraud_block_floor, 5, 1, 1000000),
 	INT(fraud_block_ratio, 50, 0, 10000),

@@ -92,7 +92,10 @@ static const struct slot sms_slots[] = {
  * bound by none; a trusted network is not bound by the pool. Enforcing
  * and armed, the first bound reached refuses ('f' word, counted
  * refused_*), and an address's cap grows by ip_earn for every code
- * verified from its network in the window; else it is counted would_*
+ * verified from its network in the window; the pool, once it has refused,
+ * is full for the rest of its hour: a verification no longer gives one
+ * back, for the bot asking many times a second would take it (it gets
+ * the share, not the share and what people earn); else it is counted would_*
  * and the request goes on ('r' word when sent). A sent code records its
  * counters' names in fcode, for the verify step to credit.
  */
@@ -174,6 +177,9 @@ static const char sms_body[] =
 "    would = 'untrusted'\n"
 "  end\n"
 "  if would and armed then\n"
+"    if would == 'untrusted' and redis.call('EXISTS', K_fpool) == 1 then\n"
+"      redis.call('HSET', K_fpool, 'full', '1')\n"
+"    end\n"
 "    count('refused_' .. would)\n"
 "    return 'f' .. would\n"
 "  end\n"
@@ -350,7 +356,7 @@ UNSEND(1)
  * match with a record credits it: a verification in the network's and
  * the block's bucket, the mobile, the network and the site trusted for
  * the trust period, and one back to the untrusted pool if the code was
- * sent untrusted.
+ * sent untrusted and the pool has not refused yet (full).
  * Returns one word of verify_words[].
  */
 static const char verify_lua[] =
@@ -375,7 +381,8 @@ static const char verify_lua[] =
 "    for i = 4, 6 do\n"
 "      redis.call('SET', m[i], '1', 'EX', ARGV[5])\n"
 "    end\n"
-"    if m[8] == '0' and redis.call('EXISTS', m[3]) == 1 then\n"
+"    if m[8] == '0' and redis.call('EXISTS', m[3]) == 1 and\n"
+"      redis.call('HGET', m[3], 'full') ~= '1' then\n"
 "      redis.call('HINCRBY', m[3], 'w', 1)\n"
 "    end\n"
 "    redis.call('HINCRBY', m[7], 'verified', 1)\n"

@@ -189,7 +189,7 @@ test_defaults(void **state)
 	assert_int_equal(c.hour_seconds, 3600);
 	assert_int_equal(c.fraud_guard, VC_FRAUD_ENFORCE);
 	assert_int_equal(c.fraud_window, 2);
-	assert_int_equal(c.fraud_net_floor, 5);
+	assert_int_equal(c.fraud_net_floor, 10);
 	assert_int_equal(c.fraud_net_ratio, 50);
 	assert_int_equal(c.fraud_block_floor, 5);
 	assert_int_equal(c.fraud_block_ratio, 50);
