@@ -43,6 +43,7 @@ static const char *const storages[] = { "plain", "hash", NULL };
 static const char *const deliveries[] = { "inline", "queue", NULL };
 static const char *const providers[] = { "log", "ccp", "webhook", NULL };
 static const char *const langs[] = { "zh", "en", NULL };
+static const char *const frauds[] = { "off", "record", "enforce", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
 const char *const dialect_names[] = { "meiduo", "ihome", "news", NULL };
 
@@ -94,6 +95,16 @@ static const struct kdef keydefs[] = {
 	INT(prefix_digits, 7, 1, VC_PREFIX_MAX),
 	INT(prefix_hourly_limit, 30, 0, 1000000),
 	INT(sms_hourly_budget, 1000, 0, 100000000),
+	INT(hour_seconds, 3600, 10, 3600),
+	ENUM(fraud_guard, "enforce", frauds),
+	INT(fraud_window, 2, 1, 24),
+	INT(fraud_net_floor, 5, 1, 1000000),
+	INT(fraud_net_ratio, 50, 0, 10000),
+	INT(fraud_block_floor, 5, 1, 1000000),
+	INT(fraud_block_ratio, 50, 0, 10000),
+	INT(fraud_untrusted_share, 10, 0, 100),
+	INT(fraud_ip_earn, 2, 0, 1000),
+	INT(fraud_trust_days, 30, 1, 365),
 	ENUM(sms_delivery, "inline", deliveries),
 	INT(sms_queue_max, 100000, 100, 100000000),
 	INT(sms_max_tries, 8, 1, 100),

@@ -72,6 +72,11 @@ ctx_make(struct vc_ctx *ctx, unsigned want, char *err, size_t errlen)
 	return 0;
 }
 
+_Static_assert((int)STORE_FRAUD_OFF == (int)VC_FRAUD_OFF &&
+    (int)STORE_FRAUD_RECORD == (int)VC_FRAUD_RECORD &&
+    (int)STORE_FRAUD_ENFORCE == (int)VC_FRAUD_ENFORCE,
+    "fraud_guard's values are the store's");
+
 /*
  * limits_from_config: what every SMS request of cfg is checked against;
  * the outbox's TTL from ob.
@@ -87,8 +92,20 @@ limits_from_config(const struct vc_config *cfg, const struct store_outbox *ob,
 	l->ip_limit = cfg->ip_hourly_limit;
 	l->block_limit = cfg->prefix_hourly_limit;
 	l->budget_limit = cfg->sms_hourly_budget;
+	l->hour = cfg->hour_seconds;
 	l->daily_window = VC_DAY_WINDOW;
-	l->ip_window = VC_IP_WINDOW;
+	l->ip_window = cfg->hour_seconds;
+	l->fraud = (enum store_fraud)cfg->fraud_guard;
+	l->window = cfg->fraud_window;
+	l->net_floor = cfg->fraud_net_floor;
+	l->net_ratio = cfg->fraud_net_ratio;
+	l->block_floor = cfg->fraud_block_floor;
+	l->block_ratio = cfg->fraud_block_ratio;
+	l->untrusted = (int)((long long)cfg->sms_hourly_budget *
+	    cfg->fraud_untrusted_share / 100);
+	l->ip_earn = cfg->fraud_ip_earn;
+	l->trust = cfg->fraud_trust_days * 86400;
+	l->window_keep = (cfg->fraud_window + 1) * cfg->hour_seconds;
 	if (cfg->sms_delivery == VC_DELIVER_QUEUE) {
 		l->queue_max = cfg->sms_queue_max;
 		l->minutes = code_minutes(cfg);

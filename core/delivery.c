@@ -276,7 +276,7 @@ begin(struct sender *s, struct store_msg *m, const char *masked)
 {
 	(void)masked;
 	return store_outbox_begin(s->store, &s->ob, m, m->unknown > 0,
-	    s->budget, s->cfg->sms_hourly_budget);
+	    s->budget, s->cfg->sms_hourly_budget, s->cfg->hour_seconds);
 }
 
 int

@@ -129,6 +129,13 @@ static const struct result_row sms_results[STORE_SMS_RESULTS] = {
 	[STORE_SMS_BLOCK] =	{ R_THROTTLE_BLOCK,	"number block limit" },
 	[STORE_SMS_BUDGET] =	{ R_THROTTLE_BUDGET,	"hourly budget spent" },
 	[STORE_SMS_QUEUE_FULL] = { R_SEND,		"outbox full" },
+	[STORE_SMS_FRAUD_NET] =	{ R_FRAUD_NET,		"unverified network" },
+	[STORE_SMS_FRAUD_BLOCK] = { R_FRAUD_BLOCK,	"unverified block" },
+	[STORE_SMS_FRAUD_UNTRUSTED] = { R_FRAUD_UNTRUSTED,
+						"untrusted share spent" },
+	[STORE_SMS_RECORD_NET] = { R_SENT,		"unverified network" },
+	[STORE_SMS_RECORD_BLOCK] = { R_SENT,		"unverified block" },
+	[STORE_SMS_RECORD_UNTRUSTED] = { R_SENT,	"untrusted share spent" },
 };
 static const struct result_row verify_results[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_OK] =	{ R_VERIFIED,		"verified" },
@@ -164,15 +171,24 @@ sms_keys(struct hreq *h, const char *mobile, const char *id,
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	const char		*p = cfg->key_prefix;
-	char			 ip[VC_IP_MAX], national[VC_MOBILE_MAX + 1];
+	char			 ip[VC_IP_MAX], net[VC_IP_MAX];
+	char			 national[VC_MOBILE_MAX + 1];
 	char			 block[VC_PREFIX_MAX + 1];
 
 	mobile_canonical(h->ctx->mobile, cfg->country_code, mobile, national,
 	    sizeof(national));
 	client_ip(cfg, h->req, ip, sizeof(ip));
+	client_net(ip, net, sizeof(net));
 	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, national);
 	memcpy(q->outbox_key, h->ctx->outbox.stream, sizeof(q->outbox_key));
 	return key_make(q->flag_key, keys->flag, "", mobile) == -1 ||
+	    key_make(q->fnet_key, p, KEY_FNET, net) == -1 ||
+	    key_make(q->fblock_key, p, KEY_FBLOCK, block) == -1 ||
+	    key_make(q->fpool_key, p, KEY_FPOOL, "") == -1 ||
+	    key_make(q->fmobile_key, p, KEY_FMOBILE, national) == -1 ||
+	    key_make(q->fseen_key, p, KEY_FSEEN, net) == -1 ||
+	    key_make(q->farmed_key, p, KEY_FARMED, "") == -1 ||
+	    key_make(q->fstats_key, p, KEY_FSTATS, "") == -1 ||
 	    key_make(q->interval_key, p, KEY_INTERVAL, national) == -1 ||
 	    key_make(q->daily_key, p, KEY_DAILY, national) == -1 ||
 	    key_make(q->ip_key, p, KEY_IP, ip) == -1 ||
@@ -180,8 +196,8 @@ sms_keys(struct hreq *h, const char *mobile, const char *id,
 	    key_make(q->budget_key, p, KEY_BUDGET, "") == -1 ||
 	    key_make(q->captcha_key, keys->captcha, "", id) == -1 ||
 	    key_make(q->code_key, keys->sms, "", mobile) == -1 ||
-	    key_make(q->attempts_key, p, KEY_VERIFY, q->code_key) == -1 ?
-	    -1 : 0;
+	    key_make(q->attempts_key, p, KEY_VERIFY, q->code_key) == -1 ||
+	    key_make(q->fcode_key, p, KEY_FCODE, q->code_key) == -1 ? -1 : 0;
 }
 
 /*
@@ -275,6 +291,7 @@ flow_sms(struct hreq *h)
 	q.dialect = dialect_names[h->dialect];
 	q.queued_ms = now_ms();
 	q.expires = q.queued_ms / 1000 + cfg->sms_code_ttl;
+	q.bucket = q.queued_ms / 1000 / cfg->hour_seconds;
 	mobile_mask(mobile, masked, sizeof(masked));
 
 	if ((rc = store_sms_request(h->ctx->store, &q)) < 0) {
@@ -289,12 +306,17 @@ flow_sms(struct hreq *h)
 	if (rc == STORE_SMS_BUDGET)
 		log_warn("sms budget of %d an hour is spent: refusing every "
 		    "SMS request", cfg->sms_hourly_budget);
-	if (rc != STORE_SMS_OK) {
+	if (sms_results[rc].outcome != R_SENT) {
 		log_info("sms refused for %s (%s): %s", masked,
 		    dialect_names[h->dialect], sms_results[rc].label);
 		reply_outcome(h, sms_results[rc].outcome);
 		goto out;
 	}
+	if (rc != STORE_SMS_OK)
+		log_info("sms for %s (%s): fraud guard (%s) would refuse: %s",
+		    masked, dialect_names[h->dialect],
+		    cfg->fraud_guard == VC_FRAUD_RECORD ? "record" :
+		    "not armed", sms_results[rc].label);
 	reply_outcome(h, deliver(h, &q, mobile, masked, code));
 out:
 	explicit_bzero(code, sizeof(code));
@@ -310,10 +332,13 @@ flow_verify(struct hreq *h)
 	const char		*code = h->f[VER_CODE].val;
 	char			 masked[24], stored[VC_HMAC_HEX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
+	char			 fcode_key[VC_KEY_MAX];
+	struct store_credit	 cr;
 	int			 rc;
 
 	if (key_make(code_key, keys->sms, "", mobile) == -1 ||
 	    key_make(attempts_key, cfg->key_prefix, KEY_VERIFY, code_key) ==
+	    -1 || key_make(fcode_key, cfg->key_prefix, KEY_FCODE, code_key) ==
 	    -1) {
 		reply_outcome(h, R_PARAM);
 		goto out;
@@ -321,8 +346,12 @@ flow_verify(struct hreq *h)
 	if (code_value(h, mobile, code, stored) == -1)
 		goto out;
 	mobile_mask(mobile, masked, sizeof(masked));
+	cr.fcode_key = fcode_key;
+	cr.bucket = now_ms() / 1000 / cfg->hour_seconds;
+	cr.trust = h->ctx->limits.trust;
+	cr.window_keep = h->ctx->limits.window_keep;
 	rc = store_verify(h->ctx->store, code_key, attempts_key, stored,
-	    cfg->verify_attempts, cfg->sms_code_ttl);
+	    cfg->verify_attempts, cfg->sms_code_ttl, &cr);
 	if (rc < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 		reply_outcome(h, R_DB);

@@ -190,6 +190,17 @@ client_ip(const struct vc_config *cfg, const struct vc_request *req,
 	canonical(cfg, raw, out, outlen);
 }
 
+void
+client_net(const char *ip, char *out, size_t outlen)
+{
+	unsigned char	 b[16];
+
+	if (strchr(ip, '/') == NULL && addr_parse(ip, b) == AF_INET)
+		snprintf(out, outlen, "%u.%u.%u.0/24", b[0], b[1], b[2]);
+	else
+		snprintf(out, outlen, "%s", ip);
+}
+
 static void
 client_addr(const struct vc_config *cfg, const struct vc_request *req,
     char *out, size_t outlen)

@@ -116,6 +116,14 @@ _Static_assert(VC_KEY_MAX <= STORE_KEY_MAX, "a key we build fits the store's");
 #define KEY_BLOCK	"block:"
 #define KEY_BUDGET	"budget"
 #define KEY_VERIFY	"verify:"
+#define KEY_FNET	"fraud:net:"	/* the guard's (README, "Fraud guard") */
+#define KEY_FBLOCK	"fraud:block:"
+#define KEY_FPOOL	"fraud:pool"
+#define KEY_FMOBILE	"fraud:mobile:"
+#define KEY_FSEEN	"fraud:seen:"
+#define KEY_FARMED	"fraud:armed"
+#define KEY_FCODE	"fraud:code:"
+#define KEY_FSTATS	"fraud:stats"
 /*
  * ctx_make: makes the parts of ctx named in want (PART_*) that it does
  * not have yet. 0, or -1 with err filled (a configuration error: a font
@@ -146,6 +154,9 @@ enum outcome {
 	R_THROTTLE_IP,
 	R_THROTTLE_BLOCK,	/* the number block's hourly cap */
 	R_THROTTLE_BUDGET,	/* the site's hourly budget */
+	R_FRAUD_NET,		/* the guard: the network's unverified codes */
+	R_FRAUD_BLOCK,		/* the number block's unverified codes */
+	R_FRAUD_UNTRUSTED,	/* the untrusted share of the budget */
 	R_MISSING,		/* a parameter missing */
 	R_MOBILE,		/* mobile fails the pattern */
 	R_SMSCODE,		/* SMS code wrong, expired or used up */
@@ -257,6 +268,12 @@ void	 json_wipe_install(void);
  */
 void	 client_ip(const struct vc_config *, const struct vc_request *,
 	    char *out, size_t outlen);
+/*
+ * client_net: the network of ip (as client_ip spells it) the fraud guard
+ * counts: an IPv4 address's /24 ("192.0.2.0/24"); an IPv6 one is its
+ * ip6_prefix already. Anything else is copied.
+ */
+void	 client_net(const char *ip, char *out, size_t outlen);
 
 /*
  * peer_is_host: 1 when addr (REMOTE_ADDR: the direct peer, whatever

@@ -43,6 +43,15 @@ static const struct {
 	[R_THROTTLE_BUDGET] =	{ 4002, "4201", "短信发送繁忙，请稍后再试",
 				  "SMS sending is busy, try again later",
 				  1, 200 },
+	[R_FRAUD_NET] =		{ 4002, "4201", "该网络未验证的短信过多，请稍后再试",
+				  "Too many unverified SMS codes from this "
+				  "network", 1, 200 },
+	[R_FRAUD_BLOCK] =	{ 4002, "4201", "该号段未验证的短信过多，请稍后再试",
+				  "Too many unverified SMS codes to this number "
+				  "range", 1, 200 },
+	[R_FRAUD_UNTRUSTED] =	{ 4002, "4201", "新用户短信发送繁忙，请稍后再试",
+				  "SMS for new visitors is busy, try again "
+				  "later", 1, 200 },
 	[R_MISSING] =		{ 4003, "4002", "缺少必传参数",
 				  "A required parameter is missing", 1, 400 },
 	[R_MOBILE] =		{ 4007, "4004", "手机号格式错误",

@@ -54,6 +54,8 @@ static const struct fdef news_sms[FIELDS_MAX] = {
 	F_MOBILE(SRC_INPUT), F_TEXT, F_ID("image_code_id") };
 static const struct fdef verify[FIELDS_MAX] = {
 	F_MOBILE(SRC_PATH), F_CODE, F_NONE };
+static const struct fdef verify_body[FIELDS_MAX] = {
+	F_MOBILE(SRC_INPUT), F_CODE, F_NONE };
 static const struct fdef nothing[FIELDS_MAX] = { F_NONE, F_NONE, F_NONE };
 
 struct route {
@@ -75,10 +77,13 @@ static const struct route routes[] = {
 	{ "GET",  "/image_code",	  VC_IHOME, flow_image, ihome_image, 0, 0 },
 	{ "GET",  "/image_code/audio",	  VC_IHOME, flow_audio, ihome_audio, 0, 0 },
 	{ "POST", "/sms_code",		  VC_IHOME, flow_sms, ihome_sms, 1, 0 },
+	{ "POST", "/sms_code/verify",	  VC_IHOME, flow_verify, verify_body, 1, 1 },
 	{ "GET",  "/passport/image_code", VC_NEWS, flow_image, news_image, 0, 0 },
 	{ "GET",  "/passport/image_code/audio", VC_NEWS, flow_audio, news_audio,
 	  0, 0 },
 	{ "POST", "/passport/sms_code",	  VC_NEWS, flow_sms, news_sms, 1, 0 },
+	{ "POST", "/passport/sms_code/verify", VC_NEWS, flow_verify, verify_body,
+	  1, 1 },
 	{ "GET",  "/healthz",		  VC_SERVICE, flow_healthz, nothing, 0, 0 },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -26,7 +26,6 @@
 #define VC_IP_MAX		64	/* printable client address */
 #define VC_HEADER_MAX		256	/* extra response header line */
 #define VC_ERR_MAX		256	/* error message buffers */
-#define VC_IP_WINDOW		3600	/* per-IP counter window, seconds */
 #define VC_DAY_WINDOW		86400	/* per-mobile daily counter window */
 #define VC_PREFIX_MAX		11	/* prefix_digits upper bound */
 #define VC_WORKERS_MAX		256	/* workers; a reload runs two pools */
@@ -54,6 +53,7 @@ enum vc_delivery { VC_DELIVER_INLINE, VC_DELIVER_QUEUE };
 enum vc_provider { VC_PROVIDER_LOG, VC_PROVIDER_CCP, VC_PROVIDER_WEBHOOK };
 enum vc_lang	 { VC_LANG_ZH, VC_LANG_EN };
 enum vc_loglevel { VC_LOG_ERROR, VC_LOG_WARN, VC_LOG_INFO, VC_LOG_DEBUG };
+enum vc_fraud	 { VC_FRAUD_OFF, VC_FRAUD_RECORD, VC_FRAUD_ENFORCE };
 
 /* Per-dialect Redis key prefixes (README, "What it serves"). */
 struct vc_keys {
@@ -94,6 +94,14 @@ struct vc_config {
 	int		 prefix_digits;		/* a number block: this many */
 	int		 prefix_hourly_limit;	/* SMS per block and hour */
 	int		 sms_hourly_budget;	/* SMS of the site per hour */
+	int		 hour_seconds;		/* the hour of the hourly limits */
+	enum vc_fraud	 fraud_guard;		/* README, "Fraud guard" */
+	int		 fraud_window;		/* hours the bounds look back */
+	int		 fraud_net_floor, fraud_net_ratio;	/* ratio: % */
+	int		 fraud_block_floor, fraud_block_ratio;
+	int		 fraud_untrusted_share;	/* % of sms_hourly_budget */
+	int		 fraud_ip_earn;		/* address cap per verified */
+	int		 fraud_trust_days;
 	enum vc_delivery sms_delivery;
 	int		 sms_queue_max;		/* messages waiting, at most */
 	int		 sms_max_tries;		/* then the dead-letter stream */

@@ -639,7 +639,7 @@ store_outbox_claim(struct store *st, const struct store_outbox *ob,
 int
 store_outbox_begin(struct store *st, const struct store_outbox *ob,
     const struct store_msg *m, int resend, const char *budget_key,
-    int budget_limit)
+    int budget_limit, int hour_seconds)
 {
 	char		 lim[16], hour[16], keep[16];
 	char		 token[STORE_CONSUMER_MAX + 24];
@@ -649,7 +649,7 @@ store_outbox_begin(struct store *st, const struct store_outbox *ob,
 
 	snprintf(token, sizeof(token), "%s/%lld", ob->consumer, m->deliveries);
 	snprintf(lim, sizeof(lim), "%d", budget_limit);
-	snprintf(hour, sizeof(hour), "%d", STORE_BUDGET_WINDOW);
+	snprintf(hour, sizeof(hour), "%d", hour_seconds);
 	snprintf(keep, sizeof(keep), "%d", ob->keep);
 	return eval(st, SCRIPT_BEGIN, 3, 8, args, begin_words,
 	    STORE_BEGIN_RESULTS);

@@ -14,7 +14,7 @@
 #define STORE_HOST_MAX	256
 #define STORE_PASS_MAX	256
 #define STORE_ERR_MAX	256
-#define EVAL_ARGS_MAX	48	/* keys + arguments of one script call */
+#define EVAL_ARGS_MAX	64	/* keys + arguments of one script call */
 
 struct script {
 	const char	*body;

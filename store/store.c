@@ -48,16 +48,26 @@ static const struct slot sms_slots[] = {
 	SK(code_key, "code"), SK(attempts_key, "attempts"),
 	SK(block_key, "block"), SK(budget_key, "budget"),
 	SK(outbox_key, "outbox"),
+	SK(fnet_key, "fnet"), SK(fblock_key, "fblock"),
+	SK(fpool_key, "fpool"), SK(fmobile_key, "fmobile"),
+	SK(fseen_key, "fseen"), SK(farmed_key, "farmed"),
+	SK(fcode_key, "fcode"), SK(fstats_key, "fstats"),
 	SS(answer, "answer"), SS(code_value, "code_value"),
 	SI(code_ttl, "code_ttl"), SI(interval, "interval"),
 	SI(daily_limit, "daily_limit"), SI(ip_limit, "ip_limit"),
 	SI(daily_window, "daily_window"), SI(ip_window, "ip_window"),
 	SI(block_limit, "block_limit"), SI(budget_limit, "budget_limit"),
-	{ "hour", SLOT_CONST, STORE_HOUR },
+	SI(hour, "hour"),
 	SI(queue_max, "queue_max"),
 	SS(mobile, "mobile"), SS(code, "code"), SI(minutes, "minutes"),
 	SS(dialect, "dialect"), SL(queued_ms, "queued"),
 	SL(expires, "expires"), SI(keep, "keep"),
+	SI(fraud, "fraud"), SI(window, "window"),
+	SI(net_floor, "net_floor"), SI(net_ratio, "net_ratio"),
+	SI(block_floor, "block_floor"), SI(block_ratio, "block_ratio"),
+	SI(untrusted, "untrusted"), SI(ip_earn, "ip_earn"),
+	SI(window_keep, "window_keep"), SL(bucket, "bucket"),
+	{ "stats_keep", SLOT_CONST, STORE_DEAD_KEEP },
 };
 #undef SK
 #undef SS
@@ -71,6 +81,20 @@ static const struct slot sms_slots[] = {
  * was sent. A full queue refuses before anything is counted; the message
  * is appended before the code is stored, so that a failed append leaves
  * no code without its message. Returns one word of sms_words[].
+ *
+ * The fraud guard (fraud > 0) reads, before the captcha, the sums of the
+ * network's and the block's buckets (s<B> sent, v<B> verified, B the
+ * hour) over the window, the untrusted pool (u sent, w verified) of the
+ * budget's hour, and whether the mobile or the network is trusted (a
+ * verification within the trust period) and the site armed (the same,
+ * of any code). A bound is max(floor, ratio% x verified) on sent minus
+ * verified; the pool's, untrusted. A mobile that verified before is
+ * bound by none; a trusted network is not bound by the pool. Enforcing
+ * and armed, the first bound reached refuses ('f' word, counted
+ * refused_*), and an address's cap grows by ip_earn for every code
+ * verified from its network in the window; else it is counted would_*
+ * and the request goes on ('r' word when sent). A sent code records its
+ * counters' names in fcode, for the verify step to credit.
  */
 static const char sms_body[] =
 "local function over(key, limit)\n"
@@ -82,10 +106,42 @@ static const char sms_body[] =
 "    if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, window) end\n"
 "  end\n"
 "end\n"
+"local B, win = tonumber(A_bucket), tonumber(A_window)\n"
+"local function sums(key)\n"
+"  local f = {}\n"
+"  for i = 0, win - 1 do\n"
+"    f[#f + 1] = 's' .. (B - i)\n"
+"    f[#f + 1] = 'v' .. (B - i)\n"
+"  end\n"
+"  local r = redis.call('HMGET', key, unpack(f))\n"
+"  local s, v = 0, 0\n"
+"  for i = 1, #r, 2 do\n"
+"    s = s + tonumber(r[i] or '0')\n"
+"    v = v + tonumber(r[i + 1] or '0')\n"
+"  end\n"
+"  return s, v\n"
+"end\n"
+"local function within(s, v, floor, ratio)\n"
+"  return math.max(s - v, 0) < math.max(tonumber(floor),\n"
+"    tonumber(ratio) * v / 100)\n"
+"end\n"
+"local function sent(key)\n"
+"  redis.call('HINCRBY', key, 's' .. B, 1)\n"
+"  for _, f in ipairs(redis.call('HKEYS', key)) do\n"
+"    if tonumber(string.sub(f, 2)) <= B - win then\n"
+"      redis.call('HDEL', key, f)\n"
+"    end\n"
+"  end\n"
+"  redis.call('EXPIRE', key, A_window_keep)\n"
+"end\n"
+"local function count(field)\n"
+"  redis.call('HINCRBY', K_fstats, field, 1)\n"
+"  redis.call('EXPIRE', K_fstats, A_stats_keep)\n"
+"end\n"
 "local interval = tonumber(A_interval)\n"
 "local dl, il = tonumber(A_daily_limit), tonumber(A_ip_limit)\n"
 "local pl, bl = tonumber(A_block_limit), tonumber(A_budget_limit)\n"
-"local qmax = tonumber(A_queue_max)\n"
+"local qmax, fraud = tonumber(A_queue_max), tonumber(A_fraud)\n"
 "if qmax > 0 and redis.call('XLEN', K_outbox) >= qmax then\n"
 "  return 'queuefull'\n"
 "end\n"
@@ -93,10 +149,36 @@ static const char sms_body[] =
 "  return 'interval'\n"
 "end\n"
 "if over(K_daily, dl) then return 'daily' end\n"
-"if over(K_ip, il) then return 'ip' end\n"
+"local armed, mtrust, ntrust, ns, nv = false, false, false, 0, 0\n"
+"if fraud > 0 then\n"
+"  armed = fraud == 2 and redis.call('EXISTS', K_farmed) == 1\n"
+"  mtrust = redis.call('EXISTS', K_fmobile) == 1\n"
+"  ntrust = redis.call('EXISTS', K_fseen) == 1\n"
+"  ns, nv = sums(K_fnet)\n"
+"end\n"
+"local cap = il\n"
+"if armed and il > 0 then cap = il + tonumber(A_ip_earn) * nv end\n"
+"if over(K_ip, cap) then return 'ip' end\n"
 "bump(K_ip, il, A_ip_window)\n"
 "if over(K_block, pl) then return 'block' end\n"
 "if over(K_budget, bl) then return 'budget' end\n"
+"local would = nil\n"
+"if fraud > 0 and not mtrust then\n"
+"  local bs, bv = sums(K_fblock)\n"
+"  local pool = redis.call('HMGET', K_fpool, 'u', 'w')\n"
+"  local pu = tonumber(pool[1] or '0') - tonumber(pool[2] or '0')\n"
+"  if not within(ns, nv, A_net_floor, A_net_ratio) then would = 'net'\n"
+"  elseif not within(bs, bv, A_block_floor, A_block_ratio) then\n"
+"    would = 'block'\n"
+"  elseif not ntrust and bl > 0 and pu >= tonumber(A_untrusted) then\n"
+"    would = 'untrusted'\n"
+"  end\n"
+"  if would and armed then\n"
+"    count('refused_' .. would)\n"
+"    return 'f' .. would\n"
+"  end\n"
+"  if would then count('would_' .. would) end\n"
+"end\n"
 "local v = redis.call('GET', K_captcha)\n"
 "if not v then return 'nocaptcha' end\n"
 "redis.call('DEL', K_captcha)\n"
@@ -120,6 +202,26 @@ static const char sms_body[] =
 "bump(K_daily, dl, A_daily_window)\n"
 "bump(K_block, pl, A_hour)\n"
 "bump(K_budget, bl, A_hour)\n"
+"if fraud > 0 then\n"
+"  local trusted = (mtrust or ntrust) and '1' or '0'\n"
+"  sent(K_fnet)\n"
+"  sent(K_fblock)\n"
+"  if trusted == '0' and bl > 0 then\n"
+"    redis.call('HINCRBY', K_fpool, 'u', 1)\n"
+"    if redis.call('TTL', K_fpool) < 0 then\n"
+"      local t = redis.call('TTL', K_budget)\n"
+"      redis.call('EXPIRE', K_fpool, t > 0 and t or A_hour)\n"
+"    end\n"
+"  end\n"
+"  redis.call('DEL', K_fcode)\n"
+"  redis.call('HSET', K_fcode, 'net', K_fnet, 'block', K_fblock,\n"
+"    'pool', K_fpool, 'mobile', K_fmobile, 'seen', K_fseen,\n"
+"    'armed', K_farmed, 'stats', K_fstats, 'trusted', trusted,\n"
+"    'bucket', A_bucket)\n"
+"  redis.call('EXPIRE', K_fcode, A_code_ttl)\n"
+"  count(trusted == '1' and 'sent_trusted' or 'sent_untrusted')\n"
+"end\n"
+"if would then return 'r' .. would end\n"
 "return 'ok'\n";
 
 /*
@@ -191,7 +293,11 @@ store_sms_script_check(void)
 	return NULL;
 }
 
-/* KEYS: code, legacy flag, interval, daily, block, budget. ARGV: code value. */
+/*
+ * KEYS: code, legacy flag, interval, daily, block, budget, the guard's
+ * record of the code. ARGV: code value. The guard's counts of the send
+ * are taken back through the names its record holds.
+ */
 static const char rollback_lua[] =
 "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
 "  redis.call('DEL', KEYS[1])\n"
@@ -202,11 +308,29 @@ static const char rollback_lua[] =
 "    redis.call('DECR', KEYS[i])\n"
 "  end\n"
 "end\n"
+"local m = redis.call('HMGET', KEYS[7], 'net', 'block', 'pool',\n"
+"  'trusted', 'bucket')\n"
+"local function back(key, field)\n"
+"  if tonumber(redis.call('HGET', key, field) or '0') > 0 then\n"
+"    redis.call('HINCRBY', key, field, -1)\n"
+"  end\n"
+"end\n"
+"if m[1] and m[2] and m[3] and m[4] and m[5] then\n"
+"  back(m[1], 's' .. m[5])\n"
+"  back(m[2], 's' .. m[5])\n"
+"  if m[4] == '0' then back(m[3], 'u') end\n"
+"  redis.call('DEL', KEYS[7])\n"
+"end\n"
 "return 'ok'\n";
 
 /*
- * KEYS: code, attempts. ARGV: value, max attempts, attempts ttl.
- * The comparison touches every byte whatever the first difference.
+ * KEYS: code, attempts, the guard's record of the code. ARGV: value, max
+ * attempts, attempts ttl, bucket, trust period, window keep, stats keep.
+ * The comparison touches every byte whatever the first difference. A
+ * match with a record credits it: a verification in the network's and
+ * the block's bucket, the mobile, the network and the site trusted for
+ * the trust period, and one back to the untrusted pool if the code was
+ * sent untrusted.
  * Returns one word of verify_words[].
  */
 static const char verify_lua[] =
@@ -220,6 +344,23 @@ static const char verify_lua[] =
 "end\n"
 "if d == 0 then\n"
 "  redis.call('DEL', KEYS[1], KEYS[2])\n"
+"  local m = redis.call('HMGET', KEYS[3], 'net', 'block', 'pool',\n"
+"    'mobile', 'seen', 'armed', 'stats', 'trusted')\n"
+"  if m[1] and m[2] and m[3] and m[4] and m[5] and m[6] and m[7] then\n"
+"    for i = 1, 2 do\n"
+"      redis.call('HINCRBY', m[i], 'v' .. ARGV[4], 1)\n"
+"      redis.call('EXPIRE', m[i], ARGV[6])\n"
+"    end\n"
+"    for i = 4, 6 do\n"
+"      redis.call('SET', m[i], '1', 'EX', ARGV[5])\n"
+"    end\n"
+"    if m[8] == '0' and redis.call('EXISTS', m[3]) == 1 then\n"
+"      redis.call('HINCRBY', m[3], 'w', 1)\n"
+"    end\n"
+"    redis.call('HINCRBY', m[7], 'verified', 1)\n"
+"    redis.call('EXPIRE', m[7], ARGV[7])\n"
+"    redis.call('DEL', KEYS[3])\n"
+"  end\n"
 "  return 'ok'\n"
 "end\n"
 "local n = redis.call('INCR', KEYS[2])\n"
@@ -248,6 +389,12 @@ static const char *const sms_words[STORE_SMS_RESULTS] = {
 	[STORE_SMS_BLOCK] = "block",
 	[STORE_SMS_BUDGET] = "budget",
 	[STORE_SMS_QUEUE_FULL] = "queuefull",
+	[STORE_SMS_FRAUD_NET] = "fnet",
+	[STORE_SMS_FRAUD_BLOCK] = "fblock",
+	[STORE_SMS_FRAUD_UNTRUSTED] = "funtrusted",
+	[STORE_SMS_RECORD_NET] = "rnet",
+	[STORE_SMS_RECORD_BLOCK] = "rblock",
+	[STORE_SMS_RECORD_UNTRUSTED] = "runtrusted",
 };
 static const char *const verify_words[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_OK] = "ok",
@@ -838,21 +985,28 @@ int
 store_sms_rollback(struct store *st, const struct store_sms *q)
 {
 	const char	*args[] = { q->code_key, q->flag_key, q->interval_key,
-	    q->daily_key, q->block_key, q->budget_key, q->code_value };
+	    q->daily_key, q->block_key, q->budget_key, q->fcode_key,
+	    q->code_value };
 
-	return eval(st, SCRIPT_ROLLBACK, 6, 1, args, rollback_words, 1) < 0 ?
+	return eval(st, SCRIPT_ROLLBACK, 7, 1, args, rollback_words, 1) < 0 ?
 	    -1 : 0;
 }
 
 int
 store_verify(struct store *st, const char *code_key, const char *attempts_key,
-    const char *value, int max_attempts, int ttl)
+    const char *value, int max_attempts, int ttl,
+    const struct store_credit *cr)
 {
-	char		 mx[16], t[16];
-	const char	*args[] = { code_key, attempts_key, value, mx, t };
+	char		 mx[16], t[16], b[24], tr[16], wk[16], sk[16];
+	const char	*args[] = { code_key, attempts_key, cr->fcode_key, value,
+	    mx, t, b, tr, wk, sk };
 
 	snprintf(mx, sizeof(mx), "%d", max_attempts);
 	snprintf(t, sizeof(t), "%d", ttl);
-	return eval(st, SCRIPT_VERIFY, 2, 3, args, verify_words,
+	snprintf(b, sizeof(b), "%lld", cr->bucket);
+	snprintf(tr, sizeof(tr), "%d", cr->trust);
+	snprintf(wk, sizeof(wk), "%d", cr->window_keep);
+	snprintf(sk, sizeof(sk), "%d", STORE_DEAD_KEEP);
+	return eval(st, SCRIPT_VERIFY, 3, 7, args, verify_words,
 	    STORE_VERIFY_RESULTS);
 }

@@ -65,6 +65,14 @@ enum store_sms_result {
 	STORE_SMS_BLOCK,	/* number block's hourly cap reached */
 	STORE_SMS_BUDGET,	/* the site's hourly SMS budget is spent */
 	STORE_SMS_QUEUE_FULL,	/* queue delivery: sms_queue_max waiting */
+	/* The fraud guard refused (enforce, armed): */
+	STORE_SMS_FRAUD_NET,	/* the network's unverified codes */
+	STORE_SMS_FRAUD_BLOCK,	/* the number block's unverified codes */
+	STORE_SMS_FRAUD_UNTRUSTED, /* untrusted share of the budget spent */
+	/* Sent, and the guard would have refused it (record, not armed): */
+	STORE_SMS_RECORD_NET,
+	STORE_SMS_RECORD_BLOCK,
+	STORE_SMS_RECORD_UNTRUSTED,
 	STORE_SMS_RESULTS	/* how many; callers size their tables by it */
 };
 
@@ -75,8 +83,10 @@ enum store_sms_result {
  * Every key is required (non-empty); a limit of 0 is off.
  */
 /* The limits of every SMS request, made once from the configuration. */
+enum store_fraud { STORE_FRAUD_OFF, STORE_FRAUD_RECORD, STORE_FRAUD_ENFORCE };
 struct store_sms_limits {
 	int		 code_ttl;
+	int		 hour;		/* seconds: block, budget, address */
 	int		 interval;	/* 0: no resend flag */
 	int		 daily_limit;
 	int		 ip_limit;
@@ -88,6 +98,17 @@ struct store_sms_limits {
 					   many waiting */
 	int		 minutes;	/* the code's lifetime, for the text */
 	int		 keep;		/* TTL of the outbox, s, at least */
+	/* The fraud guard (README, "Fraud guard"). */
+	enum store_fraud fraud;
+	int		 window;	/* buckets (hours) the bounds sum */
+	int		 net_floor, net_ratio;		/* ratio in % */
+	int		 block_floor, block_ratio;
+	int		 untrusted;	/* unverified untrusted codes an hour of
+					   the budget, at most (0: no bound) */
+	int		 ip_earn;	/* address cap += this x verified from
+					   its network in the window */
+	int		 trust;		/* s a verification trusts for */
+	int		 window_keep;	/* TTL of the bucketed hashes, s */
 };
 
 struct store_sms {
@@ -101,6 +122,15 @@ struct store_sms {
 	char		 captcha_key[STORE_KEY_MAX], code_key[STORE_KEY_MAX];
 	char		 attempts_key[STORE_KEY_MAX];
 	char		 outbox_key[STORE_KEY_MAX];	/* store_outbox's stream */
+	/* The guard's: bucketed hashes of sent (s<B>) and verified (v<B>). */
+	char		 fnet_key[STORE_KEY_MAX], fblock_key[STORE_KEY_MAX];
+	char		 fpool_key[STORE_KEY_MAX];	/* untrusted u and w,
+							   the budget's hour */
+	char		 fmobile_key[STORE_KEY_MAX];	/* verified: trusted */
+	char		 fseen_key[STORE_KEY_MAX];	/* network verified */
+	char		 farmed_key[STORE_KEY_MAX];	/* site verified */
+	char		 fcode_key[STORE_KEY_MAX];	/* what verify credits */
+	char		 fstats_key[STORE_KEY_MAX];
 	/* Arguments. */
 	struct store_sms_limits limits;
 	const char	*answer;	/* typed captcha text, ASCII-folded */
@@ -111,17 +141,21 @@ struct store_sms {
 	const char	*dialect;
 	long long	 queued_ms;	/* Unix time of the request, ms */
 	long long	 expires;	/* Unix time the code expires, s */
+	long long	 bucket;	/* Unix time / limits.hour */
 };
 
 /*
  * store_sms_request: in one Lua script: throttles (the one interval per
  * mobile, daily, IP, number block, site budget; the IP counter counts
- * every request that reaches it), then the captcha read and deleted,
+ * every request that reaches it), the fraud guard's bounds (README,
+ * "Fraud guard"; limits.fraud), then the captcha read and deleted,
  * compared case-insensitively, then the code stored with its TTL, its own
  * attempt counter reset, the resend flags (shared and legacy) set and the
  * daily, block and budget counters counted; with queue_max, the message
  * appended to the outbox in the same step (refused, with nothing
- * counted, when the outbox holds queue_max). Returns an enum
+ * counted, when the outbox holds queue_max); with the guard on, the
+ * send counted by network, block and untrusted pool and recorded for the
+ * verify step (fcode_key). Returns an enum
  * store_sms_result, or -1 if the store failed (or a key is NULL).
  */
 int		 store_sms_request(struct store *, const struct store_sms *);
@@ -129,8 +163,8 @@ int		 store_sms_request(struct store *, const struct store_sms *);
 /*
  * store_sms_rollback: undoes a successful store_sms_request whose message
  * could not be handed over: the code (only if it is still code_value),
- * the resend flags, and one count of the daily, block and budget
- * counters. 0 or -1.
+ * the resend flags, one count of the daily, block and budget counters,
+ * and the guard's counts of the send and its record. 0 or -1.
  */
 int		 store_sms_rollback(struct store *, const struct store_sms *);
 
@@ -151,14 +185,28 @@ enum store_verify_result {
 };
 
 /*
+ * What a verification credits to the fraud guard: the record the request
+ * step left of the code (fcode_key), the hour's bucket, how long a
+ * verification trusts its mobile and network, the TTL of the bucketed
+ * hashes.
+ */
+struct store_credit {
+	const char	*fcode_key;
+	long long	 bucket;
+	int		 trust;
+	int		 window_keep;
+};
+
+/*
  * store_verify: in one Lua script, compares value (constant time) with
- * the stored code; on a match deletes it, else counts an attempt in
- * attempts_key (TTL ttl) and deletes the code at max_attempts (0: never).
- * Returns an enum store_verify_result, or -1 if the store failed.
+ * the stored code; on a match deletes it and credits the guard's record
+ * of it (if the code was sent with the guard on), else counts an attempt
+ * in attempts_key (TTL ttl) and deletes the code at max_attempts (0:
+ * never). Returns an enum store_verify_result, or -1 if the store failed.
  */
 int		 store_verify(struct store *, const char *code_key,
 		    const char *attempts_key, const char *value,
-		    int max_attempts, int ttl);
+		    int max_attempts, int ttl, const struct store_credit *);
 
 /* ---- The outbox: queued SMS (sms_delivery = queue). ---- */
 
@@ -170,7 +218,6 @@ int		 store_verify(struct store *, const char *code_key,
 					   s after their last write */
 #define STORE_DEAD_MAX		100000	/* dead letters kept (MAXLEN ~) */
 #define STORE_GROUP		"vcode-smsd"	/* the senders' group */
-#define STORE_BUDGET_WINDOW	3600	/* the site's budget counts an hour */
 
 /*
  * The outbox's keys and the facts a producer or a sender needs of it:
@@ -285,13 +332,13 @@ enum store_begin {
  * (a mark of another sender or of an earlier delivery; this call's own,
  * left by a try whose answer was lost, is fine),
  * and, for a resend (a request that may repeat a delivered one), takes
- * one from the budget at budget_key (limit budget_limit an hour, 0: no
- * budget); then marks the request as under way. An enum store_begin, or
+ * one from the budget at budget_key (limit budget_limit an hour of
+ * hour_seconds, 0: no budget); then marks the request as under way. An enum store_begin, or
  * -1.
  */
 int		 store_outbox_begin(struct store *, const struct store_outbox *,
 		    const struct store_msg *m, int resend,
-		    const char *budget_key, int budget_limit);
+		    const char *budget_key, int budget_limit, int hour_seconds);
 /*
  * store_outbox_done: the message id is finished (sent, dropped, or its
  * fate unknown and not to be sent again): acknowledged and deleted, its
