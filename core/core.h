@@ -71,6 +71,8 @@ void	 vc_handle(struct vc_ctx *, const struct vc_request *,
 
 /* delivery_describe: one line saying how SMS are delivered, for -t. */
 void	 delivery_describe(const struct vc_config *cfg, FILE *fp);
+/* fraud_describe: one line saying what the fraud guard does, for -t. */
+void	 fraud_describe(const struct vc_config *cfg, FILE *fp);
 
 /* ---- Captcha texts, for the tools that render samples. ---- */
 /* rand_digits: len random ASCII digits + NUL into out (outlen > len). */

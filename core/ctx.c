@@ -177,3 +177,29 @@ delivery_describe(const struct vc_config *cfg, FILE *fp)
 	    cfg->smsd_workers, cfg->smsd_workers == 0 ? ", so run vcode-smsd" :
 	    "");
 }
+
+void
+fraud_describe(const struct vc_config *cfg, FILE *fp)
+{
+	struct store_sms_limits	 l;
+	struct store_outbox	 ob;
+
+	if (cfg->fraud_guard == VC_FRAUD_OFF) {
+		fprintf(fp, "fraud guard: off (the fixed limits only)\n");
+		return;
+	}
+	memset(&ob, 0, sizeof(ob));
+	limits_from_config(cfg, &ob, &l);
+	fprintf(fp, "fraud guard: %s; unverified codes over the last %d "
+	    "hours of %d s below max(%d, %d%% of verified) a network, "
+	    "max(%d, %d%% of verified) a number block; untrusted requests "
+	    "%d unverified an hour (%d%% of sms_hourly_budget); an address "
+	    "may ask %d + %d per code verified from its network; trust "
+	    "lasts %d days\n", cfg->fraud_guard == VC_FRAUD_RECORD ?
+	    "record (counts and logs, refuses nothing)" :
+	    "enforce (once a code has been verified; until then as record)",
+	    cfg->fraud_window, cfg->hour_seconds, cfg->fraud_net_floor,
+	    cfg->fraud_net_ratio, cfg->fraud_block_floor,
+	    cfg->fraud_block_ratio, l.untrusted, cfg->fraud_untrusted_share,
+	    cfg->ip_hourly_limit, cfg->fraud_ip_earn, cfg->fraud_trust_days);
+}

@@ -196,6 +196,30 @@ dead(struct sender *s, const struct store_msg *m, const char *masked,
 }
 
 /*
+ * unsent: m was never delivered (its code expired unsent, or the gateway
+ * refused every try): the fraud guard takes its send back, so a slow or
+ * failing gateway does not make people's networks look like a bot's. A
+ * message whose delivery was ever unknown may have been delivered, and
+ * keeps its count. Best effort: a failure is logged.
+ */
+static void
+unsent(struct sender *s, const struct store_msg *m)
+{
+	char	 key[VC_KEY_MAX], value[VC_HMAC_HEX];
+
+	if (s->cfg->fraud_guard == VC_FRAUD_OFF || m->unknown > 0 ||
+	    m->code[0] == '\0' ||
+	    key_make(key, s->cfg->key_prefix, KEY_FCODE, m->key) == -1 ||
+	    sms_code_value(s->cfg, m->mobile, m->code, value,
+	    sizeof(value)) == -1)
+		return;
+	if (store_fraud_unsent(s->store, key, value) == -1)
+		log_warn("message %s: the fraud guard's count of it stays: %s",
+		    m->id, store_strerror(s->store));
+	explicit_bzero(value, sizeof(value));
+}
+
+/*
  * refused: the gateway said no (err): retried, or dead at the last. What
  * finish() says.
  */
@@ -206,8 +230,11 @@ refused(struct sender *s, struct store_msg *m, const char *masked,
 	int	 last = m->tries + 1 >= s->cfg->sms_max_tries, rc;
 
 	m->tries++;
-	if (last)
-		return dead(s, m, masked, err);
+	if (last) {
+		if ((rc = dead(s, m, masked, err)) == 1)
+			unsent(s, m);
+		return rc;
+	}
 	if ((rc = finish(s, m, FIN_RETRY, err, now_ms() +
 	    backoff(m->tries))) == 1)
 		log_warn("sms to %s: try %d of %d refused (%s); again in %lld "
@@ -300,9 +327,11 @@ delivery_handle(struct sender *s, struct store_msg *m)
 		return dead(s, m, masked, err) == -1 ? -1 : 0;
 	}
 	if (rc == 0) {
-		if ((rc = finish(s, m, FIN_DONE, "dropped", 0)) == 1)
+		if ((rc = finish(s, m, FIN_DONE, "dropped", 0)) == 1) {
 			log_info("sms to %s dropped unsent: its code expired, "
 			    "was used or was replaced", masked);
+			unsent(s, m);
+		}
 		return rc == -1 ? -1 : 0;
 	}
 	switch ((rc = wait_out(s, begin, m, masked))) {

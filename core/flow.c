@@ -265,6 +265,7 @@ flow_sms(struct hreq *h)
 	char			*text = h->f[SMS_TEXT].val;
 	char			 masked[24], code[VC_SMS_CODE_MAX + 1];
 	char			 stored[VC_HMAC_HEX];
+	enum outcome		 o;
 	int			 rc;
 
 	memset(&q, 0, sizeof(q));
@@ -312,12 +313,13 @@ flow_sms(struct hreq *h)
 		reply_outcome(h, sms_results[rc].outcome);
 		goto out;
 	}
+	o = deliver(h, &q, mobile, masked, code);
 	if (rc != STORE_SMS_OK)
-		log_info("sms for %s (%s): fraud guard (%s) would refuse: %s",
-		    masked, dialect_names[h->dialect],
-		    cfg->fraud_guard == VC_FRAUD_RECORD ? "record" :
-		    "not armed", sms_results[rc].label);
-	reply_outcome(h, deliver(h, &q, mobile, masked, code));
+		log_info("sms for %s (%s) %s; fraud guard (%s) would refuse: "
+		    "%s", masked, dialect_names[h->dialect], o == R_SEND ?
+		    "not sent" : "sent", cfg->fraud_guard == VC_FRAUD_RECORD ?
+		    "record" : "not armed", sms_results[rc].label);
+	reply_outcome(h, o);
 out:
 	explicit_bzero(code, sizeof(code));
 	explicit_bzero(stored, sizeof(stored));
@@ -346,6 +348,7 @@ flow_verify(struct hreq *h)
 	if (code_value(h, mobile, code, stored) == -1)
 		goto out;
 	mobile_mask(mobile, masked, sizeof(masked));
+	cr.on = cfg->fraud_guard != VC_FRAUD_OFF;
 	cr.fcode_key = fcode_key;
 	cr.bucket = now_ms() / 1000 / cfg->hour_seconds;
 	cr.trust = h->ctx->limits.trust;

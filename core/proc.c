@@ -47,6 +47,7 @@ proc_check(const char *prog, const char *conf, struct vc_config *cfg,
 	}
 	config_dump(cfg, stdout);
 	delivery_describe(cfg, stdout);
+	fraud_describe(cfg, stdout);
 	printf("configuration ok\n");
 	return 0;
 }

@@ -217,8 +217,8 @@ static const char sms_body[] =
 "  redis.call('HSET', K_fcode, 'net', K_fnet, 'block', K_fblock,\n"
 "    'pool', K_fpool, 'mobile', K_fmobile, 'seen', K_fseen,\n"
 "    'armed', K_farmed, 'stats', K_fstats, 'trusted', trusted,\n"
-"    'bucket', A_bucket)\n"
-"  redis.call('EXPIRE', K_fcode, A_code_ttl)\n"
+"    'bucket', A_bucket, 'value', redis.sha1hex(A_code_value))\n"
+"  redis.call('EXPIRE', K_fcode, qmax > 0 and A_keep or A_code_ttl)\n"
 "  count(trusted == '1' and 'sent_trusted' or 'sent_untrusted')\n"
 "end\n"
 "if would then return 'r' .. would end\n"
@@ -294,9 +294,28 @@ store_sms_script_check(void)
 }
 
 /*
+ * Takes back the guard's counts of a send whose record is KEYS[n] (the
+ * sent count of its network's and block's bucket, the untrusted pool's if
+ * it was untrusted) and deletes the record.
+ */
+#define UNSEND(n) \
+"local m = redis.call('HMGET', KEYS[" #n "], 'net', 'block', 'pool',\n" \
+"  'trusted', 'bucket')\n" \
+"local function back(key, field)\n" \
+"  if tonumber(redis.call('HGET', key, field) or '0') > 0 then\n" \
+"    redis.call('HINCRBY', key, field, -1)\n" \
+"  end\n" \
+"end\n" \
+"if m[1] and m[2] and m[3] and m[4] and m[5] then\n" \
+"  back(m[1], 's' .. m[5])\n" \
+"  back(m[2], 's' .. m[5])\n" \
+"  if m[4] == '0' then back(m[3], 'u') end\n" \
+"  redis.call('DEL', KEYS[" #n "])\n" \
+"end\n"
+
+/*
  * KEYS: code, legacy flag, interval, daily, block, budget, the guard's
- * record of the code. ARGV: code value. The guard's counts of the send
- * are taken back through the names its record holds.
+ * record of the code. ARGV: code value.
  */
 static const char rollback_lua[] =
 "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
@@ -308,24 +327,25 @@ static const char rollback_lua[] =
 "    redis.call('DECR', KEYS[i])\n"
 "  end\n"
 "end\n"
-"local m = redis.call('HMGET', KEYS[7], 'net', 'block', 'pool',\n"
-"  'trusted', 'bucket')\n"
-"local function back(key, field)\n"
-"  if tonumber(redis.call('HGET', key, field) or '0') > 0 then\n"
-"    redis.call('HINCRBY', key, field, -1)\n"
-"  end\n"
+UNSEND(7)
+"return 'ok'\n";
+
+/*
+ * KEYS: the guard's record of a code. ARGV: the code's stored value.
+ * Only the record of this very code: a newer code of the same key has
+ * its own.
+ */
+static const char unsent_lua[] =
+"if redis.call('HGET', KEYS[1], 'value') ~= redis.sha1hex(ARGV[1]) then\n"
+"  return 'none'\n"
 "end\n"
-"if m[1] and m[2] and m[3] and m[4] and m[5] then\n"
-"  back(m[1], 's' .. m[5])\n"
-"  back(m[2], 's' .. m[5])\n"
-"  if m[4] == '0' then back(m[3], 'u') end\n"
-"  redis.call('DEL', KEYS[7])\n"
-"end\n"
+UNSEND(1)
 "return 'ok'\n";
 
 /*
  * KEYS: code, attempts, the guard's record of the code. ARGV: value, max
- * attempts, attempts ttl, bucket, trust period, window keep, stats keep.
+ * attempts, attempts ttl, bucket, trust period, window keep, stats keep,
+ * the guard on ('1') or off.
  * The comparison touches every byte whatever the first difference. A
  * match with a record credits it: a verification in the network's and
  * the block's bucket, the mobile, the network and the site trusted for
@@ -346,7 +366,8 @@ static const char verify_lua[] =
 "  redis.call('DEL', KEYS[1], KEYS[2])\n"
 "  local m = redis.call('HMGET', KEYS[3], 'net', 'block', 'pool',\n"
 "    'mobile', 'seen', 'armed', 'stats', 'trusted')\n"
-"  if m[1] and m[2] and m[3] and m[4] and m[5] and m[6] and m[7] then\n"
+"  if ARGV[8] == '1' and m[1] and m[2] and m[3] and m[4] and m[5] and\n"
+"    m[6] and m[7] then\n"
 "    for i = 1, 2 do\n"
 "      redis.call('HINCRBY', m[i], 'v' .. ARGV[4], 1)\n"
 "      redis.call('EXPIRE', m[i], ARGV[6])\n"
@@ -403,6 +424,7 @@ static const char *const verify_words[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_BURNED] = "burned",
 };
 static const char *const rollback_words[] = { "ok" };
+static const char *const unsent_words[] = { "none", "ok" };
 
 void
 script_init(struct script *s, const char *body)
@@ -534,6 +556,7 @@ store_new(const char *url, int timeout_ms, char *err, size_t errlen)
 	script_init(&st->scripts[SCRIPT_SMS], st->scripts[SCRIPT_SMS].owned);
 	script_init(&st->scripts[SCRIPT_ROLLBACK], rollback_lua);
 	script_init(&st->scripts[SCRIPT_VERIFY], verify_lua);
+	script_init(&st->scripts[SCRIPT_UNSENT], unsent_lua);
 	outbox_scripts_init(st);
 	snprintf(st->err, sizeof(st->err), "no error");
 	return st;
@@ -999,7 +1022,7 @@ store_verify(struct store *st, const char *code_key, const char *attempts_key,
 {
 	char		 mx[16], t[16], b[24], tr[16], wk[16], sk[16];
 	const char	*args[] = { code_key, attempts_key, cr->fcode_key, value,
-	    mx, t, b, tr, wk, sk };
+	    mx, t, b, tr, wk, sk, cr->on ? "1" : "0" };
 
 	snprintf(mx, sizeof(mx), "%d", max_attempts);
 	snprintf(t, sizeof(t), "%d", ttl);
@@ -1007,6 +1030,15 @@ store_verify(struct store *st, const char *code_key, const char *attempts_key,
 	snprintf(tr, sizeof(tr), "%d", cr->trust);
 	snprintf(wk, sizeof(wk), "%d", cr->window_keep);
 	snprintf(sk, sizeof(sk), "%d", STORE_DEAD_KEEP);
-	return eval(st, SCRIPT_VERIFY, 3, 7, args, verify_words,
+	return eval(st, SCRIPT_VERIFY, 3, 8, args, verify_words,
 	    STORE_VERIFY_RESULTS);
+}
+
+int
+store_fraud_unsent(struct store *st, const char *fcode_key,
+    const char *code_value)
+{
+	const char	*args[] = { fcode_key, code_value };
+
+	return eval(st, SCRIPT_UNSENT, 1, 1, args, unsent_words, 2);
 }

@@ -169,6 +169,15 @@ int		 store_sms_request(struct store *, const struct store_sms *);
 int		 store_sms_rollback(struct store *, const struct store_sms *);
 
 /*
+ * store_fraud_unsent: a queued code that was never delivered (it died,
+ * or expired unsent) takes back the guard's counts of its send: its
+ * record (fcode_key) is undone if it is still the record of code_value
+ * (the stored form). 1 undone, 0 none (no guard, or a newer code), -1.
+ */
+int		 store_fraud_unsent(struct store *, const char *fcode_key,
+		    const char *code_value);
+
+/*
  * store_sms_script_check: NULL when the request script's body names
  * exactly the keys and arguments of the table that binds struct
  * store_sms to it (each used, none unknown, no positional KEYS[] or
@@ -191,6 +200,7 @@ enum store_verify_result {
  * hashes.
  */
 struct store_credit {
+	int		 on;		/* 0: the guard is off, credit nothing */
 	const char	*fcode_key;
 	long long	 bucket;
 	int		 trust;

@@ -186,6 +186,16 @@ test_defaults(void **state)
 	assert_string_equal(c.user, "www-data");
 	assert_string_equal(c.group, "www-data");
 	assert_int_equal(c.log_level, VC_LOG_INFO);
+	assert_int_equal(c.hour_seconds, 3600);
+	assert_int_equal(c.fraud_guard, VC_FRAUD_ENFORCE);
+	assert_int_equal(c.fraud_window, 2);
+	assert_int_equal(c.fraud_net_floor, 5);
+	assert_int_equal(c.fraud_net_ratio, 50);
+	assert_int_equal(c.fraud_block_floor, 5);
+	assert_int_equal(c.fraud_block_ratio, 50);
+	assert_int_equal(c.fraud_untrusted_share, 10);
+	assert_int_equal(c.fraud_ip_earn, 2);
+	assert_int_equal(c.fraud_trust_days, 30);
 
 	assert_string_equal(c.keys[VC_MEIDUO].captcha, "img_");
 	assert_string_equal(c.keys[VC_MEIDUO].sms, "sms_");
@@ -453,6 +463,25 @@ test_bad_values(void **state)
 		load_fails("sms_delivery = queue\nsms_provider = log\n",
 		    (const char *const[]){ "sms_delivery" }, 1);
 	}
+	/* The fraud guard's. */
+	load_fails("fraud_guard = on\n",
+	    (const char *const[]){ "fraud_guard" }, 1);
+	load_fails("fraud_window = 0\n",
+	    (const char *const[]){ "fraud_window" }, 1);
+	load_fails("fraud_window = 25\n",
+	    (const char *const[]){ "fraud_window" }, 1);
+	load_fails("fraud_net_floor = 0\n",
+	    (const char *const[]){ "fraud_net_floor" }, 1);
+	load_fails("fraud_block_ratio = -1\n",
+	    (const char *const[]){ "fraud_block_ratio" }, 1);
+	load_fails("fraud_untrusted_share = 101\n",
+	    (const char *const[]){ "fraud_untrusted_share" }, 1);
+	load_fails("fraud_trust_days = 0\n",
+	    (const char *const[]){ "fraud_trust_days" }, 1);
+	load_fails("hour_seconds = 9\n",
+	    (const char *const[]){ "hour_seconds" }, 1);
+	load_fails("hour_seconds = 3601\n",
+	    (const char *const[]){ "hour_seconds" }, 1);
 }
 
 static void

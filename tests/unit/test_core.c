@@ -655,6 +655,42 @@ test_client_ip(void **state)
 }
 
 /*
+ * client_net: the fraud guard's network of an address as client_ip spells
+ * it: an IPv4 address's /24, an IPv6 prefix as it is, anything else as it
+ * is.
+ */
+static void
+test_client_net(void **state)
+{
+	static const struct {
+		const char	*ip, *want;
+	} t[] = {
+		{ "203.0.113.7", "203.0.113.0/24" },
+		{ "203.0.113.255", "203.0.113.0/24" },
+		{ "10.0.0.1", "10.0.0.0/24" },
+		{ "2001:db8:1:2::/64", "2001:db8:1:2::/64" },
+		{ "2001:db8::1", "2001:db8::1" },
+		{ "unknown", "unknown" },
+	};
+	char	 net[VC_IP_MAX];
+	size_t	 i;
+	int	 bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		client_net(t[i].ip, net, sizeof(net));
+		if (strcmp(net, t[i].want) != 0) {
+			print_error("client_net(\"%s\"): expected \"%s\", saw "
+			    "\"%s\"\n", t[i].ip, t[i].want, net);
+			bad++;
+		}
+	}
+	if (bad > 0)
+		fail_msg("expected every network above right, saw %d of %zu "
+		    "wrong", bad, i);
+}
+
+/*
  * peer_is_host: this host is 127.0.0.1 and ::1 in any spelling, nothing
  * else of 127/8 and nothing that is not an address; the address comes back
  * as inet_ntop(3) writes it, or "none".
@@ -740,6 +776,7 @@ main(void)
 		cmocka_unit_test(test_utf8_count),
 		cmocka_unit_test(test_utf8_count_strict),
 		cmocka_unit_test(test_client_ip),
+		cmocka_unit_test(test_client_net),
 		cmocka_unit_test(test_peer_is_host),
 	};
 
