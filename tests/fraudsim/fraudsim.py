@@ -386,6 +386,8 @@ class Person:
         self.mobile, self.dialect = mobile, dialect
         self.verifies, self.mistypes, self.at = verifies, mistypes, at
         self.asked = False
+        self.snap = None
+        self.p1n, self.nat = 0, False
         self.served = False
         self.reason = None
         self.verified = None
@@ -406,6 +408,8 @@ class Person:
             if why == "captcha" and attempt == 0:
                 continue
             self.reason = why
+            if why.startswith("guard-"):
+                self.snap = net_snapshot(site.redis, self.net)
             return
         code = log.wait_code(self.mobile, before, SMS_WAIT)
         if code is None:
@@ -464,9 +468,23 @@ def phase1_people(nums, rnd, dialects):
 
 def person(kind, nw, nums, rnd, dialects, hour):
     addr = nw["nat"] or nums.host(nw["net"])
-    return Person(kind, nw["net"], addr, nums.mobile(),
-                  pick_dialect(rnd, dialects), rnd.random() < VERIFY_SHARE,
-                  rnd.random() < MISTYPE_SHARE, rnd.uniform(0, hour))
+    p = Person(kind, nw["net"], addr, nums.mobile(),
+               pick_dialect(rnd, dialects), rnd.random() < VERIFY_SHARE,
+               rnd.random() < MISTYPE_SHARE, rnd.uniform(0, hour))
+    p.p1n = nw["n"] if kind != "new" else 0
+    p.nat = nw["nat"] is not None
+    return p
+
+
+def net_snapshot(redis, net):
+    """The guard's view of a /24 when it refused someone there: whether it
+    is trusted, and its buckets relative to the current one (s0 sent in
+    this hour, v-1 verified in the one before)."""
+    b = int(time.time() // HOUR)
+    h = redis.hgetall("vcode:fraud:net:%s.0/24" % net)
+    rel = {"%s%d" % (k[0], int(k[1:]) - b): int(v) for k, v in h.items()}
+    seen = redis.cmd("EXISTS", "vcode:fraud:seen:%s.0/24" % net) == 1
+    return {"seen": seen, "buckets": rel}
 
 
 def phase2_people(nets, n, new_share, nums, rnd, dialects):
@@ -495,6 +513,7 @@ class Bot:
         self.asked = 0
         self.refused = collections.Counter()
         self.mobiles = set()
+        self.sent_at = []
         if kind == "slow":
             self.n = SLOW_REQUESTS
             step = HOUR / SLOW_REQUESTS
@@ -539,6 +558,7 @@ class Bot:
         with self.lock:
             if ok:
                 self.sent += 1
+                self.sent_at.append(time.monotonic())
             else:
                 self.refused[why] += 1
 
@@ -588,6 +608,32 @@ def new_hour(redis, legacy):
         time.sleep(0.1)
     raise SystemExit("vcode:budget did not expire within %.0f s"
                      % (2 * HOUR + 10))
+
+
+class PoolWatch(threading.Thread):
+    """Samples the untrusted pool and the budget's TTL every 0.2 s."""
+
+    def __init__(self, redis, t0):
+        super().__init__(daemon=True)
+        self.redis, self.t0 = redis, t0
+        self.stop = False
+        self.max_open = 0
+        self.last = {}
+        self.resets = []	# offsets at which the pool was seen gone
+
+    def run(self):
+        had = False
+        while not self.stop:
+            p = self.redis.hgetall("vcode:fraud:pool")
+            if p:
+                had = True
+                self.last = p
+                self.max_open = max(self.max_open, int(p.get("u", 0)) -
+                                    int(p.get("w", 0)))
+            elif had:
+                had = False
+                self.resets.append(round(time.monotonic() - self.t0, 1))
+            time.sleep(0.2)
 
 
 def tally(people):
@@ -650,6 +696,8 @@ def run(a):
     log_start = log.total()
     t0 = time.monotonic()
     bot_threads, bot = [], None
+    watch = PoolWatch(Redis(a.redis), t0)
+    watch.start()
     if botkind:
         bot = Bot(botkind, site, nums, random.Random(seed + 2), t0)
         bot_threads = bot.launch(seed)
@@ -659,6 +707,9 @@ def run(a):
     time.sleep(0.5)
     sent2 = log.since(log_start)
     log.stop = True
+    watch.stop = True
+    row["pool"] = {"last": watch.last, "max_unverified": watch.max_open,
+                   "gone_at": watch.resets}
 
     people = p1 + p2
     row["people"] = tally(people)
@@ -666,6 +717,10 @@ def run(a):
         p.reason for p in p2 if not p.served))
     row["refused_p1"] = dict(collections.Counter(
         p.reason for p in p1 if not p.served))
+    row["guard_refused"] = [
+        {"phase": 1 if p.kind == "p1" else 2, "kind": p.kind, "nat": p.nat,
+         "p1_people": p.p1n, "reason": p.reason, "at": round(p.at, 1),
+         "net": p.snap} for p in people if p.snap]
     served2 = [p for p in p2 if p.served]
     row["verified"] = sum(bool(p.verified) for p in served2)
     row["verify_tried"] = sum(p.verified is not None for p in served2)
@@ -676,7 +731,8 @@ def run(a):
         row["bot"] = {"sms": sum(1 for m in sent2 if m in bm),
                       "replied_ok": bot.sent, "asked": bot.asked,
                       "refused": dict(bot.refused),
-                      "start": round((bot.start_at - t0) / HOUR, 3)}
+                      "start": round((bot.start_at - t0) / HOUR, 3),
+                      "sms_by_tenth": tenths(bot.sent_at, t0)}
         after = [p for p in p2 if t0 + p.at >= bot.start_at]
         row["after_bot"] = [sum(p.served for p in after), len(after)]
     row["stats"] = redis.hgetall("vcode:fraud:stats")
@@ -693,6 +749,15 @@ def run(a):
 
 
 # ---- the report ------------------------------------------------------------
+
+def tenths(times, t0):
+    """How many of times fall in each tenth of the hour from t0 (the
+    last slot also takes what came after the hour)."""
+    out = [0] * 10
+    for t in times:
+        out[min(9, max(0, int((t - t0) * 10 / HOUR)))] += 1
+    return out
+
 
 def pct(a, b):
     return 100.0 * a / b if b else 0.0
@@ -742,6 +807,23 @@ def details(r):
                    % (b["asked"], b["replied_ok"], b["sms"],
                       fmt_counts(b["refused"]), 100 * b["start"],
                       frac(r["after_bot"]).strip()))
+    if b and "sms_by_tenth" in b:
+        out.append("bot SMS per tenth of the hour: %s"
+                   % " ".join(str(n) for n in b["sms_by_tenth"]))
+    if r.get("pool"):
+        pl = r["pool"]
+        out.append("vcode:fraud:pool last seen %s, most unverified at once "
+                   "%d, seen gone at %s s" % (fmt_counts(pl["last"]),
+                                             pl["max_unverified"],
+                                             pl["gone_at"] or "-"))
+    for g in r.get("guard_refused", []):
+        out.append("guard refused a person: phase %d, %s network%s (%d "
+                   "people in the warm-up), %s at %.0f s; its /24 then: "
+                   "trusted=%s %s" % (g["phase"], g["kind"],
+                                      " (NAT)" if g["nat"] else "",
+                                      g["p1_people"], g["reason"], g["at"],
+                                      "yes" if g["net"]["seen"] else "no",
+                                      fmt_counts(g["net"]["buckets"])))
     if r.get("stats"):
         out.append("vcode:fraud:stats " + fmt_counts(r["stats"]))
     if r.get("guard_log"):

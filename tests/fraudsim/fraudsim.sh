@@ -53,6 +53,17 @@ command -v python3 >/dev/null || { echo "fraudsim: python3 not found" >&2; exit 
 
 need_vcoded
 it_init
+# A folder of its own name: a clean-up of stale /tmp/vcode-it.* folders
+# (test runs elsewhere) must not take this 20-minute run's. Nothing has
+# started yet, so the paths it_init made can move with it.
+fs_t=/tmp/vcode-fraudsim.${T##*.}
+mv "$T" "$fs_t" || it_bail "cannot rename $T"
+T=$fs_t
+VCODED=$T/vcoded
+REDIS_SOCK=$T/redis.sock
+VC_SOCK=$T/vcoded.sock
+SMS_LOG=$T/sms.log
+CONF=$T/vcode.conf
 ROWS=$T/rows.jsonl
 : >"$ROWS"
 FRAUDSIM_API_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
@@ -110,13 +121,20 @@ for s in $ONLY; do
 			    --scenario "$s" --mode "$m" --why "vcoded did not start"
 			continue
 		fi
+		# In the background and waited for, so that an interrupt
+		# reaches lib.sh's trap at once; tracked, so that its clean-up
+		# ends the driver too.
 		python3 "$FS_DIR/fraudsim.py" run --scenario "$s" --mode "$m" \
 		    --port "$PORT" --redis "$REDIS_SOCK" --sms-log "$SMS_LOG" \
 		    --rows "$ROWS" --vcoded-log "$T/vcoded.stderr" \
 		    --dialects "$DIALECTS" $LEGACY \
-		    ${FRAUDSIM_SEED:+--seed "$FRAUDSIM_SEED"} ||
-		    python3 "$FS_DIR/fraudsim.py" failed --rows "$ROWS" \
-			--scenario "$s" --mode "$m" --why "driver exited $?"
+		    ${FRAUDSIM_SEED:+--seed "$FRAUDSIM_SEED"} &
+		drv=$!
+		track "$drv"
+		wait "$drv"
+		st=$?
+		[ $st = 0 ] || python3 "$FS_DIR/fraudsim.py" failed --rows "$ROWS" \
+		    --scenario "$s" --mode "$m" --why "driver exited $st"
 		cp "$T/vcoded.stderr" "$T/vcoded-$s-$m.log"
 	done
 done
