@@ -816,7 +816,15 @@ def details(r):
                    "%d, seen gone at %s s" % (fmt_counts(pl["last"]),
                                              pl["max_unverified"],
                                              pl["gone_at"] or "-"))
-    for g in r.get("guard_refused", []):
+    gr = r.get("guard_refused", [])
+    fresh = collections.Counter("phase %d %s" % (g["phase"], g["reason"])
+                                for g in gr if g["kind"] == "new")
+    if fresh:
+        out.append("guard refused people of new networks: "
+                   + fmt_counts(fresh))
+    for g in gr:
+        if g["kind"] == "new":
+            continue
         out.append("guard refused a person: phase %d, %s network%s (%d "
                    "people in the warm-up), %s at %.0f s; its /24 then: "
                    "trusted=%s %s" % (g["phase"], g["kind"],
