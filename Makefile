@@ -52,8 +52,8 @@ VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c)) $(SMSD_OBJS)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all run stop test unit valgrind integration bench attack deps clean \
-	pkgcheck fuzz fuzzers install uninstall testdeps
+.PHONY: all run stop test unit valgrind integration bench attack fraudsim deps \
+	clean pkgcheck fuzz fuzzers install uninstall testdeps
 all: $(B)/vcoded $(B)/vcode-smsd $(B)/vcode-render
 
 $(B)/%.o: %.c $(wildcard */*.h) | pkgcheck
@@ -125,6 +125,11 @@ bench: deps all
 # Not part of make test: trains a network on this renderer (~25 minutes).
 attack: all
 	@sh tests/bench/cnn.sh
+
+# People and a bot against the real stack, fraud guard off and enforcing
+# (about 20 minutes; FRAUDSIM_ONLY, FRAUDSIM_MODES: see the script).
+fraudsim: all
+	@sh tests/fraudsim/fraudsim.sh
 
 # libFuzzer harnesses (Debian's clang), each run FUZZ_SECONDS from its
 # seeds in tests/fuzz/corpus/.
