@@ -66,7 +66,9 @@ VERIFY_SHARE = 0.9
 MISTYPE_SHARE = 0.03
 BOT_MISREAD = 0.001
 SMS_WAIT = 5.0			# seconds a person waits for the SMS
-READ_DELAY = (1.5, 5.0)		# seconds from the SMS to the verify call
+# A person reads the SMS and types the code in 20 to 90 s of a real hour;
+# scaled like every other time here (an hour is HOUR seconds).
+READ_DELAY = (20.0 * HOUR / 3600, 90.0 * HOUR / 3600)
 
 SCENARIOS = {
     # name: (phase-2 people, share from new networks, bot)
