@@ -10,9 +10,10 @@
 # people verify outgrows the fixed address cap; record mode and an unarmed
 # site (the legacy path, which never calls verify) refuse nothing; every
 # key has a TTL; the three dialects, their verify routes and CGI refuse
-# alike; Redis down is DBERR; off writes no fraud key, not even when a
-# code sent before is verified; queued delivery; and no code or full
-# mobile in any log.
+# alike; every spelling of an address or a mobile meets the same bound,
+# and 20 requests at once get the floor; Redis down is DBERR; off writes
+# no fraud key, not even when a code sent before is verified; queued
+# delivery; and no code or full mobile in any log.
 . "$(dirname "$0")/lib.sh"
 # it_init, vcode-smsd and the stand-in provider (the queued scenario).
 smsd_init
