@@ -105,6 +105,7 @@ static const struct kdef keydefs[] = {
 	INT(fraud_untrusted_share, 10, 0, 100),
 	INT(fraud_ip_earn, 2, 0, 1000),
 	INT(fraud_trust_days, 30, 1, 365),
+	INT(fraud_learn_hours, 24, 0, 720),
 	ENUM(sms_delivery, "inline", deliveries),
 	INT(sms_queue_max, 100000, 100, 100000000),
 	INT(sms_max_tries, 8, 1, 100),

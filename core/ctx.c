@@ -105,6 +105,7 @@ limits_from_config(const struct vc_config *cfg, const struct store_outbox *ob,
 	    cfg->fraud_untrusted_share / 100);
 	l->ip_earn = cfg->fraud_ip_earn;
 	l->trust = cfg->fraud_trust_days * 86400;
+	l->learn = cfg->fraud_learn_hours * cfg->hour_seconds;
 	l->window_keep = (cfg->fraud_window + 1) * cfg->hour_seconds;
 	if (cfg->sms_delivery == VC_DELIVER_QUEUE) {
 		l->queue_max = cfg->sms_queue_max;
@@ -196,8 +197,10 @@ fraud_describe(const struct vc_config *cfg, FILE *fp)
 	    "%d unverified an hour (%d%% of sms_hourly_budget); an address "
 	    "may ask %d + %d per code verified from its network; trust "
 	    "lasts %d days\n", cfg->fraud_guard == VC_FRAUD_RECORD ?
-	    "record (counts and logs, refuses nothing)" :
-	    "enforce (once a code has been verified; until then as record)",
+	    "record (counts and logs, refuses nothing)" : cfg->
+	    fraud_learn_hours == 0 ? "enforce (from the first verification "
+	    "on; until then as record)" : "enforce (from fraud_learn_hours "
+	    "after the first verification; until then as record)",
 	    cfg->fraud_window, cfg->hour_seconds, cfg->fraud_net_floor,
 	    cfg->fraud_net_ratio, cfg->fraud_block_floor,
 	    cfg->fraud_block_ratio, l.untrusted, cfg->fraud_untrusted_share,

@@ -350,7 +350,8 @@ flow_verify(struct hreq *h)
 	mobile_mask(mobile, masked, sizeof(masked));
 	cr.on = cfg->fraud_guard != VC_FRAUD_OFF;
 	cr.fcode_key = fcode_key;
-	cr.bucket = now_ms() / 1000 / cfg->hour_seconds;
+	cr.now = now_ms() / 1000;
+	cr.bucket = cr.now / cfg->hour_seconds;
 	cr.trust = h->ctx->limits.trust;
 	cr.window_keep = h->ctx->limits.window_keep;
 	rc = store_verify(h->ctx->store, code_key, attempts_key, stored,

@@ -102,6 +102,7 @@ struct vc_config {
 	int		 fraud_untrusted_share;	/* % of sms_hourly_budget */
 	int		 fraud_ip_earn;		/* address cap per verified */
 	int		 fraud_trust_days;
+	int		 fraud_learn_hours;	/* after the first verification */
 	enum vc_delivery sms_delivery;
 	int		 sms_queue_max;		/* messages waiting, at most */
 	int		 sms_max_tries;		/* then the dead-letter stream */

@@ -67,6 +67,7 @@ static const struct slot sms_slots[] = {
 	SI(block_floor, "block_floor"), SI(block_ratio, "block_ratio"),
 	SI(untrusted, "untrusted"), SI(ip_earn, "ip_earn"),
 	SI(window_keep, "window_keep"), SL(bucket, "bucket"),
+	SI(learn, "learn"),
 	{ "stats_keep", SLOT_CONST, STORE_DEAD_KEEP },
 };
 #undef SK
@@ -85,19 +86,24 @@ static const struct slot sms_slots[] = {
  * The fraud guard (fraud > 0) reads, before the captcha, the sums of the
  * network's and the block's buckets (s<B> sent, v<B> verified, B the
  * hour) over the window, the untrusted pool (u sent, w verified) of the
- * budget's hour, and whether the mobile or the network is trusted (a
- * verification within the trust period) and the site armed (the same,
- * of any code). A bound is max(floor, ratio% x verified) on sent minus
- * verified; the pool's, untrusted. A mobile that verified before is
- * bound by none; a trusted network is not bound by the pool. Enforcing
- * and armed, the first bound reached refuses ('f' word, counted
+ * budget's hour, whether the mobile or the network is trusted (a
+ * verification within the trust period), and whether the site is armed
+ * (its first verification within the trust period was at least learn
+ * seconds ago). A bound is max(floor, ratio% x verified) on sent minus
+ * verified; the pool's is untrusted. A mobile that verified before is
+ * bound by none; a trusted network is not bound by the pool.
+ *
+ * Enforcing and armed, the first bound reached refuses ('f' word, counted
  * refused_*), and an address's cap grows by ip_earn for every code
- * verified from its network in the window; the pool, once it has refused,
- * is full for the rest of its hour: a verification no longer gives one
- * back, for the bot asking many times a second would take it (it gets
- * the share, not the share and what people earn); else it is counted would_*
- * and the request goes on ('r' word when sent). A sent code records its
- * counters' names in fcode, for the verify step to credit.
+ * verified from its network in the window. Once the pool has refused it
+ * is full for the rest of its hour: a verification no longer gives a
+ * place back, for the bot asking many times a second would take it (it
+ * gets the share, not the share and what people earn). Otherwise a bound
+ * reached is counted would_* and the request goes on ('r' word when
+ * sent). A sent code records its counters' names in fcode, with a hash of
+ * its stored value, for the verify step to credit or a sender that could
+ * not deliver it to take back (queued, the record outlives the code as
+ * the outbox does).
  */
 static const char sms_body[] =
 "local function over(key, limit)\n"
@@ -154,7 +160,9 @@ static const char sms_body[] =
 "if over(K_daily, dl) then return 'daily' end\n"
 "local armed, mtrust, ntrust, ns, nv = false, false, false, 0, 0\n"
 "if fraud > 0 then\n"
-"  armed = fraud == 2 and redis.call('EXISTS', K_farmed) == 1\n"
+"  local since = redis.call('GET', K_farmed)\n"
+"  armed = fraud == 2 and since ~= false and\n"
+"    tonumber(A_queued) / 1000 - (tonumber(since) or 0) >= tonumber(A_learn)\n"
 "  mtrust = redis.call('EXISTS', K_fmobile) == 1\n"
 "  ntrust = redis.call('EXISTS', K_fseen) == 1\n"
 "  ns, nv = sums(K_fnet)\n"
@@ -351,7 +359,8 @@ UNSEND(1)
 /*
  * KEYS: code, attempts, the guard's record of the code. ARGV: value, max
  * attempts, attempts ttl, bucket, trust period, window keep, stats keep,
- * the guard on ('1') or off.
+ * the guard on ('1') or off, the time (s): the site armed since its
+ * first verification within the trust period.
  * The comparison touches every byte whatever the first difference. A
  * match with a record credits it: a verification in the network's and
  * the block's bucket, the mobile, the network and the site trusted for
@@ -378,9 +387,11 @@ static const char verify_lua[] =
 "      redis.call('HINCRBY', m[i], 'v' .. ARGV[4], 1)\n"
 "      redis.call('EXPIRE', m[i], ARGV[6])\n"
 "    end\n"
-"    for i = 4, 6 do\n"
+"    for i = 4, 5 do\n"
 "      redis.call('SET', m[i], '1', 'EX', ARGV[5])\n"
 "    end\n"
+"    redis.call('SET', m[6], ARGV[9], 'NX')\n"
+"    redis.call('EXPIRE', m[6], ARGV[5])\n"
 "    if m[8] == '0' and redis.call('EXISTS', m[3]) == 1 and\n"
 "      redis.call('HGET', m[3], 'full') ~= '1' then\n"
 "      redis.call('HINCRBY', m[3], 'w', 1)\n"
@@ -1027,9 +1038,9 @@ store_verify(struct store *st, const char *code_key, const char *attempts_key,
     const char *value, int max_attempts, int ttl,
     const struct store_credit *cr)
 {
-	char		 mx[16], t[16], b[24], tr[16], wk[16], sk[16];
+	char		 mx[16], t[16], b[24], tr[16], wk[16], sk[16], now[24];
 	const char	*args[] = { code_key, attempts_key, cr->fcode_key, value,
-	    mx, t, b, tr, wk, sk, cr->on ? "1" : "0" };
+	    mx, t, b, tr, wk, sk, cr->on ? "1" : "0", now };
 
 	snprintf(mx, sizeof(mx), "%d", max_attempts);
 	snprintf(t, sizeof(t), "%d", ttl);
@@ -1037,7 +1048,8 @@ store_verify(struct store *st, const char *code_key, const char *attempts_key,
 	snprintf(tr, sizeof(tr), "%d", cr->trust);
 	snprintf(wk, sizeof(wk), "%d", cr->window_keep);
 	snprintf(sk, sizeof(sk), "%d", STORE_DEAD_KEEP);
-	return eval(st, SCRIPT_VERIFY, 3, 8, args, verify_words,
+	snprintf(now, sizeof(now), "%lld", cr->now);
+	return eval(st, SCRIPT_VERIFY, 3, 9, args, verify_words,
 	    STORE_VERIFY_RESULTS);
 }
 

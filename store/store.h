@@ -108,6 +108,8 @@ struct store_sms_limits {
 	int		 ip_earn;	/* address cap += this x verified from
 					   its network in the window */
 	int		 trust;		/* s a verification trusts for */
+	int		 learn;		/* s from the first verification to
+					   enforcing */
 	int		 window_keep;	/* TTL of the bucketed hashes, s */
 };
 
@@ -202,6 +204,7 @@ enum store_verify_result {
 struct store_credit {
 	int		 on;		/* 0: the guard is off, credit nothing */
 	const char	*fcode_key;
+	long long	 now;		/* Unix time, s */
 	long long	 bucket;
 	int		 trust;
 	int		 window_keep;

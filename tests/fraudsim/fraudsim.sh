@@ -70,13 +70,14 @@ FRAUDSIM_API_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export FRAUDSIM_API_KEY
 
 # sim_conf [LINE...]: the simulation's vcode.conf (lib.sh's base plus the
-# scaled limits).
+# scaled limits). The site's history is the warm-up hour: the guard
+# enforces from the first verification (fraud_learn_hours = 0).
 sim_conf() {
 	write_conf "sms_hourly_budget = ${FRAUDSIM_BUDGET:-200}" \
 	    "ip_hourly_limit = 20" "prefix_hourly_limit = 30" \
 	    "sms_daily_limit = 10" "sms_interval = 60" \
 	    "trusted_proxies = 127.0.0.1" "api_key = $FRAUDSIM_API_KEY" \
-	    "lang = en" "$@"
+	    "lang = en" "fraud_learn_hours = 0" "$@"
 }
 
 # A build without the guard (before it landed) runs the off mode only,

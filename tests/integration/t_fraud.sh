@@ -29,9 +29,12 @@ DAY=86400
 # Every scenario starts from these, then its own overrides: no resend
 # interval, no static address or block cap, a budget whose untrusted
 # share (100) and fraud floors (100) stay out of the way unless the
-# scenario lowers them. The guard enforces (lib.sh's base configuration
-# turns it off for the other tests); a later override wins.
-BASE_ENV=(VCODE_FRAUD_GUARD=enforce VCODE_TRUSTED_PROXIES=127.0.0.1
+# scenario lowers them. The guard enforces from the first verification
+# on (no learning period: the learning scenario sets one; lib.sh's base
+# configuration turns the guard off for the other tests); a later
+# override wins.
+BASE_ENV=(VCODE_FRAUD_GUARD=enforce VCODE_FRAUD_LEARN_HOURS=0
+    VCODE_TRUSTED_PROXIES=127.0.0.1
     VCODE_SMS_INTERVAL=0 VCODE_IP_HOURLY_LIMIT=0 VCODE_PREFIX_HOURLY_LIMIT=0
     VCODE_SMS_HOURLY_BUDGET=1000 VCODE_FRAUD_UNTRUSTED_SHARE=10
     VCODE_FRAUD_NET_FLOOR=100 VCODE_FRAUD_BLOCK_FLOOR=100)
@@ -154,8 +157,8 @@ arm() {
 	ask meiduo "$m" 192.0.2.1
 	a=$(why meiduo)
 	vfy meiduo "$m" "$(code_of "$m")"
-	expect_eq "$P armed: a code from 192.0.2.1 sent, verified, vcode:fraud:armed set" \
-	    "OK OK 1" "$a $(vwhy meiduo) $(rcli get vcode:fraud:armed)"
+	expect_match "$P armed: a code from 192.0.2.1 sent, verified, vcode:fraud:armed holds its time" \
+	    '^OK OK [0-9]{10}$' "$a $(vwhy meiduo) $(rcli get vcode:fraud:armed)"
 }
 
 # fstat FIELD: a field of vcode:fraud:stats, 0 when absent.
@@ -642,7 +645,7 @@ if scenario VCODE_FRAUD_NET_FLOOR=2 VCODE_FRAUD_BLOCK_FLOOR=2 \
 	    'sent; fraud guard \(not armed\) would refuse: unverified' "$(since)"
 	m=${MOBS[0]}
 	vfy meiduo "$m" "$(log_code "$m")"
-	expect_eq "$P one code verified through the verify route arms the site" "OK 1" \
+	expect_match "$P one code verified through the verify route arms the site (its time)" '^OK [0-9]{10}$' \
 	    "$(vwhy meiduo) $(rcli get vcode:fraud:armed)"
 	series_reset
 	try meiduo "$(new_mobile)" "$N.99"
@@ -683,7 +686,7 @@ if scenario VCODE_FRAUD_NET_FLOOR=2; then
 	for d in $DIALECTS; do try "$d" "$(new_mobile)" "$NET.2"; done
 	expect_eq "$P back (an empty Redis, so not armed): each dialect served" "OK OK OK" "$OUT"
 	verify_all meiduo "${MOBS[0]}"
-	expect_eq "$P back: a code verifies and arms the site again" "OK 1" \
+	expect_match "$P back: a code verifies and arms the site again (its time)" '^OK [0-9]{10}$' \
 	    "$VOUT $(rcli get vcode:fraud:armed)"
 	try news "$(new_mobile)" "$NET.3"
 	expect_eq "$P back: the guard refuses again ($NET.0/24: 2 unverified)" net "${OUT##* }"
@@ -724,6 +727,36 @@ if scenario VCODE_FRAUD_NET_FLOOR=2; then
 fi
 DELIVERY=inline
 stop_vcoded
+
+# ---- the learning period: armed only fraud_learn_hours after the first verification ----
+P="[learn]"
+write_conf	# inline again: the queued scenario's configuration stayed
+if scenario VCODE_HOUR_SECONDS=10 VCODE_FRAUD_LEARN_HOURS=1 VCODE_FRAUD_NET_FLOOR=2; then
+	arm
+	t0=$(date +%s)
+	expect_match "$P armed holds the time of the first verification" \
+	    '^[0-9]{10}$' "$(rcli get vcode:fraud:armed)"
+	next_net
+	series_reset
+	try meiduo "$(new_mobile)" "$NET.1"
+	try meiduo "$(new_mobile)" "$NET.2"
+	try meiduo "$(new_mobile)" "$NET.3"
+	expect_eq "$P within the hour (10 s) after it: the 3rd of floor 2 served, would_net counted" \
+	    "OK OK OK 1" "$OUT $(fstat would_net)"
+	# A second verification does not move the start.
+	first=$(rcli get vcode:fraud:armed)
+	verify_all meiduo "${MOBS[0]}"
+	expect_eq "$P a later verification keeps the first time" "OK $first" \
+	    "$VOUT $(rcli get vcode:fraud:armed)"
+	while [ $(($(date +%s) - t0)) -lt 11 ]; do sleep 0.5; done
+	next_net
+	series_reset
+	try meiduo "$(new_mobile)" "$NET.1"
+	try meiduo "$(new_mobile)" "$NET.2"
+	try meiduo "$(new_mobile)" "$NET.3"
+	expect_eq "$P after it: the 3rd refused" "OK OK net" "$OUT"
+	check_ttls "$P every key has a TTL"
+fi
 
 # ---- hostile spellings and concurrency: one network, one block, one mobile ----
 # However an address or a mobile is written, and however many ask at once,

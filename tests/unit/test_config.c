@@ -196,6 +196,7 @@ test_defaults(void **state)
 	assert_int_equal(c.fraud_untrusted_share, 10);
 	assert_int_equal(c.fraud_ip_earn, 2);
 	assert_int_equal(c.fraud_trust_days, 30);
+	assert_int_equal(c.fraud_learn_hours, 24);
 
 	assert_string_equal(c.keys[VC_MEIDUO].captcha, "img_");
 	assert_string_equal(c.keys[VC_MEIDUO].sms, "sms_");
@@ -478,6 +479,8 @@ test_bad_values(void **state)
 	    (const char *const[]){ "fraud_untrusted_share" }, 1);
 	load_fails("fraud_trust_days = 0\n",
 	    (const char *const[]){ "fraud_trust_days" }, 1);
+	load_fails("fraud_learn_hours = 721\n",
+	    (const char *const[]){ "fraud_learn_hours" }, 1);
 	load_fails("hour_seconds = 9\n",
 	    (const char *const[]){ "hour_seconds" }, 1);
 	load_fails("hour_seconds = 3601\n",
