@@ -694,7 +694,12 @@ def run(a):
          % (a.scenario, a.mode, waited))
 
     n2, new_share, botkind = scen
-    p2 = phase2_people(nets, n2, new_share, nums, rnd, dialects)
+    # People "come from the networks that signed up in the hour before":
+    # a sign-up is a verified code.
+    signed = {p.net for p in p1 if p.verified}
+    known = [nw for nw in nets if nw["net"] in signed]
+    row["known_networks"] = [len(known), len(nets)]
+    p2 = phase2_people(known, n2, new_share, nums, rnd, dialects)
     log_start = log.total()
     t0 = time.monotonic()
     bot_threads, bot = [], None
@@ -795,10 +800,12 @@ def details(r):
         return []
     out = []
     p1 = r["people"]["p1"]
-    out.append("phase 1: %d/%d served, %d verified, armed=%s, refused %s"
+    kn = r.get("known_networks", [0, 0])
+    out.append("phase 1: %d/%d served, %d verified, armed=%s, refused %s; "
+               "%d of its %d networks signed up (known)"
                % (p1[0], p1[1], r["phase1_verified"],
                   "yes" if r["armed"] else "no",
-                  fmt_counts(r["refused_p1"])))
+                  fmt_counts(r["refused_p1"]), kn[0], kn[1]))
     line = "phase 2: %d SMS in the hour (budget %d), people refused %s" % (
         r["sms_hour"], r["budget"], fmt_counts(r["refused"]))
     out.append(line)
