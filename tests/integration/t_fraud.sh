@@ -728,6 +728,48 @@ fi
 DELIVERY=inline
 stop_vcoded
 
+# ---- a queued code never delivered takes its count back ----------------------
+# A gateway refusing every try: the message dies, and the network's count
+# of its send is taken back (a failing gateway must not make people look
+# like a bot). Only its own record: a message whose code was replaced by a
+# newer one (dropped unsent) leaves the newer code's count alone.
+P="[unsent]"
+stop_vcoded
+queue_conf "sms_max_tries = 1"
+if scenario VCODE_FRAUD_NET_FLOOR=100; then
+	# Two codes for one mobile, the second replacing the first, a gateway
+	# that takes everything: the first is dropped unsent, and must not
+	# take back the second's count.
+	set_mode ok
+	next_net
+	m=$(new_mobile)
+	series_reset
+	try meiduo "$m" "$NET.1"
+	try meiduo "$m" "$NET.2"
+	expect_eq "$P two codes queued for one mobile (the second replaces the first): network counts 2 sent" \
+	    "OK OK 2" "$OUT $(hsum "vcode:fraud:net:$NET.0/24" s)"
+	smsd_start u VCODE_FRAUD_GUARD=enforce
+	wait_for 10 '[ "$(rcli xlen vcode:outbox)" = 0 ]'
+	expect_eq "$P the first dropped (replaced), the second delivered: the gateway saw 1" \
+	    1 "$(fcount "$m")"
+	expect_eq "$P the dropped one took nothing back (the record is the second code's): 2 sent, its record kept" \
+	    "2 1" "$(hsum "vcode:fraud:net:$NET.0/24" s) $(rcli exists "vcode:fraud:code:sms_$m")"
+	# A gateway refusing every try: the message dies and its send is
+	# taken back.
+	set_mode refuse
+	next_net
+	m=$(new_mobile)
+	series_reset
+	try meiduo "$m" "$NET.1"
+	wait_for 10 '[ "$(rcli xlen vcode:outbox:dead)" = 1 ] && [ "$(rcli exists "vcode:fraud:code:sms_$m")" = 0 ]'
+	expect_eq "$P refused at its one try (sms_max_tries 1): a dead letter, its send taken back (0 sent), its record gone" \
+	    "OK 1 0 0" "$OUT $(rcli xlen vcode:outbox:dead) $(hsum "vcode:fraud:net:$NET.0/24" s) $(rcli exists "vcode:fraud:code:sms_$m")"
+	check_ttls "$P every key has a TTL"
+	smsd_stop "$SPID"
+	set_mode ok
+fi
+stop_vcoded
+
 # ---- the learning period: armed only fraud_learn_hours after the first verification ----
 P="[learn]"
 write_conf	# inline again: the queued scenario's configuration stayed
