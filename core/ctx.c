@@ -184,6 +184,7 @@ fraud_describe(const struct vc_config *cfg, FILE *fp)
 {
 	struct store_sms_limits	 l;
 	struct store_outbox	 ob;
+	char			 mode[128];
 
 	if (cfg->fraud_guard == VC_FRAUD_OFF) {
 		fprintf(fp, "fraud guard: off (the fixed limits only)\n");
@@ -191,16 +192,19 @@ fraud_describe(const struct vc_config *cfg, FILE *fp)
 	}
 	memset(&ob, 0, sizeof(ob));
 	limits_from_config(cfg, &ob, &l);
+	if (cfg->fraud_guard == VC_FRAUD_RECORD)
+		snprintf(mode, sizeof(mode), "record (counts and logs, "
+		    "refuses nothing)");
+	else
+		snprintf(mode, sizeof(mode), "enforce (from %d hours after "
+		    "the first verification on; until then as record)",
+		    cfg->fraud_learn_hours);
 	fprintf(fp, "fraud guard: %s; unverified codes over the last %d "
 	    "hours of %d s below max(%d, %d%% of verified) a network, "
 	    "max(%d, %d%% of verified) a number block; untrusted requests "
 	    "%d unverified an hour (%d%% of sms_hourly_budget); an address "
 	    "may ask %d + %d per code verified from its network; trust "
-	    "lasts %d days\n", cfg->fraud_guard == VC_FRAUD_RECORD ?
-	    "record (counts and logs, refuses nothing)" : cfg->
-	    fraud_learn_hours == 0 ? "enforce (from the first verification "
-	    "on; until then as record)" : "enforce (from fraud_learn_hours "
-	    "after the first verification; until then as record)",
+	    "lasts %d days\n", mode,
 	    cfg->fraud_window, cfg->hour_seconds, cfg->fraud_net_floor,
 	    cfg->fraud_net_ratio, cfg->fraud_block_floor,
 	    cfg->fraud_block_ratio, l.untrusted, cfg->fraud_untrusted_share,
