@@ -174,6 +174,7 @@ install: all
 	    $(DESTDIR)$(SYSCONFDIR)/vcode
 	$(INSTALL) -m 755 $(B)/vcoded $(B)/vcode-smsd $(DESTDIR)$(PREFIX)/sbin/
 	$(INSTALL) -m 755 $(B)/vcode-render $(DESTDIR)$(PREFIX)/bin/
+	$(INSTALL) -m 755 deploy/smoke.sh $(DESTDIR)$(PREFIX)/bin/vcode-smoke
 	$(INSTALL) -m 644 deploy/man/vcode-render.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 deploy/man/vcode.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 644 deploy/man/vcoded.8 deploy/man/vcode-smsd.8 \
@@ -204,6 +205,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/vcoded $(DESTDIR)$(PREFIX)/sbin/vcode-smsd \
 	    $(DESTDIR)$(PREFIX)/bin/vcode-render \
+	    $(DESTDIR)$(PREFIX)/bin/vcode-smoke \
 	    $(DESTDIR)$(MANDIR)/man1/vcode-render.1 \
 	    $(DESTDIR)$(MANDIR)/man5/vcode.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/vcoded.8 \

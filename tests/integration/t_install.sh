@@ -20,6 +20,7 @@ inst() { make -s -C "$ROOT" B="$B" DESTDIR="$D" "$@" >>"$T/make.out" 2>&1; }
 inst install PREFIX=/usr/local
 expect_eq "install: exit 0" 0 "$?"
 want="usr/local/bin/vcode-render
+usr/local/bin/vcode-smoke
 usr/local/etc/vcode/vcode.conf
 usr/local/sbin/vcode-smsd
 usr/local/sbin/vcoded
