@@ -6,7 +6,8 @@
 #   vcode-fcgid.conf       mod_fcgid starting vcoded itself, several
 #                          processes;
 #   vcode-cgi.conf         plain CGI (mod_cgid), one process a request.
-# Through each, with curl: every dialect's captcha -> SMS, the code
+# Through each, with curl: deploy/smoke.sh (vcode-smoke) passes; every
+# dialect's captcha -> SMS, the code
 # verified, 404, 405 and 413 in JSON, Redis down answered cleanly and
 # recovered; the verify route's Bearer token through CGI (CGIPassAuth);
 # the verify route from another address (127.0.0.2): refused by the file
@@ -22,8 +23,13 @@ cp "$VCODED" "$T/cgi-bin/vcode.cgi"
 
 # round NAME PREFIX: the whole flow through Apache under PREFIX.
 round() {
-	local name=$1 d m c
+	local name=$1 d m c rc
 	BASE=$ABASE$2
+	sh "$ROOT/deploy/smoke.sh" "$ABASE" --mount "$2" >"$T/smoke.out" 2>&1
+	rc=$?
+	expect_eq "$name: vcode-smoke passes, 37 checks (exit status 0)" \
+	    "0 # 37 checks, 0 failed" "$rc $(tail -n 1 "$T/smoke.out")"
+	[ "$rc" = 0 ] || it_note "$(grep '^FAIL' "$T/smoke.out")"
 	for d in $DIALECTS; do
 		m=$(new_mobile)
 		send_ok "$d" "$m"
