@@ -21,7 +21,6 @@
 #include "store/priv.h"
 
 #define STORE_DB_MAX	1024	/* highest database number accepted */
-#define STORE_HOUR	STORE_BUDGET_WINDOW	/* block and budget counters */
 
 /*
  * The request script and struct store_sms are bound by this one table:

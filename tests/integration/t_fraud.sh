@@ -148,6 +148,26 @@ verify_all() {
 	done
 }
 
+# serve_verify N DIALECT ADDR: N people behind ADDR, each asking for a
+# code and verifying it when served. SENT and VERIFIED count them; OTHER
+# lists the other outcomes in order, each after a space.
+serve_verify() {
+	local n=$1 d=$2 a=$3 i m w
+	SENT=0 VERIFIED=0 OTHER=""
+	for i in $(seq "$n"); do
+		m=$(new_mobile)
+		ask "$d" "$m" "$a"
+		w=$(why "$d")
+		if [ "$w" = OK ]; then
+			SENT=$((SENT + 1))
+			vfy "$d" "$m" "$(code_of "$m")"
+			[ "$(vwhy "$d")" = OK ] && VERIFIED=$((VERIFIED + 1))
+		else
+			OTHER="$OTHER $w"
+		fi
+	done
+}
+
 # arm: the spec's arming rule, a code verified through a verify route: one
 # sent from 192.0.2.1 and verified. 192.0.2.0/24 is kept out of the way
 # after (it is a trusted network from then on).
@@ -514,21 +534,9 @@ if scenario VCODE_IP_HOURLY_LIMIT=20; then
 	arm
 	next_net
 	A=$NET.77
-	sent=0 verified=0 other=""
-	for i in $(seq 60); do
-		m=$(new_mobile)
-		ask meiduo "$m" "$A"
-		w=$(why meiduo)
-		if [ "$w" = OK ]; then
-			sent=$((sent + 1))
-			vfy meiduo "$m" "$(code_of "$m")"
-			[ "$(vwhy meiduo)" = OK ] && verified=$((verified + 1))
-		else
-			other="$other $i:$w"
-		fi
-	done
+	serve_verify 60 meiduo "$A"
 	expect_eq "$P enforce, ip_hourly_limit 20: 60 people behind $A, each verifying: all served and verified" \
-	    "60 60 " "$sent $verified $other"
+	    "60 60 " "$SENT $VERIFIED $OTHER"
 	# Without verification the same address is held to the fixed cap.
 	next_net
 	sent=0 other=""
@@ -547,21 +555,9 @@ P="[off]"
 if scenario VCODE_IP_HOURLY_LIMIT=20 VCODE_FRAUD_GUARD=off VCODE_FRAUD_NET_FLOOR=2; then
 	next_net
 	A=$NET.77
-	sent=0 verified=0 other=""
-	for i in $(seq 21); do
-		m=$(new_mobile)
-		ask meiduo "$m" "$A"
-		w=$(why meiduo)
-		if [ "$w" = OK ]; then
-			sent=$((sent + 1))
-			vfy meiduo "$m" "$(code_of "$m")"
-			[ "$(vwhy meiduo)" = OK ] && verified=$((verified + 1))
-		else
-			other="$other $w"
-		fi
-	done
+	serve_verify 21 meiduo "$A"
 	expect_eq "$P fraud_guard off: 21 from $A, each verified: 20 served, the 21st refused (address cap, as today)" \
-	    "20 20 ip" "$sent $verified$other"
+	    "20 20 ip" "$SENT $VERIFIED$OTHER"
 	next_net
 	series_reset
 	for i in 1 2 3 4; do try news "$(new_mobile)" "$NET.$i"; done
