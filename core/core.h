@@ -38,8 +38,18 @@ struct vc_response {
 	char		 header[VC_HEADER_MAX];	/* extra "Name: value" or "" */
 	unsigned char	*body;
 	size_t		 body_len;
+	/* What the request was, for the metrics and the request log: */
+	int		 route;		/* route_name()'s index; -1: none */
+	int		 dialect;	/* enum vc_dialect, or VC_SERVICE */
+	const char	*outcome;	/* one word, static: "sent", "ip" */
+	char		 mobile[24];	/* masked (mobile_mask), or "" */
+	char		 client[VC_IP_MAX];	/* after the proxy walk */
 };
 void	 response_clear(struct vc_response *);
+/* route_name: the pattern of route i, "" for -1. */
+const char	*route_name(int i);
+/* route_count: how many routes there are (0 .. route_count() - 1). */
+int		 route_count(void);
 
 /* The per-worker context that handlers run in. */
 struct vc_ctx;
@@ -68,6 +78,49 @@ void	 ctx_free(struct vc_ctx *);
  */
 void	 vc_handle(struct vc_ctx *, const struct vc_request *,
 	    struct vc_response *resp);
+
+/*
+ * vc_observe: what one answered request adds to the metrics and writes to
+ * the request log; seconds from its first byte read to its last written.
+ */
+void	 vc_observe(struct vc_ctx *, const struct vc_response *,
+	    double seconds);
+
+/*
+ * Metrics (core/metrics.c). metrics_init: n slots in one shared anonymous
+ * mapping, made by a master before it forks (0, or -1); without it a
+ * process counts in a private slot of its own. metrics_use: a child of
+ * the master adds to slot i (its row; 1 .. n - 1), as a sender or a
+ * worker. metrics_write: the Prometheus text of every slot, and with ctx
+ * the gauges read from the store (the outbox, the budget); 0 or -1.
+ */
+int	 metrics_init(int n);
+void	 metrics_use(int i, int sender);
+int	 metrics_write(FILE *fp, struct vc_ctx *ctx);
+/* metrics_shared: 1 when this process's slots are a pool's (a master's). */
+int	 metrics_shared(void);
+/* What a master counts: deaths, max_requests recycles, reloads, alive. */
+void	 metrics_respawn(int sender);
+void	 metrics_recycle(void);
+void	 metrics_reload(void);
+void	 metrics_alive(int workers, int senders);
+/* What becomes of an SMS; a sender counts its messages (delivery.c). */
+enum metric_delivery { MD_SENT, MD_FAILED, MD_UNKNOWN, MD_QUEUED, MD_COUNT };
+void	 metrics_sender(enum metric_delivery);
+void	 metrics_sender_retry(void);
+
+/*
+ * The request log (core/accesslog.c; README, "Operations"): access_log
+ * (a path, "syslog" or "off") in log_format (text or json). open: at
+ * start, before root is given up; 0, or -1 with err. write: one line for
+ * a request, never a code, an answer or a credential. reopen: after
+ * SIGUSR1 (logrotate). close: at the end.
+ */
+int	 access_log_open(const struct vc_config *, char *err, size_t errlen);
+void	 access_log_write(const struct vc_config *, const struct vc_response *,
+	    double seconds);
+void	 access_log_reopen(void);
+void	 access_log_close(void);
 
 /* delivery_describe: one line saying how SMS are delivered, for -t. */
 void	 delivery_describe(const struct vc_config *cfg, FILE *fp);

@@ -144,6 +144,8 @@ ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
 		ctx_free(ctx);
 		return NULL;
 	}
+	if (mode != CTX_CHECK)
+		metrics_store(ctx->store);
 	return ctx;
 }
 

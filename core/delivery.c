@@ -189,9 +189,11 @@ dead(struct sender *s, const struct store_msg *m, const char *masked,
 {
 	int	 rc;
 
-	if ((rc = finish(s, m, FIN_DEAD, why, 0)) == 1)
+	if ((rc = finish(s, m, FIN_DEAD, why, 0)) == 1) {
 		log_error("sms to %s (message %s): %s; moved to the dead-letter "
 		    "stream", masked, m->id, why);
+		metrics_sender(MD_FAILED);
+	}
 	return rc;
 }
 
@@ -236,10 +238,12 @@ refused(struct sender *s, struct store_msg *m, const char *masked,
 		return rc;
 	}
 	if ((rc = finish(s, m, FIN_RETRY, err, now_ms() +
-	    backoff(m->tries))) == 1)
+	    backoff(m->tries))) == 1) {
 		log_warn("sms to %s: try %d of %d refused (%s); again in %lld "
 		    "ms", masked, m->tries, s->cfg->sms_max_tries, err,
 		    backoff(m->tries));
+		metrics_sender_retry();
+	}
 	return rc;
 }
 
@@ -255,17 +259,20 @@ unknown(struct sender *s, struct store_msg *m, const char *masked,
 	int	 rc;
 
 	m->unknown++;
+	metrics_sender(MD_UNKNOWN);
 	if (store_outbox_count(s->store, &s->ob, "unknown", 1) == -1)
 		log_debug("stats: %s", store_strerror(s->store));
 	if (m->unknown <= s->cfg->sms_resend_unknown &&
 	    m->tries + 1 < s->cfg->sms_max_tries) {
 		m->tries++;
 		if ((rc = finish(s, m, FIN_RETRY, err, now_ms() +
-		    s->cfg->sms_claim_idle_ms)) == 1)
+		    s->cfg->sms_claim_idle_ms)) == 1) {
 			log_warn("sms to %s: delivery unknown (%s); sent again "
 			    "in %d ms (sms_resend_unknown = %d)", masked, err,
 			    s->cfg->sms_claim_idle_ms,
 			    s->cfg->sms_resend_unknown);
+			metrics_sender_retry();
+		}
 		return rc;
 	}
 	if ((rc = finish(s, m, FIN_DONE, "unknown_final", 0)) == 1)
@@ -360,6 +367,7 @@ delivery_handle(struct sender *s, struct store_msg *m)
 	switch (sms_send(s->sms, m->mobile, m->code, m->minutes, err,
 	    sizeof(err))) {
 	case SMS_SENT:
+		metrics_sender(MD_SENT);
 		rc = finish(s, m, FIN_DONE, m->unknown > 0 ? "resent" : "sent",
 		    0);
 		if (rc != -1)

@@ -86,9 +86,12 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		log_error("%s: %s failed", __func__, kind == CH_IMAGE ?
 		    "render" : "audio");
 		reply_outcome(h, R_INTERNAL);
-	} else
+	} else {
 		reply_bytes(h, 200, kind == CH_IMAGE ? "image/png" :
 		    "audio/wav", body, len);
+		h->resp->outcome = kind == CH_IMAGE ? "captcha" : "audio";
+		metrics_captcha(h->dialect, kind == CH_AUDIO);
+	}
 	goto out;
 dberr:
 	log_error("%s: %s", __func__, store_strerror(h->ctx->store));
@@ -218,6 +221,7 @@ deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
 	if (h->ctx->cfg->sms_delivery == VC_DELIVER_QUEUE) {
 		log_info("sms code queued for %s (%s)", masked,
 		    dialect_names[h->dialect]);
+		metrics_delivery(h->dialect, MD_QUEUED);
 		return R_SENT;
 	}
 	switch (sms_send(h->ctx->sms, mobile, code, code_minutes(h->ctx->cfg),
@@ -228,6 +232,7 @@ deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
 		/* The gateway may be sending it: the limits stand. */
 		log_warn("%s: delivery to %s unknown, counted as sent: %s",
 		    __func__, masked, err);
+		metrics_delivery(h->dialect, MD_UNKNOWN);
 		return R_SEND_UNKNOWN;
 	default:
 		log_error("%s: sending to %s refused, rolled back: %s",
@@ -235,8 +240,10 @@ deliver(struct hreq *h, const struct store_sms *q, const char *mobile,
 		if (store_sms_rollback(h->ctx->store, q) == -1)
 			log_error("%s: rollback: %s", __func__,
 			    store_strerror(h->ctx->store));
+		metrics_delivery(h->dialect, MD_FAILED);
 		return R_SEND;
 	}
+	metrics_delivery(h->dialect, MD_SENT);
 	log_info("sms code sent to %s (%s)", masked, dialect_names[h->dialect]);
 	return R_SENT;
 }
@@ -294,12 +301,14 @@ flow_sms(struct hreq *h)
 	q.expires = q.queued_ms / 1000 + cfg->sms_code_ttl;
 	q.bucket = q.queued_ms / 1000 / cfg->hour_seconds;
 	mobile_mask(mobile, masked, sizeof(masked));
+	memcpy(h->resp->mobile, masked, sizeof(h->resp->mobile));
 
 	if ((rc = store_sms_request(h->ctx->store, &q)) < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
 		reply_outcome(h, R_DB);
 		goto out;
 	}
+	metrics_sms(h->dialect, rc);
 	if (rc == STORE_SMS_QUEUE_FULL)
 		log_warn("outbox holds sms_queue_max = %d messages: refusing "
 		    "SMS requests until the senders catch up",
@@ -348,6 +357,7 @@ flow_verify(struct hreq *h)
 	if (code_value(h, mobile, code, stored) == -1)
 		goto out;
 	mobile_mask(mobile, masked, sizeof(masked));
+	memcpy(h->resp->mobile, masked, sizeof(h->resp->mobile));
 	cr.on = cfg->fraud_guard != VC_FRAUD_OFF;
 	cr.fcode_key = fcode_key;
 	cr.now = now_ms() / 1000;
@@ -362,6 +372,7 @@ flow_verify(struct hreq *h)
 	} else {
 		log_info("sms code for %s: %s", masked,
 		    verify_results[rc].label);
+		metrics_verify(h->dialect, rc);
 		reply_outcome(h, verify_results[rc].outcome);
 	}
 out:
@@ -377,4 +388,5 @@ flow_healthz(struct hreq *h)
 		log_warn("%s: %s", __func__, store_strerror(h->ctx->store));
 	reply_json(h, up ? 200 : 503, json_pack("{s:s}", "status",
 	    up ? "ok" : "unavailable"));
+	h->resp->outcome = up ? "ok" : "unavailable";
 }

@@ -293,5 +293,21 @@ void	 flow_audio(struct hreq *);
 void	 flow_sms(struct hreq *);
 void	 flow_verify(struct hreq *);
 void	 flow_healthz(struct hreq *);
+void	 flow_metrics(struct hreq *);	/* metrics.c */
+/* route_dialect_of: the dialect of route i (enum vc_dialect, VC_SERVICE). */
+int	 route_dialect_of(int i);
+
+/*
+ * metrics.c: what the flows count (README, "Operations"). Each adds one
+ * to this process's slot; none fails or blocks.
+ */
+void	 metrics_request(int route, int status, double seconds);
+void	 metrics_captcha(int dialect, int audio);
+void	 metrics_sms(int dialect, int result);	/* enum store_sms_result */
+void	 metrics_delivery(int dialect, enum metric_delivery);
+void	 metrics_verify(int dialect, int result); /* store_verify_result */
+struct store;
+/* metrics_store: st counts its errors and reconnects in this slot. */
+void	 metrics_store(struct store *st);
 
 #endif /* VCODE_CORE_INTERNAL_H */

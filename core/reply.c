@@ -8,12 +8,14 @@
 #include "sms/sms.h"
 
 /*
- * One row per outcome: meiduo number, ihome/news string, zh and en text,
- * then the HTTP status: app (1) for an application outcome, which the
- * JSON routes answer with 200 and the image routes with status; 0 for one
- * every route answers with status.
+ * One row per outcome: its word (the request log's and the metrics'),
+ * meiduo number, ihome/news string, zh and en text, then the HTTP status:
+ * app (1) for an application outcome, which the JSON routes answer with
+ * 200 and the image routes with status; 0 for one every route answers
+ * with status.
  */
 static const struct {
+	const char	*word;
 	int		 meiduo;
 	const char	*ihome;
 	const char	*zh;
@@ -21,66 +23,92 @@ static const struct {
 	int		 app;
 	int		 status;
 } outcomes[R_COUNT] = {
-	[R_SENT] =		{ 0,    "0",    "发送短信成功",
+	[R_SENT] =		{ "sent",
+				  0,    "0",    "发送短信成功",
 				  "SMS code sent", 1, 200 },
-	[R_VERIFIED] =		{ 0,    "0",    "短信验证码正确",
+	[R_VERIFIED] =		{ "verified",
+				  0,    "0",    "短信验证码正确",
 				  "SMS code verified", 1, 200 },
-	[R_IMAGE_EXPIRED] =	{ 4001, "4002", "图形验证码失效",
+	[R_IMAGE_EXPIRED] =	{ "captcha_expired",
+				  4001, "4002", "图形验证码失效",
 				  "Image code expired", 1, 200 },
-	[R_IMAGE_WRONG] =	{ 4001, "4103", "输入图形验证码有误",
+	[R_IMAGE_WRONG] =	{ "captcha_wrong",
+				  4001, "4103", "输入图形验证码有误",
 				  "Image code is wrong", 1, 200 },
-	[R_THROTTLE_INTERVAL] =	{ 4002, "4201", "发送短信过于频繁",
+	[R_THROTTLE_INTERVAL] =	{ "interval",
+				  4002, "4201", "发送短信过于频繁",
 				  "SMS requested too often", 1, 200 },
-	[R_THROTTLE_DAILY] =	{ 4002, "4201", "今日短信发送次数已达上限",
+	[R_THROTTLE_DAILY] =	{ "daily",
+				  4002, "4201", "今日短信发送次数已达上限",
 				  "Daily SMS limit reached for this number",
 				  1, 200 },
-	[R_THROTTLE_IP] =	{ 4002, "4201", "请求过于频繁，请稍后再试",
+	[R_THROTTLE_IP] =	{ "ip",
+				  4002, "4201", "请求过于频繁，请稍后再试",
 				  "Too many requests from this address",
 				  1, 200 },
-	[R_THROTTLE_BLOCK] =	{ 4002, "4201", "该号段请求过于频繁，请稍后再试",
+	[R_THROTTLE_BLOCK] =	{ "block",
+				  4002, "4201", "该号段请求过于频繁，请稍后再试",
 				  "Too many SMS to this number range",
 				  1, 200 },
-	[R_THROTTLE_BUDGET] =	{ 4002, "4201", "短信发送繁忙，请稍后再试",
+	[R_THROTTLE_BUDGET] =	{ "budget",
+				  4002, "4201", "短信发送繁忙，请稍后再试",
 				  "SMS sending is busy, try again later",
 				  1, 200 },
-	[R_FRAUD_NET] =		{ 4002, "4201", "该网络未验证的短信过多，请稍后再试",
+	[R_FRAUD_NET] =		{ "fnet",
+				  4002, "4201", "该网络未验证的短信过多，请稍后再试",
 				  "Too many unverified SMS codes from this "
 				  "network", 1, 200 },
-	[R_FRAUD_BLOCK] =	{ 4002, "4201", "该号段未验证的短信过多，请稍后再试",
+	[R_FRAUD_BLOCK] =	{ "fblock",
+				  4002, "4201", "该号段未验证的短信过多，请稍后再试",
 				  "Too many unverified SMS codes to this number "
 				  "range", 1, 200 },
-	[R_FRAUD_UNTRUSTED] =	{ 4002, "4201", "新用户短信发送繁忙，请稍后再试",
+	[R_FRAUD_UNTRUSTED] =	{ "funtrusted",
+				  4002, "4201", "新用户短信发送繁忙，请稍后再试",
 				  "SMS for new visitors is busy, try again "
 				  "later", 1, 200 },
-	[R_MISSING] =		{ 4003, "4002", "缺少必传参数",
+	[R_MISSING] =		{ "missing",
+				  4003, "4002", "缺少必传参数",
 				  "A required parameter is missing", 1, 400 },
-	[R_MOBILE] =		{ 4007, "4004", "手机号格式错误",
+	[R_MOBILE] =		{ "bad_mobile",
+				  4007, "4004", "手机号格式错误",
 				  "Invalid mobile number", 1, 200 },
-	[R_SMSCODE] =		{ 4008, "4004", "短信验证码错误或已失效",
+	[R_SMSCODE] =		{ "sms_code_wrong",
+				  4008, "4004", "短信验证码错误或已失效",
 				  "SMS code is wrong or expired", 1, 200 },
-	[R_DB] =		{ 5000, "4001", "数据库错误",
+	[R_DB] =		{ "store_down",
+				  5000, "4001", "数据库错误",
 				  "Storage unavailable", 1, 503 },
-	[R_PARAM] =		{ 5006, "4103", "参数错误",
+	[R_PARAM] =		{ "bad_param",
+				  5006, "4103", "参数错误",
 				  "Malformed parameter", 1, 400 },
-	[R_SEND] =		{ 5010, "4301", "发送短信失败",
+	[R_SEND] =		{ "send_failed",
+				  5010, "4301", "发送短信失败",
 				  "Failed to send SMS", 1, 200 },
-	[R_SEND_UNKNOWN] =	{ 5010, "4301", "短信发送结果未知，请一分钟后再试",
+	[R_SEND_UNKNOWN] =	{ "send_unknown",
+				  5010, "4301", "短信发送结果未知，请一分钟后再试",
 				  "SMS delivery uncertain; try again in a minute",
 				  1, 200 },
-	[R_INTERNAL] =		{ 5000, "4500", "服务器内部错误",
+	[R_INTERNAL] =		{ "internal",
+				  5000, "4500", "服务器内部错误",
 				  "Internal error", 0, 500 },
-	[R_NOTFOUND] =		{ 5006, "4103", "接口不存在",
+	[R_NOTFOUND] =		{ "not_found",
+				  5006, "4103", "接口不存在",
 				  "No such route", 0, 404 },
-	[R_METHOD] =		{ 5006, "4103", "请求方法不允许",
+	[R_METHOD] =		{ "bad_method",
+				  5006, "4103", "请求方法不允许",
 				  "Method not allowed", 0, 405 },
-	[R_TOOLARGE] =		{ 5006, "4103", "请求体过大",
+	[R_TOOLARGE] =		{ "too_large",
+				  5006, "4103", "请求体过大",
 				  "Request body too large", 0, 413 },
-	[R_TOOLONG] =		{ 5006, "4103", "请求路径过长",
+	[R_TOOLONG] =		{ "too_long",
+				  5006, "4103", "请求路径过长",
 				  "Request path too long", 0, 414 },
-	[R_MEDIATYPE] =		{ 5006, "4103", "请求体须为 JSON",
+	[R_MEDIATYPE] =		{ "bad_type",
+				  5006, "4103", "请求体须为 JSON",
 				  "Request body must be application/json",
 				  0, 415 },
-	[R_UNAUTHORIZED] =	{ 4101, "4101", "未授权",
+	[R_UNAUTHORIZED] =	{ "unauthorized",
+				  4101, "4101", "未授权",
 				  "Unauthorized", 0, 401 },
 };
 
@@ -117,6 +145,7 @@ reply_outcome(struct hreq *h, enum outcome o)
 	int		 status = h->app_200 && outcomes[o].app ? 200 :
 	    outcomes[o].status;
 
+	h->resp->outcome = outcomes[o].word;
 	if (h->dialect == VC_MEIDUO)
 		reply_json(h, status, json_pack("{s:i, s:s}",
 		    "code", outcomes[o].meiduo, "errmsg", msg));

@@ -85,8 +85,28 @@ static const struct route routes[] = {
 	{ "POST", "/passport/sms_code/verify", VC_NEWS, flow_verify, verify_body,
 	  1, 1 },
 	{ "GET",  "/healthz",		  VC_SERVICE, flow_healthz, nothing, 0, 0 },
+	{ "GET",  "/metrics",		  VC_SERVICE, flow_metrics, nothing, 0, 1 },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+_Static_assert(NROUTES <= VC_ROUTES_MAX, "VC_ROUTES_MAX is too small");
+
+const char *
+route_name(int i)
+{
+	return i >= 0 && (size_t)i < NROUTES ? routes[i].pattern : "";
+}
+
+int
+route_dialect_of(int i)
+{
+	return i >= 0 && (size_t)i < NROUTES ? routes[i].dialect : VC_SERVICE;
+}
+
+int
+route_count(void)
+{
+	return (int)NROUTES;
+}
 
 int
 route_path(const char *mount, const char *script_name, const char *path_info,
@@ -165,6 +185,7 @@ authorized(const struct hreq *h, const struct route *r)
 		mobile_mask(strlen(h->arg) <= VC_MOBILE_MAX &&
 		    mobile_match(h->ctx->mobile, h->arg) ? h->arg : "", masked,
 		    sizeof(masked));
+		memcpy(h->resp->mobile, masked, sizeof(h->resp->mobile));
 		log_warn("%s: %s %s for %s from %s refused: api_key is unset, "
 		    "so only this host may call it", __func__, r->method,
 		    r->pattern, masked, peer);
@@ -213,6 +234,9 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 	h.req = req;
 	h.resp = resp;
 	h.dialect = VC_MEIDUO;	/* the canonical shape for unknown routes */
+	resp->route = -1;
+	resp->dialect = VC_SERVICE;
+	client_ip(ctx->cfg, req, resp->client, sizeof(resp->client));
 
 	switch (route_path(ctx->cfg->mount, req->script_name, req->path_info,
 	    path, sizeof(path))) {
@@ -234,9 +258,11 @@ vc_handle(struct vc_ctx *ctx, const struct vc_request *req,
 			continue;
 		known = 1;
 		h.dialect = r->dialect == VC_SERVICE ? VC_MEIDUO : r->dialect;
+		resp->dialect = r->dialect;
 		if (strcmp(r->method, req->method != NULL ? req->method : "")
 		    == 0) {
 			found = r;
+			resp->route = (int)i;
 			break;
 		}
 		if (strstr(allow, r->method) == NULL)

@@ -94,6 +94,7 @@ sender_open(struct sender *s, struct vc_config *cfg, int provider,
 		s->store = NULL;
 		return -1;
 	}
+	metrics_store(s->store);
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 					   provider call (config.c checks), so
 					   no live sender's message is taken */
 #define VC_SENDERS_MAX		64	/* smsd_workers */
+#define VC_ROUTES_MAX		16	/* routes in route.c's table */
 
 /* ---- Configuration: vcode.conf(5). ---- */
 enum vc_dialect {

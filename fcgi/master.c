@@ -171,8 +171,9 @@ wanted(const struct master *m, enum child_kind kind)
 	}
 }
 
+/* spawn: a child of kind in row (its metrics slot is row + 1). */
 static pid_t
-spawn(struct master *m, enum child_kind kind)
+spawn(struct master *m, enum child_kind kind, int row)
 {
 	pid_t	 pid;
 
@@ -183,6 +184,7 @@ spawn(struct master *m, enum child_kind kind)
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
 		signal(SIGCHLD, SIG_DFL);
+		metrics_use(row + 1, kind == CHILD_SENDER);
 		switch (kind) {
 		case CHILD_SENDER:
 			/* The master replaces senders on a reload. */
@@ -237,6 +239,7 @@ reload(struct vc_config *cfg, const char *path, int *gen)
 	*cfg = next;
 	vc_log_init("vcoded", cfg->log_level);
 	(*gen)++;
+	metrics_reload();
 	log_info("reloaded: generation %d with %d workers and %d senders",
 	    *gen, cfg->workers, cfg->smsd_workers);
 }
@@ -290,7 +293,7 @@ fill(struct master *m, time_t now)
 		    c < m->kids + MAX_CHILDREN; c++) {
 			if (c->pid > 0)
 				continue;
-			if ((pid = spawn(m, k)) <= 0)
+			if ((pid = spawn(m, k, (int)(c - m->kids))) <= 0)
 				return;
 			c->kind = k;
 			c->gen = m->gen;
@@ -316,16 +319,31 @@ reap(struct master *m, time_t now)
 			c->pid = 0;
 			if (m->stopping || c->gen != m->gen)
 				break;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 				log_warn("%s %d died (%s %d); respawning",
 				    kind_names[c->kind], (int)pid,
 				    WIFSIGNALED(status) ? "signal" : "status",
 				    WIFSIGNALED(status) ? WTERMSIG(status) :
 				    WEXITSTATUS(status));
+				metrics_respawn(c->kind == CHILD_SENDER);
+			}
 			if (now - c->started < RESPAWN_BACKOFF_SEC)
 				m->hold_until = now + RESPAWN_BACKOFF_SEC;
 			break;
 		}
+}
+
+/* alive: the gauges of the children the current generation runs. */
+static void
+alive(const struct master *m)
+{
+	const struct child	*c;
+	int			 n[CHILD_KINDS] = { 0 };
+
+	for (c = m->kids; c < m->kids + MAX_CHILDREN; c++)
+		if (c->pid > 0 && c->gen == m->gen)
+			n[c->kind]++;
+	metrics_alive(n[CHILD_WORKER], n[CHILD_SENDER]);
 }
 
 /* on_signal: SIGTERM and SIGINT drain and stop, SIGHUP reloads. */
@@ -352,7 +370,8 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 
 	m.cfg = cfg;
 	m.path = path;
-	if (probe(cfg) == -1)
+	/* Before anything counts: a slot for the master, one per row. */
+	if (metrics_init(MAX_CHILDREN + 1) == -1 || probe(cfg) == -1)
 		return 1;
 	if (listen_fd >= 0) {
 		int	 null;
@@ -399,6 +418,7 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 		if (signal_old(&m, time(NULL)) == 0 && m.stopping)
 			break;
 		fill(&m, time(NULL));
+		alive(&m);
 		if ((sig = sigtimedwait(&set, &si, &tick)) > 0)
 			on_signal(&m, sig);
 		reap(&m, time(NULL));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core.h"
 #include "fcgi/io.h"
@@ -126,9 +127,14 @@ void
 fcgi_request(struct vc_ctx *ctx, const struct io *io)
 {
 	struct request	 r;
+	struct timespec	 t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	request_read(&r, io);
 	vc_handle(ctx, &r.req, &r.resp);
 	request_write(&r, io);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	vc_observe(ctx, &r.resp, (double)(t1.tv_sec - t0.tv_sec) +
+	    (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	request_free(&r);
 }

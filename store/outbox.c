@@ -986,3 +986,45 @@ store_outbox_leave(struct store *st, const struct store_outbox *ob)
 
 	return eval(st, SCRIPT_LEAVE, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
 }
+
+/*
+ * The gauges of a metrics scrape, in one call: the stream's length, what
+ * its group holds unacknowledged (0 before a sender made the group), the
+ * retry set, the dead letters, the budget's count.
+ */
+static const char gauges_lua[] =
+	"local p = redis.pcall('XPENDING', KEYS[1], ARGV[1])\n"
+	"local pending = 0\n"
+	"if type(p) == 'table' and p[1] then pending = p[1] end\n"
+	"return { redis.call('EXISTS', KEYS[1]) == 1 and\n"
+	"    redis.call('XLEN', KEYS[1]) or 0, pending,\n"
+	"    redis.call('ZCARD', KEYS[2]),\n"
+	"    redis.call('EXISTS', KEYS[3]) == 1 and\n"
+	"    redis.call('XLEN', KEYS[3]) or 0,\n"
+	"    tonumber(redis.call('GET', KEYS[4]) or '0') or 0 }\n";
+
+int
+store_gauges(struct store *st, const struct store_outbox *ob,
+    const char *budget_key, struct store_gauges *g)
+{
+	const char	*argv[] = { "EVAL", gauges_lua, "4", ob->stream,
+	    ob->retry, ob->dead, budget_key, STORE_GROUP };
+	long long	*out[] = { &g->length, &g->pending, &g->retry,
+	    &g->dead, &g->budget_used };
+	redisReply	*r;
+	size_t		 i;
+
+	memset(g, 0, sizeof(*g));
+	if ((r = run(st, 8, argv)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
+		refuse(st, "EVAL gauges", r);
+		freeReplyObject(r);
+		return -1;
+	}
+	for (i = 0; i < 5; i++)
+		*out[i] = r->element[i]->type == REDIS_REPLY_INTEGER ?
+		    r->element[i]->integer : 0;
+	freeReplyObject(r);
+	return 0;
+}

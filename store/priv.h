@@ -49,6 +49,9 @@ struct store {
 	struct timeval	 timeout;
 	char		 err[STORE_ERR_MAX];
 	int		 refused;	/* the last failure was an error reply */
+	int		 connected;	/* a connection was made once */
+	unsigned long long *errors;	/* store_counters(), or NULL */
+	unsigned long long *reconnects;
 	struct script	 scripts[SCRIPT_COUNT];
 };
 

@@ -440,6 +440,32 @@ static const char *const verify_words[STORE_VERIFY_RESULTS] = {
 	[STORE_VERIFY_WRONG] = "wrong",
 	[STORE_VERIFY_BURNED] = "burned",
 };
+const char *
+store_sms_word(int r)
+{
+	return r >= 0 && r < STORE_SMS_RESULTS ? sms_words[r] : "";
+}
+
+const char *
+store_verify_word(int r)
+{
+	return r >= 0 && r < STORE_VERIFY_RESULTS ? verify_words[r] : "";
+}
+
+int
+store_sms_refusal(int r)
+{
+	return r != STORE_SMS_OK && !store_sms_recorded(r) && r >= 0 &&
+	    r < STORE_SMS_RESULTS;
+}
+
+int
+store_sms_recorded(int r)
+{
+	return r == STORE_SMS_RECORD_NET || r == STORE_SMS_RECORD_BLOCK ||
+	    r == STORE_SMS_RECORD_UNTRUSTED;
+}
+
 static const char *const rollback_words[] = { "ok" };
 static const char *const unsent_words[] = { "none", "ok" };
 
@@ -599,6 +625,22 @@ store_free(struct store *st)
 	free(st);
 }
 
+void
+store_counters(struct store *st, unsigned long long *errors,
+    unsigned long long *reconnects)
+{
+	st->errors = errors;
+	st->reconnects = reconnects;
+}
+
+/* count: one more in a counter of store_counters(), if any. */
+static void
+count(unsigned long long *c)
+{
+	if (c != NULL)
+		__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
 const char *
 store_strerror(const struct store *st)
 {
@@ -644,6 +686,7 @@ refuse(struct store *st, const char *what, const redisReply *r)
 	snprintf(st->err, sizeof(st->err), "redis %s: %s", what,
 	    err ? r->str : "a reply of an unexpected shape");
 	st->refused = !(err && transient(r->str));
+	count(st->errors);
 }
 
 /*
@@ -680,6 +723,7 @@ command(struct store *st, int argc, const char **argv, const size_t *lens)
 
 	r = redisCommandArgv(st->c, argc, argv, lens);
 	if (r == NULL) {
+		count(st->errors);
 		snprintf(st->err, sizeof(st->err), "redis: %s",
 		    st->c->err ? st->c->errstr : "no reply");
 		disconnect(st);
@@ -767,6 +811,8 @@ connect_store(struct store *st)
 		}
 		freeReplyObject(r);
 	}
+	if (st->connected++ > 0)
+		count(st->reconnects);
 	return 0;
 }
 
@@ -784,8 +830,10 @@ redisReply *
 run_lens(struct store *st, int argc, const char **argv, const size_t *lens)
 {
 	st->refused = 0;
-	if (connect_store(st) == -1)
+	if (connect_store(st) == -1) {
+		count(st->errors);
 		return NULL;
+	}
 	return command(st, argc, argv, lens);
 }
 
@@ -798,8 +846,10 @@ run_long(struct store *st, int argc, const char **argv, int extra_ms)
 	if (extra_ms <= 0)
 		return run_lens(st, argc, argv, NULL);
 	st->refused = 0;
-	if (connect_store(st) == -1)
+	if (connect_store(st) == -1) {
+		count(st->errors);
 		return NULL;
+	}
 	tv = st->timeout;
 	tv.tv_sec += extra_ms / 1000;
 	tv.tv_usec += (extra_ms % 1000) * 1000;

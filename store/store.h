@@ -26,6 +26,24 @@ struct store;
  */
 struct store	*store_new(const char *url, int timeout_ms,
 		    char *err, size_t errlen);
+/*
+ * store_counters: where the handle counts (relaxed atomic adds; either
+ * may be NULL) each failed call (Redis unreachable or answering an
+ * error) and each connection made after its first.
+ */
+void		 store_counters(struct store *, unsigned long long *errors,
+		    unsigned long long *reconnects);
+/*
+ * The words of the results, for logs and metrics labels:
+ * store_sms_word ("ip", "fnet", "rnet"), store_verify_word ("wrong").
+ * store_sms_refusal: 1 when result r refused the request;
+ * store_sms_recorded: 1 when r is sent, and the fraud guard would have
+ * refused it.
+ */
+const char	*store_sms_word(int r);
+const char	*store_verify_word(int r);
+int		 store_sms_refusal(int r);
+int		 store_sms_recorded(int r);
 /* store_free: closes and frees; accepts NULL. */
 void		 store_free(struct store *);
 /* store_strerror: why the last call failed; never NULL. */
@@ -410,6 +428,17 @@ int		 store_outbox_last_dead(struct store *,
 int		 store_outbox_replay(struct store *, const struct store_outbox *,
 		    int max, const char *end, char *cursor, size_t cursorlen,
 		    long *moved);
+/* What the metrics scrape reads of the store, in one script call. */
+struct store_gauges {
+	long long	 length;	/* messages in the outbox stream */
+	long long	 pending;	/* held by a sender, not acknowledged */
+	long long	 retry;		/* waiting in the retry set */
+	long long	 dead;		/* dead letters */
+	long long	 budget_used;	/* the budget key's count this hour */
+};
+/* store_gauges: the outbox's sizes and the budget key's value. 0 or -1. */
+int		 store_gauges(struct store *, const struct store_outbox *,
+		    const char *budget_key, struct store_gauges *);
 /* store_outbox_count: adds n to the stats field stat. 0 or -1. */
 int		 store_outbox_count(struct store *, const struct store_outbox *,
 		    const char *stat, int n);
