@@ -112,6 +112,7 @@ static const struct kdef keydefs[] = {
 	INT(sms_resend_unknown, 0, 0, 3),
 	INT(sms_claim_idle_ms, 30000, VC_CLAIM_IDLE_MIN, 86400000),
 	INT(smsd_workers, 0, 0, VC_SENDERS_MAX),
+	STR(metrics_file, ""),
 	ENUM(sms_provider, "log", providers),
 	STR(ccp_base_url, "https://app.cloopen.com:8883"),
 	STR(ccp_account_sid, ""),

@@ -309,5 +309,13 @@ void	 metrics_verify(int dialect, int result); /* store_verify_result */
 struct store;
 /* metrics_store: st counts its errors and reconnects in this slot. */
 void	 metrics_store(struct store *st);
+/*
+ * metrics_file_write: the metrics, and the gauges read from st, into path
+ * through a temporary file renamed over it (node_exporter's textfile
+ * collector never reads half a file). 0 or -1 (errno says why).
+ */
+struct store_outbox;
+int	 metrics_file_write(const char *path, const struct vc_config *,
+	    struct store *st, const struct store_outbox *ob);
 
 #endif /* VCODE_CORE_INTERNAL_H */

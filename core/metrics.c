@@ -14,6 +14,7 @@
  */
 #include <sys/mman.h>
 
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -407,7 +408,7 @@ static void
 process(FILE *fp)
 {
 	long	 w = 0, s = 0;
-	int	 i;
+	int	 i, master = 0;
 
 	head(fp, "vcode_redis_errors_total", "counter",
 	    "Store calls that failed: Redis unreachable or answering an "
@@ -421,12 +422,16 @@ process(FILE *fp)
 		if (atomic_load(&slots[i].kind) == SLOT_MASTER) {
 			w += atomic_load(&slots[i].workers);
 			s += atomic_load(&slots[i].senders);
+			master = 1;
 		}
-	head(fp, "vcode_workers", "gauge",
-	    "FastCGI workers alive (the master's count; 1 without one).");
-	fprintf(fp, "vcode_workers %ld\n", w > 0 ? w : 1);
-	head(fp, "vcode_senders", "gauge", "SMS senders the master runs.");
-	fprintf(fp, "vcode_senders %ld\n", s);
+	if (master) {
+		head(fp, "vcode_workers", "gauge",
+		    "FastCGI workers vcoded's master has alive.");
+		fprintf(fp, "vcode_workers %ld\n", w);
+		head(fp, "vcode_senders", "gauge",
+		    "SMS senders vcoded's master has alive.");
+		fprintf(fp, "vcode_senders %ld\n", s);
+	}
 	head(fp, "vcode_respawns_total", "counter",
 	    "Children that died unexpectedly and were replaced, by kind.");
 	fprintf(fp, "vcode_respawns_total{kind=\"worker\"} %llu\n",
@@ -443,15 +448,15 @@ process(FILE *fp)
 
 /* The gauges read from Redis at the scrape: the queue and the budget. */
 static void
-gauges(FILE *fp, struct vc_ctx *ctx)
+gauges(FILE *fp, const struct vc_config *cfg, struct store *st,
+    const struct store_outbox *ob)
 {
-	const struct vc_config	*cfg = ctx->cfg;
 	struct store_gauges	 g;
 	char			 budget[VC_KEY_MAX];
 	int			 up;
 
 	up = key_make(budget, cfg->key_prefix, KEY_BUDGET, "") == 0 &&
-	    store_gauges(ctx->store, &ctx->outbox, budget, &g) == 0;
+	    store_gauges(st, ob, budget, &g) == 0;
 	head(fp, "vcode_redis_up", "gauge",
 	    "1 when the scrape could read the store's gauges.");
 	fprintf(fp, "vcode_redis_up %d\n", up);
@@ -480,15 +485,42 @@ gauges(FILE *fp, struct vc_ctx *ctx)
 int
 metrics_write(FILE *fp, struct vc_ctx *ctx)
 {
-	if (slots == NULL && metrics_init(1) == -1)
+	if (own() == NULL)
 		return -1;
 	requests(fp);
 	flows(fp);
 	senders(fp);
 	process(fp);
 	if (ctx != NULL)
-		gauges(fp, ctx);
+		gauges(fp, ctx->cfg, ctx->store, &ctx->outbox);
 	return ferror(fp) ? -1 : 0;
+}
+
+int
+metrics_file_write(const char *path, const struct vc_config *cfg,
+    struct store *st, const struct store_outbox *ob)
+{
+	char	 tmp[PATH_MAX];
+	FILE	*fp;
+	int	 n, rc;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp) || (fp = fopen(tmp, "w")) ==
+	    NULL)
+		return -1;
+	requests(fp);
+	flows(fp);
+	senders(fp);
+	process(fp);
+	gauges(fp, cfg, st, ob);
+	rc = ferror(fp) ? -1 : 0;
+	if (fclose(fp) == EOF)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) == -1)
+		rc = -1;
+	if (rc == -1)
+		unlink(tmp);
+	return rc;
 }
 
 void

@@ -29,6 +29,7 @@
 					   back-offs are whole seconds */
 #define OUTAGE_FIRST_MS		100	/* Redis away: retry after ... */
 #define OUTAGE_MAX_MS		2000
+#define METRICS_FILE_MS		15000	/* metrics_file rewritten */
 #define REFUSED_LOG_MS		60000	/* a refused promotion said at most
 					   this often */
 
@@ -256,6 +257,25 @@ reload(struct sender *s, const char *path)
 	log_info("reloaded");
 }
 
+/*
+ * textfile: vcode-smsd on its own writes metrics_file every
+ * METRICS_FILE_MS, and at the end (last). A sender of vcoded's master
+ * counts in the master's shared slots, served at /metrics.
+ */
+static void
+textfile(struct sender *s, int last)
+{
+	static long long	 next;
+	const char		*path = s->cfg->metrics_file;
+
+	if (path[0] == '\0' || metrics_shared() ||
+	    (!last && mono_ms() < next))
+		return;
+	next = mono_ms() + METRICS_FILE_MS;
+	if (metrics_file_write(path, s->cfg, s->store, &s->ob) == -1)
+		log_warn("metrics_file %s: %s", path, strerror(errno));
+}
+
 int
 sender_run(struct vc_config *cfg, const char *path)
 {
@@ -274,6 +294,8 @@ sender_run(struct vc_config *cfg, const char *path)
 		sender_close(&s);
 		return 1;
 	}
+	if (!metrics_shared())
+		metrics_use(0, 1);	/* vcode-smsd: its own slot */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -289,6 +311,7 @@ sender_run(struct vc_config *cfg, const char *path)
 	    sms_provider_name(sms_provider_of(cfg)), cfg->sms_max_tries,
 	    cfg->sms_resend_unknown);
 	while (!got_stop) {
+		textfile(&s, 0);
 		if (got_reload) {
 			got_reload = 0;
 			reload(&s, path);
@@ -307,6 +330,7 @@ sender_run(struct vc_config *cfg, const char *path)
 	}
 	if (store_outbox_leave(s.store, &s.ob) == -1)
 		log_debug("leave: %s", store_strerror(s.store));
+	textfile(&s, 1);
 	sender_close(&s);
 	log_info("stopped");
 	return 0;

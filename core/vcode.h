@@ -111,6 +111,7 @@ struct vc_config {
 						   delivery is unknown */
 	int		 sms_claim_idle_ms;	/* a dead sender's messages */
 	int		 smsd_workers;		/* senders vcoded's master runs */
+	char		*metrics_file;		/* vcode-smsd's textfile, or "" */
 	enum vc_provider sms_provider;
 	char		*ccp_base_url;
 	char		*ccp_account_sid;

@@ -49,7 +49,8 @@ struct store {
 	struct timeval	 timeout;
 	char		 err[STORE_ERR_MAX];
 	int		 refused;	/* the last failure was an error reply */
-	int		 connected;	/* a connection was made once */
+	unsigned	 attempts;	/* connections tried; the second and
+					   later are reconnects */
 	unsigned long long *errors;	/* store_counters(), or NULL */
 	unsigned long long *reconnects;
 	struct script	 scripts[SCRIPT_COUNT];

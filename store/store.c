@@ -769,6 +769,7 @@ connect_store(struct store *st)
 	else
 		st->c = redisConnectWithTimeout(ep.host, ep.port,
 		    st->timeout);
+	st->attempts++;
 	if (st->c == NULL || st->c->err) {
 		snprintf(st->err, sizeof(st->err), "redis connect: %s",
 		    st->c != NULL ? st->c->errstr : "out of memory");
@@ -811,7 +812,7 @@ connect_store(struct store *st)
 		}
 		freeReplyObject(r);
 	}
-	if (st->connected++ > 0)
+	if (st->attempts > 1)
 		count(st->reconnects);
 	return 0;
 }
