@@ -6,12 +6,15 @@
 # unprivileged instance; apache2-bin starts no service), systemd
 # (systemd-analyze verify of the units; nothing is booted), chromium,
 # nodejs and npm (the demo page driven by playwright-core, which the
-# browser test installs from npm into tests/browser/node_modules).
+# browser test installs from npm into tests/browser/node_modules),
+# python3-prometheus-client (GET /metrics read by Prometheus' parser) and
+# prometheus (promtool: the metrics linted, the alert rules tested).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
 if [ "${1:-}" = test ]; then
-	PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd chromium"
+	PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd chromium
+	    python3-prometheus-client prometheus"
 	# A machine's own Node.js (not Debian's) is used as it is.
 	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 fi

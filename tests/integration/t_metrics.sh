@@ -47,6 +47,9 @@ if start_vcoded prefork; then
 	expect_eq "$P Prometheus' parser reads it; names, counters, labels, histograms as the format wants" \
 	    ok "$($PY "$PROM" check "$M")"
 	expect_eq "$P vcode_workers: 4, the master's count" 4 "$(get vcode_workers)"
+	http GET /metrics --interface 127.0.0.2
+	expect_eq "$P from another address (127.0.0.2): the shipped nginx rule answers 403" \
+	    403 "$H_STATUS"
 
 	# 40 captchas at once, spread over the pool, in three dialects.
 	for i in $(seq 40); do
@@ -119,6 +122,10 @@ if start_vcoded prefork; then
 	expect_eq "$P Redis back: up 1, and the workers that failed connected again" \
 	    "1 yes" "$(get vcode_redis_up) $([ "$(get vcode_redis_reconnects_total)" != 0 ] && echo yes)"
 	expect_eq "$P the parser still reads it all" ok "$($PY "$PROM" check "$M")"
+	if command -v promtool >/dev/null; then
+		expect_eq "$P promtool check metrics (Prometheus' own linter): nothing to say" \
+		    "0 " "$(promtool check metrics <"$M" >"$T/lint" 2>&1; echo "$? $(head -c 300 "$T/lint")")"
+	fi
 	stop_vcoded
 fi
 
