@@ -15,7 +15,7 @@
 #define STORE_PASS_MAX	256
 #define STORE_ERR_MAX	256
 #define STORE_SENTINELS_MAX	16	/* entries of redis_sentinels */
-#define STORE_MASTER_MAX	128	/* the primary's name at the sentinels */
+#define STORE_MASTER_MAX	128	/* redis_master, with its NUL */
 #define EVAL_ARGS_MAX	64	/* keys + arguments of one script call */
 
 struct script {
