@@ -292,6 +292,7 @@ fake_serve(struct fake *f, int ls)
 		if ((p[0].revents & POLLIN) && np < 17) {
 			p[np].fd = accept(ls, NULL, NULL);
 			p[np].events = POLLIN;
+			p[np].revents = 0;	/* read below, this round */
 			if (p[np].fd != -1) {
 				np++;
 				__atomic_add_fetch(&f->conns, 1,
