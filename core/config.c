@@ -74,6 +74,9 @@ static const struct kdef keydefs[] = {
 	    0, 0, NULL, 0 },
 	{ "redis", K_STR, O(redis), "redis://127.0.0.1:6379/0", 0, 0, NULL, 1 },
 	INT(redis_timeout_ms, 200, 1, 60000),
+	STR(redis_sentinels, ""),
+	STR(redis_master, "mymaster"),
+	SECRET(redis_sentinel_password),
 	STR(key_prefix, "vcode:"),
 	INT(captcha_length, 4, 1, VC_CAPTCHA_LEN_MAX),
 	STR(captcha_charset, DEFAULT_CHARSET),
@@ -384,6 +387,10 @@ check_config(const struct vc_config *cfg, char *err, size_t errlen)
 		    SMS_SEND_MAX_MS);
 		return -1;
 	}
+	/* store/ owns the syntax; its message names the key. */
+	if (store_sentinels_check(cfg->redis_sentinels, cfg->redis_master,
+	    cfg->redis_sentinel_password, err, errlen) == -1)
+		return -1;
 	if (strlen(cfg->key_prefix) > 64) {
 		snprintf(err, errlen, "key 'key_prefix': longer than 64 bytes");
 		return -1;

@@ -138,6 +138,8 @@ ctx_new(const struct vc_config *cfg, enum vc_ctx_mode mode, char *err,
 	    errlen)) == NULL ||
 	    (ctx->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
 	    errlen)) == NULL ||
+	    store_sentinels(ctx->store, cfg->redis_sentinels, cfg->redis_master,
+	    cfg->redis_sentinel_password, err, errlen) == -1 ||
 	    (mode != CTX_LAZY && ctx_make(ctx, mode == CTX_WARM &&
 	    cfg->sms_delivery == VC_DELIVER_QUEUE ? PART_ALL & ~PART_SMS :
 	    PART_ALL, err, errlen) == -1)) {

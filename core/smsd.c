@@ -87,6 +87,8 @@ sender_open(struct sender *s, struct vc_config *cfg, int provider,
 	    errlen)) == NULL ||
 	    (s->store = store_new(cfg->redis, cfg->redis_timeout_ms, err,
 	    errlen)) == NULL ||
+	    store_sentinels(s->store, cfg->redis_sentinels, cfg->redis_master,
+	    cfg->redis_sentinel_password, err, errlen) == -1 ||
 	    (provider && (s->sms = sms_from_config(cfg, err, errlen)) ==
 	    NULL)) {
 		mobile_free(s->mobile);

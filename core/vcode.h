@@ -74,6 +74,9 @@ struct vc_config {
 	unsigned	 dialects;	/* bit (1 << enum vc_dialect) */
 	char		*redis;
 	int		 redis_timeout_ms;
+	char		*redis_sentinels;	/* "" : the redis URL's host */
+	char		*redis_master;		/* its name at the sentinels */
+	char		*redis_sentinel_password;
 	char		*key_prefix;
 	int		 captcha_length;
 	char		*captcha_charset;	/* UTF-8 */

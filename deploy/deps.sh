@@ -1,20 +1,21 @@
 #!/bin/sh
 # Installs, on Debian, the packages vcode needs to build and run (deps.sh)
 # or to build, run and test (deps.sh test), when any is missing. Needs root
-# (or sudo) only when something is missing. The test tools: mandoc (man
-# page lint), apache2-bin and mod_fcgid (the Apache deployments, run as an
-# unprivileged instance; apache2-bin starts no service), systemd
-# (systemd-analyze verify of the units; nothing is booted), chromium,
-# nodejs and npm (the demo page driven by playwright-core, which the
-# browser test installs from npm into tests/browser/node_modules),
-# python3-prometheus-client (GET /metrics read by Prometheus' parser) and
-# prometheus (promtool: the metrics linted, the alert rules tested).
+# (or sudo) only when something is missing. The test tools: redis-sentinel
+# (t_sentinel's three sentinels), mandoc (man page lint), apache2-bin and
+# mod_fcgid (the Apache deployments, run as an unprivileged instance;
+# apache2-bin starts no service), systemd (systemd-analyze verify of the
+# units; nothing is booted), chromium, nodejs and npm (the demo page
+# driven by playwright-core, which the browser test installs from npm into
+# tests/browser/node_modules), python3-prometheus-client (GET /metrics
+# read by Prometheus' parser) and prometheus (promtool: the metrics
+# linted, the alert rules tested).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
 if [ "${1:-}" = test ]; then
-	PKGS="$PKGS mandoc apache2-bin libapache2-mod-fcgid systemd chromium
-	    python3-prometheus-client prometheus"
+	PKGS="$PKGS redis-sentinel mandoc apache2-bin libapache2-mod-fcgid systemd
+	    chromium python3-prometheus-client prometheus"
 	# A machine's own Node.js (not Debian's) is used as it is.
 	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 fi

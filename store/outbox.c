@@ -534,6 +534,17 @@ take(struct store *st, const struct store_outbox *ob,
 	return 0;
 }
 
+/* group: store_outbox_group, for the calls here that make it again. */
+static int
+group(struct store *st, const struct store_outbox *ob)
+{
+	char		 keep[16];
+	const char	*args[] = { ob->stream, STORE_GROUP, keep };
+
+	snprintf(keep, sizeof(keep), "%d", ob->keep);
+	return eval(st, SCRIPT_GROUP, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
+}
+
 /*
  * regroup: r is an error reply to what. When it says the group (or the
  * stream) went away, its TTL having run out while idle or Redis flushed,
@@ -546,7 +557,7 @@ regroup(struct store *st, const struct store_outbox *ob, const redisReply *r,
 	refuse(st, what, r);
 	if ((strncmp(r->str, "NOGROUP", 7) == 0 ||
 	    strncmp(r->str, "UNBLOCKED", 9) == 0) &&
-	    store_outbox_group(st, ob) == 0)
+	    group(st, ob) == 0)
 		return 0;
 	return -1;
 }
@@ -554,11 +565,7 @@ regroup(struct store *st, const struct store_outbox *ob, const redisReply *r,
 int
 store_outbox_group(struct store *st, const struct store_outbox *ob)
 {
-	char		 keep[16];
-	const char	*args[] = { ob->stream, STORE_GROUP, keep };
-
-	snprintf(keep, sizeof(keep), "%d", ob->keep);
-	return eval(st, SCRIPT_GROUP, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
+	return failed(st, group(st, ob));
 }
 
 int
@@ -587,7 +594,7 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 	argv[n++] = ob->stream;
 	argv[n++] = after != NULL ? after : ">";
 	if ((r = run_long(st, n, argv, after != NULL ? 0 : block_ms)) == NULL)
-		return -1;
+		return failed(st, -1);
 	if (r->type == REDIS_REPLY_NIL)
 		rc = 0;
 	else if (r->type == REDIS_REPLY_ERROR)
@@ -603,7 +610,7 @@ store_outbox_read(struct store *st, const struct store_outbox *ob,
 	freeReplyObject(r);
 	if (rc == 1)
 		m->deliveries = after != NULL ? deliveries(st, ob, m->id) : 1;
-	return rc;
+	return failed(st, rc);
 }
 
 int
@@ -618,7 +625,7 @@ store_outbox_claim(struct store *st, const struct store_outbox *ob,
 
 	snprintf(idle, sizeof(idle), "%d", min_idle_ms);
 	if ((r = run(st, 8, argv)) == NULL)
-		return -1;
+		return failed(st, -1);
 	if (r->type == REDIS_REPLY_ERROR)
 		rc = regroup(st, ob, r, "XAUTOCLAIM");
 	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
@@ -631,7 +638,7 @@ store_outbox_claim(struct store *st, const struct store_outbox *ob,
 	freeReplyObject(r);
 	if (rc == 1)
 		m->deliveries = deliveries(st, ob, m->id);
-	return rc;
+	return failed(st, rc);
 }
 
 /* ---- Moving. ---- */
@@ -651,8 +658,8 @@ store_outbox_begin(struct store *st, const struct store_outbox *ob,
 	snprintf(lim, sizeof(lim), "%d", budget_limit);
 	snprintf(hour, sizeof(hour), "%d", hour_seconds);
 	snprintf(keep, sizeof(keep), "%d", ob->keep);
-	return eval(st, SCRIPT_BEGIN, 3, 8, args, begin_words,
-	    STORE_BEGIN_RESULTS);
+	return failed(st, eval(st, SCRIPT_BEGIN, 3, 8, args, begin_words,
+	    STORE_BEGIN_RESULTS));
 }
 
 int
@@ -666,7 +673,7 @@ store_outbox_done(struct store *st, const struct store_outbox *ob,
 
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
 	rc = eval(st, SCRIPT_DONE, 3, 4, args, done_words, 2);
-	return rc < 0 ? -1 : rc == 0;
+	return rc < 0 ? failed(st, -1) : rc == 0;
 }
 
 /*
@@ -737,7 +744,7 @@ store_outbox_retry(struct store *st, const struct store_outbox *ob,
 		snprintf(st->err, sizeof(st->err), "store: the retry of %s "
 		    "cannot be written as JSON", m->id);
 		st->refused = 1;
-		return -1;
+		return failed(st, -1);
 	}
 	snprintf(due, sizeof(due), "%lld", due_ms);
 	snprintf(k, sizeof(k), "%d", ob->keep);
@@ -750,7 +757,7 @@ store_outbox_retry(struct store *st, const struct store_outbox *ob,
 	rc = eval(st, SCRIPT_RETRY, 4, 7, args, move_words, 2);
 	explicit_bzero(mb, strlen(mb));
 	free(mb);
-	return rc;
+	return failed(st, rc);
 }
 
 /*
@@ -785,7 +792,8 @@ store_outbox_dead(struct store *st, const struct store_outbox *ob,
 	args[7] = max;
 	args[8] = dk;
 	n = dead_args(m, error, args + 9, num);
-	return eval(st, SCRIPT_DEAD, 4, 5 + n, args, move_words, 2);
+	return failed(st, eval(st, SCRIPT_DEAD, 4, 5 + n, args, move_words,
+	    2));
 }
 
 int
@@ -798,7 +806,7 @@ store_outbox_discard(struct store *st, const struct store_outbox *ob,
 
 	if (run_simple(st, 4, ack, NULL) == -1 ||
 	    run_simple(st, 3, del, NULL) == -1)
-		return -1;
+		return failed(st, -1);
 	(void)run_simple(st, 3, unmark, NULL);
 	return 0;
 }
@@ -863,11 +871,11 @@ store_outbox_promote(struct store *st, const struct store_outbox *ob,
 	snprintf(now, sizeof(now), "%lld", now_ms);
 	snprintf(n, sizeof(n), "%d", max);
 	if ((r = run(st, 7, argv)) == NULL)
-		return -1;
+		return failed(st, -1);
 	if (r->type != REDIS_REPLY_ARRAY) {
 		refuse(st, "ZRANGEBYSCORE", r);
 		freeReplyObject(r);
-		return -1;
+		return failed(st, -1);
 	}
 	for (i = 0; i < r->elements; i++) {
 		const redisReply *e = r->element[i];
@@ -878,7 +886,7 @@ store_outbox_promote(struct store *st, const struct store_outbox *ob,
 			continue;
 		if (!st->refused) {
 			freeReplyObject(r);
-			return -1;
+			return failed(st, -1);
 		}
 		/* Refused: it stays where it is, and the members behind it
 		 * are still moved. */
@@ -886,7 +894,7 @@ store_outbox_promote(struct store *st, const struct store_outbox *ob,
 	}
 	rc = refused > 0 ? -1 : (int)r->elements;
 	freeReplyObject(r);
-	return rc;
+	return failed(st, rc);
 }
 
 int
@@ -899,7 +907,7 @@ store_outbox_last_dead(struct store *st, const struct store_outbox *ob,
 	int		 rc = 0;
 
 	if ((r = run(st, 6, argv)) == NULL)
-		return -1;
+		return failed(st, -1);
 	if (r->type != REDIS_REPLY_ARRAY) {
 		refuse(st, "XREVRANGE", r);
 		rc = -1;
@@ -909,7 +917,7 @@ store_outbox_last_dead(struct store *st, const struct store_outbox *ob,
 	    reply_str(r->element[0]->element[0], out, outlen) == 0)
 		rc = 1;
 	freeReplyObject(r);
-	return rc;
+	return failed(st, rc);
 }
 
 int
@@ -931,11 +939,11 @@ store_outbox_replay(struct store *st, const struct store_outbox *ob, int max,
 	snprintf(start, sizeof(start), "%s%s", strcmp(cursor, "-") == 0 ?
 	    "" : "(", cursor);
 	if ((r = run(st, 6, argv)) == NULL)
-		return -1;
+		return failed(st, -1);
 	if (r->type != REDIS_REPLY_ARRAY) {
 		refuse(st, "XRANGE", r);
 		freeReplyObject(r);
-		return -1;
+		return failed(st, -1);
 	}
 	for (i = 0; i < r->elements; i++) {
 		const redisReply *e = r->element[i];
@@ -955,7 +963,7 @@ store_outbox_replay(struct store *st, const struct store_outbox *ob, int max,
 		if ((rc = eval(st, SCRIPT_REPLAY, 2, 2 + k, args, move_words,
 		    2)) == -1) {
 			freeReplyObject(r);
-			return -1;
+			return failed(st, -1);
 		}
 		*moved += rc;
 	}
@@ -975,8 +983,8 @@ store_outbox_count(struct store *st, const struct store_outbox *ob,
 
 	snprintf(by, sizeof(by), "%d", n);
 	snprintf(dk, sizeof(dk), "%d", ob->dead_keep);
-	return run_simple(st, 4, argv, NULL) == -1 ||
-	    run_simple(st, 3, ttl, NULL) == -1 ? -1 : 0;
+	return failed(st, run_simple(st, 4, argv, NULL) == -1 ||
+	    run_simple(st, 3, ttl, NULL) == -1 ? -1 : 0);
 }
 
 int
@@ -984,7 +992,8 @@ store_outbox_leave(struct store *st, const struct store_outbox *ob)
 {
 	const char	*args[] = { ob->stream, STORE_GROUP, ob->consumer };
 
-	return eval(st, SCRIPT_LEAVE, 1, 2, args, ok_words, 1) < 0 ? -1 : 0;
+	return failed(st, eval(st, SCRIPT_LEAVE, 1, 2, args, ok_words, 1) < 0 ?
+	    -1 : 0);
 }
 
 /*
@@ -1016,11 +1025,11 @@ store_gauges(struct store *st, const struct store_outbox *ob,
 
 	memset(g, 0, sizeof(*g));
 	if ((r = run(st, 8, argv)) == NULL)
-		return -1;
+		return failed(st, -1);
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
 		refuse(st, "EVAL gauges", r);
 		freeReplyObject(r);
-		return -1;
+		return failed(st, -1);
 	}
 	for (i = 0; i < 5; i++)
 		*out[i] = r->element[i]->type == REDIS_REPLY_INTEGER ?

@@ -14,6 +14,8 @@
 #define STORE_HOST_MAX	256
 #define STORE_PASS_MAX	256
 #define STORE_ERR_MAX	256
+#define STORE_SENTINELS_MAX	16	/* entries of redis_sentinels */
+#define STORE_MASTER_MAX	128	/* redis_master, with its NUL */
 #define EVAL_ARGS_MAX	64	/* keys + arguments of one script call */
 
 struct script {
@@ -30,9 +32,9 @@ enum {
 };
 
 /*
- * Where the primary is. Today the configured URL names it; a Sentinel
- * lookup (a later step) fills the same struct, and connect_store() only
- * ever connects to what locate() says.
+ * Where a server is: the primary the configured URL names, a sentinel, or
+ * the primary a sentinel named. connect_store() only ever connects to
+ * what locate() says.
  */
 struct endpoint {
 	int		 unix_sock;
@@ -49,12 +51,23 @@ struct store {
 	struct timeval	 timeout;
 	char		 err[STORE_ERR_MAX];
 	int		 refused;	/* the last failure was an error reply */
-	unsigned	 attempts;	/* connections tried; the second and
-					   later are reconnects */
-	unsigned long long *errors;	/* store_counters(), or NULL */
-	unsigned long long *reconnects;
 	struct script	 scripts[SCRIPT_COUNT];
+	/* Sentinel (store_sentinels): nsentinels 0 when the url names the
+	 * primary; else the one that answered last comes first. */
+	struct endpoint	 sentinels[STORE_SENTINELS_MAX];
+	int		 nsentinels;
+	char		 master[STORE_MASTER_MAX];
+	char		 spass[STORE_PASS_MAX];
+	/* store_counters: the caller's, or NULL. */
+	unsigned long long *errors, *reconnects;
+	int		 connected;	/* a connection was made before */
 };
+
+/*
+ * failed: rc, the result of a public call, counted in the errors counter
+ * when it is -1. Each public call returns through it once.
+ */
+int		 failed(struct store *, int rc);
 
 /*
  * refuse: r, an error reply (or one of an unexpected shape) to what, as

@@ -567,12 +567,284 @@ bad:
 	return -1;
 }
 
-/* locate: where the primary is now. 0, or -1 with st->err. */
+/*
+ * parse_sentinel: n bytes of s, "HOST:PORT" (HOST an IPv4 address or a
+ * name) or "[IPv6]:PORT", into ep without the brackets. 0 or -1.
+ */
+static int
+parse_sentinel(const char *s, size_t n, struct endpoint *ep)
+{
+	const char	*host, *colon, *rb, *ok;
+	size_t		 hl, i;
+	long		 port;
+
+	memset(ep, 0, sizeof(*ep));
+	if (n > 0 && s[0] == '[') {
+		if ((rb = memchr(s, ']', n)) == NULL || rb + 1 == s + n ||
+		    rb[1] != ':')
+			return -1;
+		host = s + 1;
+		hl = (size_t)(rb - host);
+		colon = rb + 1;
+		/* Hex, colons, an embedded IPv4 address, a zone. */
+		ok = "0123456789abcdefABCDEF:.%";
+	} else {
+		if ((colon = memchr(s, ':', n)) == NULL ||
+		    memchr(colon + 1, ':', s + n - colon - 1) != NULL)
+			return -1;
+		host = s;
+		hl = (size_t)(colon - s);
+		ok = "0123456789abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-_";
+	}
+	if (hl == 0 || hl >= sizeof(ep->host))
+		return -1;
+	for (i = 0; i < hl; i++) {
+		if (strchr(ok, host[i]) == NULL || host[i] == '\0')
+			return -1;
+		/* An IPv6 zone (fe80::1%eth0) is an interface's name. */
+		if (host[i] == '%')
+			ok = "0123456789abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-_";
+	}
+	if (s + n - colon - 1 < 1 || s + n - colon - 1 > 5)
+		return -1;
+	for (port = 0, i = 1; colon + i < s + n; i++) {
+		if (colon[i] < '0' || colon[i] > '9')
+			return -1;
+		port = port * 10 + (colon[i] - '0');
+	}
+	if (port < 1 || port > 65535)
+		return -1;
+	memcpy(ep->host, host, hl);
+	ep->host[hl] = '\0';
+	ep->port = (int)port;
+	return 0;
+}
+
+/*
+ * parse_sentinels: list (entries split by commas, blanks around them
+ * ignored) into out (room for STORE_SENTINELS_MAX), their number into
+ * *n; "" gives none. With any, master must be a name the sentinels can
+ * hold. 0, or -1 with err naming the key at fault.
+ */
+static int
+parse_sentinels(const char *list, const char *master, struct endpoint *out,
+    int *n, char *err, size_t errlen)
+{
+	const char	*p = list, *e;
+	size_t		 len, i;
+
+	*n = 0;
+	p += strspn(p, " \t");
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		len = strcspn(p, ",");
+		e = p + len;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (*n == STORE_SENTINELS_MAX) {
+			snprintf(err, errlen, "key 'redis_sentinels': more "
+			    "than %d sentinels", STORE_SENTINELS_MAX);
+			return -1;
+		}
+		if (parse_sentinel(p, len, &out[*n]) == -1) {
+			snprintf(err, errlen, "key 'redis_sentinels': expected "
+			    "HOST:PORT[,HOST:PORT...] (HOST an IPv4 address, "
+			    "[IPv6] or a name), saw '%.*s'", (int)(len > 64 ?
+			    64 : len), p);
+			return -1;
+		}
+		(*n)++;
+		if (*e == '\0')
+			break;
+		p = e + 1;
+		p += strspn(p, " \t");
+	}
+	len = strlen(master);
+	for (i = 0; i < len; i++)
+		if (master[i] <= ' ' || master[i] > '~')
+			break;
+	if (len == 0 || len >= STORE_MASTER_MAX || i < len) {
+		snprintf(err, errlen, "key 'redis_master': 1 to %d printable "
+		    "ASCII characters without blanks", STORE_MASTER_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_sentinels_check(const char *list, const char *master,
+    const char *password, char *err, size_t errlen)
+{
+	struct endpoint	 eps[STORE_SENTINELS_MAX];
+	int		 n;
+
+	if (parse_sentinels(list, master, eps, &n, err, errlen) == -1)
+		return -1;
+	if (strlen(password) >= STORE_PASS_MAX) {
+		snprintf(err, errlen, "key 'redis_sentinel_password': longer "
+		    "than %d bytes", STORE_PASS_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_sentinels(struct store *st, const char *list, const char *master,
+    const char *password, char *err, size_t errlen)
+{
+	if (store_sentinels_check(list, master, password, err, errlen) == -1)
+		return -1;
+	(void)parse_sentinels(list, master, st->sentinels, &st->nsentinels,
+	    err, errlen);
+	snprintf(st->master, sizeof(st->master), "%s", master);
+	explicit_bzero(st->spass, sizeof(st->spass));
+	snprintf(st->spass, sizeof(st->spass), "%s", password);
+	return 0;
+}
+
+void
+store_counters(struct store *st, unsigned long long *errors,
+    unsigned long long *reconnects)
+{
+	st->errors = errors;
+	st->reconnects = reconnects;
+}
+
+static void
+count(unsigned long long *c)
+{
+	if (c != NULL)
+		__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+int
+failed(struct store *st, int rc)
+{
+	if (rc == -1)
+		count(st->errors);
+	return rc;
+}
+
+/* epname: ep as "host:port", "[v6]:port" or the socket path, for errors. */
+static const char *
+epname(const struct endpoint *ep, char *buf, size_t len)
+{
+	if (ep->unix_sock)
+		snprintf(buf, len, "%s", ep->host);
+	else
+		snprintf(buf, len, strchr(ep->host, ':') != NULL ? "[%s]:%d" :
+		    "%s:%d", ep->host, ep->port);
+	return buf;
+}
+
+/*
+ * ask_sentinel: the primary that sentinel s names for st->master, into
+ * ep. 0, or -1 with why (what went wrong; never a password).
+ */
+static int
+ask_sentinel(struct store *st, const struct endpoint *s, struct endpoint *ep,
+    char *why, size_t whylen)
+{
+	redisContext	*c;
+	redisReply	*r = NULL;
+	const char	*argv[] = { "SENTINEL", "get-master-addr-by-name",
+	    st->master };
+	const char	*auth[] = { "AUTH", st->spass };
+	const redisReply *h, *p;
+	char		*end;
+	long		 l;
+	int		 rc = -1;
+
+	c = redisConnectWithTimeout(s->host, s->port, st->timeout);
+	if (c == NULL || c->err) {
+		snprintf(why, whylen, "%s", c != NULL ? c->errstr :
+		    "out of memory");
+		goto out;
+	}
+	if (redisSetTimeout(c, st->timeout) != REDIS_OK) {
+		snprintf(why, whylen, "cannot set timeout");
+		goto out;
+	}
+	if (st->spass[0] != '\0') {
+		if ((r = redisCommandArgv(c, 2, auth, NULL)) == NULL) {
+			snprintf(why, whylen, "%s", c->err ? c->errstr :
+			    "no reply");
+			goto out;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			snprintf(why, whylen, "AUTH refused");
+			goto out;
+		}
+		freeReplyObject(r);
+	}
+	if ((r = redisCommandArgv(c, 3, argv, NULL)) == NULL) {
+		snprintf(why, whylen, "%s", c->err ? c->errstr : "no reply");
+		goto out;
+	}
+	if (r->type == REDIS_REPLY_NIL) {
+		snprintf(why, whylen, "it monitors no primary named '%s'",
+		    st->master);
+		goto out;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(why, whylen, "%s", r->str);
+		goto out;
+	}
+	memset(ep, 0, sizeof(*ep));
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    reply_str(h = r->element[0], ep->host, sizeof(ep->host)) == -1 ||
+	    h->len == 0 || (p = r->element[1])->type != REDIS_REPLY_STRING ||
+	    (l = strtol(p->str, &end, 10)) < 1 || l > 65535 || *end != '\0') {
+		snprintf(why, whylen, "a reply of an unexpected shape");
+		goto out;
+	}
+	ep->port = (int)l;
+	rc = 0;
+out:
+	if (r != NULL)
+		freeReplyObject(r);
+	if (c != NULL)
+		redisFree(c);
+	return rc;
+}
+
+/*
+ * locate: where the primary is now: the url's host, or what the first
+ * sentinel that answers says, asked anew each time (a failover may have
+ * moved it since). 0, or -1 with st->err.
+ */
 static int
 locate(struct store *st, struct endpoint *ep)
 {
-	*ep = st->url;
-	return 0;
+	struct endpoint	 s;
+	char		 why[STORE_ERR_MAX], name[STORE_HOST_MAX + 16];
+	int		 i;
+
+	if (st->nsentinels == 0) {
+		*ep = st->url;
+		return 0;
+	}
+	for (i = 0; i < st->nsentinels; i++) {
+		if (ask_sentinel(st, &st->sentinels[i], ep, why,
+		    sizeof(why)) == -1)
+			continue;
+		if (i > 0) {
+			/* Asked first next time: the others may be down. */
+			s = st->sentinels[i];
+			memmove(&st->sentinels[1], &st->sentinels[0],
+			    (size_t)i * sizeof(s));
+			st->sentinels[0] = s;
+		}
+		return 0;
+	}
+	snprintf(st->err, sizeof(st->err), "redis: no sentinel named the "
+	    "primary '%.48s' (the last, %.60s: %.90s)", st->master,
+	    epname(&st->sentinels[st->nsentinels - 1], name, sizeof(name)),
+	    why);
+	return -1;
 }
 
 struct store *
@@ -622,23 +894,8 @@ store_free(struct store *st)
 	free(st->scripts[SCRIPT_SMS].owned);
 	explicit_bzero(st->pass, sizeof(st->pass));
 	explicit_bzero(st->user, sizeof(st->user));
+	explicit_bzero(st->spass, sizeof(st->spass));
 	free(st);
-}
-
-void
-store_counters(struct store *st, unsigned long long *errors,
-    unsigned long long *reconnects)
-{
-	st->errors = errors;
-	st->reconnects = reconnects;
-}
-
-/* count: one more in a counter of store_counters(), if any. */
-static void
-count(unsigned long long *c)
-{
-	if (c != NULL)
-		__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
 const char *
@@ -686,7 +943,6 @@ refuse(struct store *st, const char *what, const redisReply *r)
 	snprintf(st->err, sizeof(st->err), "redis %s: %s", what,
 	    err ? r->str : "a reply of an unexpected shape");
 	st->refused = !(err && transient(r->str));
-	count(st->errors);
 }
 
 /*
@@ -723,7 +979,6 @@ command(struct store *st, int argc, const char **argv, const size_t *lens)
 
 	r = redisCommandArgv(st->c, argc, argv, lens);
 	if (r == NULL) {
-		count(st->errors);
 		snprintf(st->err, sizeof(st->err), "redis: %s",
 		    st->c->err ? st->c->errstr : "no reply");
 		disconnect(st);
@@ -749,7 +1004,50 @@ stale(redisContext *c)
 	return poll(&p, 1, 0) != 0;
 }
 
-/* Makes sure a connection is up (AUTH and SELECT done). 0 or -1. */
+/* role: the first word of a ROLE reply ("master", "slave"), or NULL. */
+static const char *
+role(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->type == REDIS_REPLY_STRING)
+		return r->element[0]->str;
+	return NULL;
+}
+
+/*
+ * check_role: the server just connected to at ep, which a sentinel named,
+ * is the primary: a sentinel names the old one until its failover is
+ * done, and a restarted old primary stays a replica. 0, or -1 with the
+ * connection dropped.
+ */
+static int
+check_role(struct store *st, const struct endpoint *ep)
+{
+	const char	*argv[] = { "ROLE" };
+	const char	*w;
+	char		 name[STORE_HOST_MAX + 16];
+	redisReply	*r;
+
+	if ((r = command(st, 1, argv, NULL)) == NULL)
+		return -1;
+	if ((w = role(r)) == NULL || strcmp(w, "master") != 0) {
+		snprintf(st->err, sizeof(st->err), "redis: %s, which the "
+		    "sentinels name as the primary '%s', is not one (ROLE "
+		    "says %s)", epname(ep, name, sizeof(name)), st->master,
+		    w != NULL ? w : r->type == REDIS_REPLY_ERROR ? r->str :
+		    "nothing usable");
+		freeReplyObject(r);
+		disconnect(st);
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/*
+ * Makes sure a connection is up (AUTH and SELECT done; through the
+ * sentinels, ROLE master). 0 or -1.
+ */
 static int
 connect_store(struct store *st)
 {
@@ -769,7 +1067,6 @@ connect_store(struct store *st)
 	else
 		st->c = redisConnectWithTimeout(ep.host, ep.port,
 		    st->timeout);
-	st->attempts++;
 	if (st->c == NULL || st->c->err) {
 		snprintf(st->err, sizeof(st->err), "redis connect: %s",
 		    st->c != NULL ? st->c->errstr : "out of memory");
@@ -812,8 +1109,11 @@ connect_store(struct store *st)
 		}
 		freeReplyObject(r);
 	}
-	if (st->attempts > 1)
+	if (st->nsentinels > 0 && check_role(st, &ep) == -1)
+		return -1;
+	if (st->connected)
 		count(st->reconnects);
+	st->connected = 1;
 	return 0;
 }
 
@@ -831,10 +1131,8 @@ redisReply *
 run_lens(struct store *st, int argc, const char **argv, const size_t *lens)
 {
 	st->refused = 0;
-	if (connect_store(st) == -1) {
-		count(st->errors);
+	if (connect_store(st) == -1)
 		return NULL;
-	}
 	return command(st, argc, argv, lens);
 }
 
@@ -847,10 +1145,8 @@ run_long(struct store *st, int argc, const char **argv, int extra_ms)
 	if (extra_ms <= 0)
 		return run_lens(st, argc, argv, NULL);
 	st->refused = 0;
-	if (connect_store(st) == -1) {
-		count(st->errors);
+	if (connect_store(st) == -1)
 		return NULL;
-	}
 	tv = st->timeout;
 	tv.tv_sec += extra_ms / 1000;
 	tv.tv_usec += (extra_ms % 1000) * 1000;
@@ -895,21 +1191,18 @@ store_writable(struct store *st)
 	int		 rc = -1;
 
 	if ((r = run(st, 1, argv)) == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-	    r->element[0]->type == REDIS_REPLY_STRING &&
-	    strcmp(r->element[0]->str, "master") == 0)
+		return failed(st, -1);
+	if (role(r) != NULL && strcmp(role(r), "master") == 0)
 		rc = 0;
 	else {
 		snprintf(st->err, sizeof(st->err), "redis: not the primary "
-		    "(ROLE says %s)", r->type == REDIS_REPLY_ARRAY &&
-		    r->elements > 0 && r->element[0]->type ==
-		    REDIS_REPLY_STRING ? r->element[0]->str : "nothing usable");
+		    "(ROLE says %s)", role(r) != NULL ? role(r) :
+		    "nothing usable");
 		/* Look for the primary again on the next call. */
 		disconnect(st);
 	}
 	freeReplyObject(r);
-	return rc;
+	return failed(st, rc);
 }
 
 int
@@ -919,7 +1212,7 @@ store_put(struct store *st, const char *key, const char *val, int ttl)
 	const char	*argv[] = { "SET", key, val, "EX", t };
 
 	snprintf(t, sizeof(t), "%d", ttl);
-	return run_simple(st, 5, argv, NULL);
+	return failed(st, run_simple(st, 5, argv, NULL));
 }
 
 int
@@ -927,7 +1220,7 @@ store_del(struct store *st, const char *key)
 {
 	const char	*argv[] = { "DEL", key };
 
-	return run_simple(st, 2, argv, NULL);
+	return failed(st, run_simple(st, 2, argv, NULL));
 }
 
 int
@@ -948,7 +1241,7 @@ store_get(struct store *st, const char *key, char *out, size_t outlen)
 	int		 rc = 0;
 
 	if ((r = run(st, 2, argv)) == NULL)
-		return -1;
+		return failed(st, -1);
 	if (reply_str(r, out, outlen) == 0)
 		rc = 1;
 	else if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) {
@@ -956,7 +1249,7 @@ store_get(struct store *st, const char *key, char *out, size_t outlen)
 		rc = -1;
 	}
 	freeReplyObject(r);
-	return rc;
+	return failed(st, rc);
 }
 
 /* EVALSHA, and EVAL once on NOSCRIPT (a restarted or flushed Redis). */
@@ -1042,7 +1335,7 @@ store_sms_request(struct store *st, const struct store_sms *q)
 				snprintf(st->err, sizeof(st->err), "store: "
 				    "request without its %s key", s->name);
 				st->refused = 0;
-				return -1;
+				return failed(st, -1);
 			}
 			break;
 		case SLOT_STR:
@@ -1068,8 +1361,8 @@ store_sms_request(struct store *st, const struct store_sms *q)
 			args[na++] = v != NULL ? v : "";
 	}
 	memcpy(keys + nk, args, na * sizeof(args[0]));
-	return eval(st, SCRIPT_SMS, (int)nk, (int)na, keys, sms_words,
-	    STORE_SMS_RESULTS);
+	return failed(st, eval(st, SCRIPT_SMS, (int)nk, (int)na, keys,
+	    sms_words, STORE_SMS_RESULTS));
 }
 
 int
@@ -1079,8 +1372,8 @@ store_sms_rollback(struct store *st, const struct store_sms *q)
 	    q->daily_key, q->block_key, q->budget_key, q->fcode_key,
 	    q->code_value };
 
-	return eval(st, SCRIPT_ROLLBACK, 7, 1, args, rollback_words, 1) < 0 ?
-	    -1 : 0;
+	return failed(st, eval(st, SCRIPT_ROLLBACK, 7, 1, args,
+	    rollback_words, 1) < 0 ? -1 : 0);
 }
 
 int
@@ -1099,8 +1392,8 @@ store_verify(struct store *st, const char *code_key, const char *attempts_key,
 	snprintf(wk, sizeof(wk), "%d", cr->window_keep);
 	snprintf(sk, sizeof(sk), "%d", STORE_DEAD_KEEP);
 	snprintf(now, sizeof(now), "%lld", cr->now);
-	return eval(st, SCRIPT_VERIFY, 3, 9, args, verify_words,
-	    STORE_VERIFY_RESULTS);
+	return failed(st, eval(st, SCRIPT_VERIFY, 3, 9, args, verify_words,
+	    STORE_VERIFY_RESULTS));
 }
 
 int
@@ -1109,5 +1402,6 @@ store_fraud_unsent(struct store *st, const char *fcode_key,
 {
 	const char	*args[] = { fcode_key, code_value };
 
-	return eval(st, SCRIPT_UNSENT, 1, 1, args, unsent_words, 2);
+	return failed(st, eval(st, SCRIPT_UNSENT, 1, 1, args, unsent_words,
+	    2));
 }

@@ -22,14 +22,39 @@ struct store;
  * prepares a handle; it does not connect. NULL with err on a bad url.
  * A reply that says the server is no longer the primary (READONLY,
  * MASTERDOWN, LOADING) drops the connection like a network error does,
- * so the next call finds the primary again.
+ * so the next call finds the primary again (through the sentinels when
+ * store_sentinels was called).
  */
 struct store	*store_new(const char *url, int timeout_ms,
 		    char *err, size_t errlen);
 /*
- * store_counters: where the handle counts (relaxed atomic adds; either
- * may be NULL) each failed call (Redis unreachable or answering an
- * error) and each connection made after its first.
+ * store_sentinels: the primary is found through Redis Sentinel instead of
+ * the url's host. list is "HOST:PORT[,HOST:PORT...]" (HOST an IPv4
+ * address, [IPv6] or a name; at most 16; "" leaves the url's host in
+ * use), master the name the sentinels monitor, password their AUTH
+ * password ("": none). The url still gives the data server's user,
+ * password and database. Each connection, the first and every one after
+ * a drop, asks the sentinels in turn (each within the timeout) with
+ * SENTINEL get-master-addr-by-name, the one that answers moves to the
+ * front, and the server it names is used only if ROLE says master: an
+ * address is never kept from one connection to the next. 0, or -1 with
+ * err (naming the configuration key) on a bad argument.
+ */
+int		 store_sentinels(struct store *, const char *list,
+		    const char *master, const char *password, char *err,
+		    size_t errlen);
+/*
+ * store_sentinels_check: what store_sentinels would say of its
+ * arguments, without a handle (the configuration's checks). 0 or -1 with
+ * err.
+ */
+int		 store_sentinels_check(const char *list, const char *master,
+		    const char *password, char *err, size_t errlen);
+/*
+ * store_counters: from now on, the store adds one (atomically, relaxed)
+ * to *errors for each public call that returns -1, and to *reconnects
+ * for each connection made after the first. Either may be NULL. The
+ * counters must outlive the handle.
  */
 void		 store_counters(struct store *, unsigned long long *errors,
 		    unsigned long long *reconnects);

@@ -145,6 +145,9 @@ test_defaults(void **state)
 	assert_int_equal(c.dialects, DIALECTS_ALL);
 	assert_string_equal(c.redis, "redis://127.0.0.1:6379/0");
 	assert_int_equal(c.redis_timeout_ms, 200);
+	assert_string_equal(c.redis_sentinels, "");
+	assert_string_equal(c.redis_master, "mymaster");
+	assert_string_equal(c.redis_sentinel_password, "");
 	assert_string_equal(c.key_prefix, "vcode:");
 	assert_int_equal(c.captcha_length, 4);
 	assert_non_null(c.captcha_charset);
@@ -485,6 +488,44 @@ test_bad_values(void **state)
 	    (const char *const[]){ "hour_seconds" }, 1);
 	load_fails("hour_seconds = 3601\n",
 	    (const char *const[]){ "hour_seconds" }, 1);
+	/* Sentinel: the list's syntax, and the name it needs. */
+	load_fails("redis_sentinels = 127.0.0.1\n",
+	    (const char *const[]){ "redis_sentinels" }, 1);
+	load_fails("redis_sentinels = a:1,,b:2\n",
+	    (const char *const[]){ "redis_sentinels" }, 1);
+	load_fails("redis_sentinels = ::1:26379\n",
+	    (const char *const[]){ "redis_sentinels" }, 1);
+	load_fails("redis_sentinels = a:1\nredis_master =\n",
+	    (const char *const[]){ "redis_master" }, 1);
+}
+
+/* Sentinel keys that are right load; -t masks the sentinels' password. */
+static void
+test_sentinel_keys(void **state)
+{
+	struct vc_config c;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	load_ok(&c, write_cfg("redis_sentinels = 10.0.0.1:26379, "
+	    "[::1]:26380,sentinel-3.example:26381\n"
+	    "redis_master = vcode\n"
+	    "redis_sentinel_password = s3ntinel-pw\n"));
+	assert_string_equal(c.redis_sentinels,
+	    "10.0.0.1:26379, [::1]:26380,sentinel-3.example:26381");
+	assert_string_equal(c.redis_master, "vcode");
+	assert_non_null(fp = open_memstream(&out, &len));
+	config_dump(&c, fp);
+	fclose(fp);
+	if (strstr(out, "s3ntinel-pw") != NULL)
+		fail_msg("config_dump: expected the sentinel password masked, "
+		    "saw it");
+	assert_non_null(strstr(out, "redis_sentinel_password = (set)\n"));
+	assert_non_null(strstr(out, "redis_master = vcode\n"));
+	free(out);
+	config_free(&c);
 }
 
 static void
@@ -518,6 +559,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sentinel_keys, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_zeroed, setup,
 		    teardown),
