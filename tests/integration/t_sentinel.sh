@@ -263,6 +263,11 @@ done
 wait "${cpids[@]}"
 expect_eq "$P 16 healthz at once: all 200" "$(printf '200 %.0s' $(seq 16))" \
     "$(for k in $(seq 16); do printf '%s ' "$(cat "$T/hc.$k")"; done)"
+# The metrics saw it: failed store calls, and connections made again to
+# the promoted replica.
+http GET /metrics
+expect_eq "$P /metrics: Redis errors counted ($failed requests failed), reconnections too, Redis up" \
+    "yes yes 1" "$([ "$(printf '%s\n' "$H_BODY" | sed -n 's/^vcode_redis_errors_total //p')" -ge "$failed" ] && echo yes) $([ "$(printf '%s\n' "$H_BODY" | sed -n 's/^vcode_redis_reconnects_total //p')" -ge 1 ] && echo yes) $(printf '%s\n' "$H_BODY" | sed -n 's/^vcode_redis_up //p')"
 for d in $DIALECTS; do
 	m=$(new_mobile)
 	send_ok "$d" "$m"
