@@ -7,6 +7,8 @@
 # (systemd-analyze verify of the units; nothing is booted), chromium,
 # nodejs and npm (the demo page driven by playwright-core, which the
 # browser test installs from npm into tests/browser/node_modules).
+# deps.sh load: what make loadtest adds, wrk (the load) and
+# redis-sentinel (its Sentinel phase).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
@@ -15,6 +17,7 @@ if [ "${1:-}" = test ]; then
 	# A machine's own Node.js (not Debian's) is used as it is.
 	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 fi
+[ "${1:-}" = load ] && PKGS="$PKGS wrk redis-sentinel"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
