@@ -1,23 +1,24 @@
 -- tests/load/sms.lua: wrk script for the meiduo SMS route,
 -- GET /sms_codes/MOBILE/?image_code=ANSWER&uuid=ID.
 --
---   wrk ... -s sms.lua URL -- TAG NIDS DIGIT MOBILES
+--   wrk ... -s sms.lua URL -- TAG NIDS DIGIT REPEAT
 --
 -- The load cannot read a captcha image, so loadtest.sh has stored the
 -- answers in Redis first: captcha ids ls-TAG-K for K in [0, NIDS), the
 -- answer of K spelled by answer(K) below (the same rule as seed() in
 -- loadtest.sh). Each request takes the next id of its thread (thread t of
 -- T takes K = t, t + T, t + 2T ...), so no two requests share one while
--- NIDS lasts. Mobiles are 1 DIGIT followed by 9 digits, MOBILES of them
--- taken in turn: a number comes back every MOBILES requests, and the
--- resend interval (sms_interval) refuses it when that is sooner than
--- the interval, as it refuses a person who asks again.
+-- NIDS lasts. The mobile of K is 1 DIGIT followed by K / REPEAT in 9
+-- digits: REPEAT requests in a row, from every thread at once, ask for
+-- one number; the first is sent and the resend interval (sms_interval)
+-- refuses the others, as it refuses a person who asks again, however
+-- close together they come.
 --
 -- LOAD_DIR (environment) is this folder, for tally.lua.
 dofile(os.getenv("LOAD_DIR") .. "/tally.lua")
 
 local charset = "369ACDEFHKLMNPRTUVW"
-local tag, nids, digit, mobiles = "x", 1, 3, 1
+local tag, nids, digit, rep = "x", 1, 3, 1
 local k, step = 0, 1
 
 local function answer(n)
@@ -34,7 +35,7 @@ function init(args)
 	tag = args[1]
 	nids = tonumber(args[2])
 	digit = tonumber(args[3])
-	mobiles = tonumber(args[4])
+	rep = tonumber(args[4])
 	step = tonumber(os.getenv("LOAD_THREADS") or "1")
 	k = tid
 end
@@ -44,5 +45,5 @@ function request()
 	k = k + step
 	return wrk.format("GET", string.format(
 	    "/sms_codes/1%d%09d/?image_code=%s&uuid=ls-%s-%d",
-	    digit, id % mobiles, answer(id), tag, id))
+	    digit, math.floor(id / rep), answer(id), tag, id))
 end
