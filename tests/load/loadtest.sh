@@ -127,6 +127,11 @@ web_workers() {
 	echo "${out# }"
 }
 
+# senders_up: the master has SENDERS children that said "sending from".
+senders_up() {
+	[ $(($(children "$VC_MASTER" | wc -w) - $(web_workers | wc -w))) -ge "$SENDERS" ]
+}
+
 # rss_snap FILE: "PID KB" for each web worker (VmRSS).
 rss_snap() {
 	local p
@@ -236,8 +241,9 @@ figures() {
 
 # ---- the phases -------------------------------------------------------------------
 
-# warm_up TAG DIGIT: a few seconds of each route, so that the RSS measured after it
-# is a warm worker's (glyphs rasterised, buffers grown), not a fresh one's.
+# warm_up TAG DIGIT: a few seconds of each route, so that the RSS
+# measured after it is a warm worker's (glyphs rasterised, buffers grown),
+# not a fresh one's.
 warm_up() {
 	wrk_start "$T/wrk-warm-captcha.out" captcha.lua "$CONNS" "$THREADS" "$WARM" "w$1"
 	wait "$WRK_PID"
@@ -310,7 +316,11 @@ phase_fault() {
 }
 
 # ---- the faults ---------------------------------------------------------------------
+# Each runs inside phase_fault, and reports its invariants under that
+# phase's name.
 
+# kill_worker: SIGKILL to one web worker; the fault lasts until the master
+# has WORKERS again (the time is as polled, every 50 ms or so).
 kill_worker() {
 	local victim t1 t2 ok=no
 	victim=$(set -- $(web_workers); echo "${1:-}")
@@ -323,11 +333,13 @@ kill_worker() {
 	fi
 	t2=$(ms)
 	FAULT_TO=$(date +%s)
-	FAULT_NOTE="worker $victim SIGKILLed; $(set -- $(web_workers); echo $#) workers $((t2 - t1)) ms later"
+	FAULT_NOTE="worker $victim SIGKILLed; $(set -- $(web_workers); echo $#) workers again within $((t2 - t1)) ms"
 	invariant "$name: the master replaced the killed worker" "$ok" \
-	    "$(web_workers | wc -w) of $WORKERS web workers after $((t2 - t1)) ms"
+	    "$(web_workers | wc -w) of $WORKERS web workers within $((t2 - t1)) ms"
 }
 
+# restart_redis: redis-server stopped (SIGTERM: it writes the AOF) and
+# started again on the same socket; the fault lasts until it answers.
 restart_redis() {
 	local t1 t2 t3
 	FAULT_FROM=$(date +%s)
@@ -489,8 +501,7 @@ load_conf() {
 }
 load_conf
 start_vcoded prefork || it_done
-wait_for 5 '[ "$(senders | wc -w)" -ge "$SENDERS" ]' ||
-    it_bail "the master's $SENDERS senders did not start"
+wait_for 5 senders_up || it_bail "the master's $SENDERS senders did not start"
 
 say "loadtest: $(nproc) cores, PHASE_SECONDS=$PHASE, vcoded $WORKERS workers + $SENDERS senders (sms_delivery = queue), wrk $CONNS connections"
 say "  config: lang = en, fraud_guard = off, sms_interval = 60, sms_daily_limit = 10;"
@@ -503,6 +514,8 @@ warm_up a 3
 rss_snap "$T/rss-baseline"
 say "  warm-up: ${WARM} s captcha + ${WARM} s SMS; worker RSS then $(rss_show "$T/rss-baseline")"
 
+# The SMS mobiles of each phase begin with 1 and a digit of its own: 3 the
+# warm-up, 4 sms, 5 to 7 the faults, 8 and 9 the Sentinel phase.
 phase_single captcha captcha
 phase_single sms sms
 phase_fault kill-worker 5 kill_worker
@@ -560,7 +573,7 @@ kill_primary() {
 	    ok=yes
 	t3=$(ms)
 	FAULT_TO=$(date +%s)
-	FAULT_NOTE="primary :$S_PRIMARY SIGKILLed; the sentinels named ${S_NEW:+:$S_NEW }${S_NEW:-no other primary} $((t2 - t1)) ms later; /healthz $([ $ok = yes ] && echo 200 || echo "not 200") $((t3 - t1)) ms after the kill"
+	FAULT_NOTE="primary :$S_PRIMARY SIGKILLed; the sentinels named $([ -n "$S_NEW" ] && echo ":$S_NEW" || echo "no other primary") $((t2 - t1)) ms later; /healthz $([ $ok = yes ] && echo 200 || echo "not 200") $((t3 - t1)) ms after the kill"
 	invariant "$name: vcoded serves again after the failover" "$ok" \
 	    "/healthz $([ $ok = yes ] && echo "200 $((t3 - t1)) ms after the kill" || echo "not 200 within 30 s of the new primary")"
 }
@@ -620,6 +633,7 @@ EOC
 	stop_vcoded
 	sentinel_conf "$S_PRIMARY" "$S_PORT1" "$S_PORT2" "$S_PORT3"
 	start_vcoded prefork || it_bail "vcoded did not start through the sentinels"
+	wait_for 5 senders_up || it_bail "the master's $SENDERS senders did not start"
 	LCLI_ARGS="-h 127.0.0.1 -p $S_PRIMARY"
 	say "sentinel: primary :$S_PRIMARY, replica :$S_REPLICA, sentinels :$S_PORT1 :$S_PORT2 :$S_PORT3 (down-after 1000 ms, failover-timeout 5000 ms, quorum 2)"
 	: >"$T/warm.sent"
