@@ -134,7 +134,7 @@ fraudsim: all
 # Load and faults against the real stack under wrk: each route at full
 # load, then both while a worker is killed, Redis restarts, the provider
 # is away (and a Sentinel primary dies, when the build has Sentinel);
-# worker memory, and every accepted SMS delivered once (about 8 minutes;
+# worker memory, and every accepted SMS delivered once (6 to 8 minutes;
 # PHASE_SECONDS and the other knobs: tests/load/README.md).
 loadtest: deps all
 	@sh deploy/deps.sh load
