@@ -490,6 +490,8 @@ fake_init
 fake_start
 start_redis --appendonly yes
 start_nginx
+# load_conf [LINE...]: queued delivery through the stand-in, and the
+# limits of this run (the report's first lines say which and why).
 load_conf() {
 	write_conf "sms_delivery = queue" "sms_provider = webhook" \
 	    "webhook_url = http://127.0.0.1:$FP/hook" \
@@ -527,7 +529,7 @@ say "worker memory:"
 rss_check "worker RSS after the phases within 10 % of the warm baseline" \
     "$T/rss-baseline" "$T/rss-end"
 
-sent=$(($(cat "$T/warm.sent" | awk '{ s += $1 } END { print s + 0 }') +
+sent=$(($(awk '{ s += $1 } END { print s + 0 }' "$T/warm.sent") +
     $(awk '$2 == "sms" { s += $8 } END { print s + 0 }' "$ROWS")))
 account "private Redis" 34567 "$sent"
 
