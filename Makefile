@@ -53,7 +53,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all run stop test unit valgrind integration bench attack fraudsim deps \
-	clean pkgcheck fuzz fuzzers install uninstall testdeps
+	clean pkgcheck fuzz fuzzers install uninstall testdeps loadtest
 all: $(B)/vcoded $(B)/vcode-smsd $(B)/vcode-render
 
 $(B)/%.o: %.c $(wildcard */*.h) | pkgcheck
@@ -130,6 +130,15 @@ attack: all
 # (about 20 minutes; FRAUDSIM_ONLY, FRAUDSIM_MODES: see the script).
 fraudsim: all
 	@sh tests/fraudsim/fraudsim.sh
+
+# Load and faults against the real stack under wrk: each route at full
+# load, then both while a worker is killed, Redis restarts, the provider
+# is away (and a Sentinel primary dies, when the build has Sentinel);
+# worker memory, and every accepted SMS delivered once (6 to 8 minutes;
+# PHASE_SECONDS and the other knobs: tests/load/README.md).
+loadtest: deps all
+	@sh deploy/deps.sh load
+	@VCODED=$(CURDIR)/$(B)/vcoded sh tests/load/loadtest.sh
 
 # libFuzzer harnesses (Debian's clang), each run FUZZ_SECONDS from its
 # seeds in tests/fuzz/corpus/.

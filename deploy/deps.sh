@@ -10,6 +10,8 @@
 # tests/browser/node_modules), python3-prometheus-client (GET /metrics
 # read by Prometheus' parser) and prometheus (promtool: the metrics
 # linted, the alert rules tested).
+# deps.sh load: what make loadtest adds, wrk (the load) and
+# redis-sentinel (its Sentinel phase).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
@@ -19,6 +21,7 @@ if [ "${1:-}" = test ]; then
 	# A machine's own Node.js (not Debian's) is used as it is.
 	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 fi
+[ "${1:-}" = load ] && PKGS="$PKGS wrk redis-sentinel"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -10,8 +10,9 @@ Plays both inline providers of API.md section 6 for the integration tests
   python3 fake_sms.py --port-file FILE --log FILE --mode-file FILE \
       --ccp-sid SID --ccp-token TOKEN --ccp-app APP --webhook-secret SECRET
 
-It binds a free port, writes it to --port-file (atomically, once it
-listens) and serves until killed. It prints nothing per request.
+It binds a free port (or --port PORT: the same one again after a
+restart), writes it to --port-file (atomically, once it listens) and
+serves until killed. It prints nothing per request.
 
 Each request is verified in full:
   ccp: the sid in the path is --ccp-sid; the Authorization header is
@@ -441,9 +442,11 @@ def main():
     ap.add_argument("--ccp-token", required=True)
     ap.add_argument("--ccp-app", required=True)
     ap.add_argument("--webhook-secret", required=True)
+    ap.add_argument("--port", type=int, default=0,
+                    help="port to bind (default: a free one)")
     opts = ap.parse_args()
 
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", opts.port), Handler)
     srv.opts = opts
     srv.log_lock = threading.Lock()
     srv.log_fp = open(opts.log, "a", encoding="utf-8")

@@ -790,13 +790,14 @@ WSECRET=fake-webhook-secret-0123456789ab
 WSECRET_BAD=wrong-webhook-secret-123456789ab
 
 
-# fake_start: runs the stand-in on a new free port (sets FAKE_PID, FP).
+# fake_start [PORT]: runs the stand-in on PORT (the one it had, after
+# fake_stop), else on a new free port (sets FAKE_PID, FP).
 fake_start() {
 	local n=100
 	rm -f "$FPORTF"
 	python3 "$IT_DIR/fake_sms.py" --port-file "$FPORTF" --log "$FLOG" \
 	    --mode-file "$FMODE" --ccp-sid "$SID" --ccp-token "$TOKEN" \
-	    --ccp-app "$APP" --webhook-secret "$WSECRET" \
+	    --ccp-app "$APP" --webhook-secret "$WSECRET" ${1:+--port "$1"} \
 	    >>"$T/fake_sms.stderr" 2>&1 &
 	FAKE_PID=$!
 	track "$FAKE_PID"
