@@ -30,6 +30,7 @@ same(const char *what, const char *want, const char *seen)
  * Alibaba Cloud, "Request syntax and signature method V3" (V3 版本请求体 &
  * 签名机制), section "Signature examples", "Fixed parameter values":
  * https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature
+ * (also https://www.alibabacloud.com/help/en/doc-detail/2593177.htm).
  * AccessKeyID YourAccessKeyId, AccessKeySecret YourAccessKeySecret, nonce
  * 3156853299f313e23d1673dc12e1703d, x-acs-date 2023-10-26T10:22:32Z,
  * RunInstances 2014-05-26 on ecs.cn-shanghai.aliyuncs.com with ImageId
@@ -126,9 +127,13 @@ test_acs3_query_encoding(void **state)
 /*
  * TencentCloud API 3.0, "Signature v3" (签名方法 v3), the worked example
  * (CVM DescribeInstances in ap-guangzhou, X-TC-Timestamp 1551113065,
- * SecretKey Gu5t9xGARNpq86cd98joQYCN3EXAMPLE):
+ * SecretKey Gu5t9xGARNpq86cd98joQYCN3EXAMPLE), in the English page's
+ * revision that prints the key whole:
  * https://www.tencentcloud.com/document/api/1005/34678 (the same text is
- * each product's "Signature v3" page, SMS's included). Its SecretId is
+ * each product's "Signature v3" page, SMS's included). The Chinese page
+ * (签名方法 v3, https://cloud.tencent.com/document/api/362/4208 and each
+ * product's copy) prints the same example with parts of the keys and of
+ * the signature masked (72e494ea8*****...c5a96525168). The SecretId is
  * printed masked (AKID**********************0123456789EXAMPLE); it is
  * taken as printed, since only the Authorization line carries it.
  */
