@@ -102,9 +102,11 @@ aliyun_send(struct sms *s, const char *mobile, const char *code, int minutes,
 	struct acs3_out		 sig;
 	struct sign_pair	 q[5];
 	unsigned char		 rnd[16];
-	char			 a[ALIYUN_NAME_MAX + 1], b[ALIYUN_NAME_MAX + 1];
+	char			 a[ALIYUN_NAME_MAX + 1];
+	char			 b[ALIYUN_NAME_MAX + 1];
 	char			 mins[16], date[32], nonce[33], host[256];
-	char			 hhost[300], hdate[64], hnonce[64], hsha[96];
+	char			 hhost[300], hdate[64], hnonce[64];
+	char			 hsha[96];
 	char			 hauth[SIGN_AUTH_MAX + 32], base[300];
 	char			*param = NULL, *query = NULL, *url = NULL;
 	const char		*headers[] = { hhost, "x-acs-action: SendSms",
@@ -150,8 +152,12 @@ aliyun_send(struct sms *s, const char *mobile, const char *code, int minutes,
 	in.body = "";
 	in.bodylen = 0;
 	if ((query = sign_query(q, sizeof(q) / sizeof(q[0]))) == NULL ||
-	    (url = secret_join(base, "/?", query)) == NULL ||
-	    (in.query = query, sign_acs3(&in, &sig)) == -1) {
+	    (url = secret_join(base, "/?", query)) == NULL) {
+		snprintf(err, errlen, "aliyun: out of memory");
+		goto out;
+	}
+	in.query = query;
+	if (sign_acs3(&in, &sig) == -1) {
 		snprintf(err, errlen, "aliyun: cannot sign");
 		goto out;
 	}

@@ -18,15 +18,15 @@
 
 #include "sms/sms.h"
 
-#define HTTP_REPLY_MAX		(64 * 1024)	/* bytes of reply kept */
-#define HTTP_AMBIGUOUS		(-2)	/* http_post: sent, no reply */
-#define SMS_WORD_MAX		64	/* a provider's error code, bytes */
+#define HTTP_REPLY_MAX	(64 * 1024)	/* bytes of reply kept */
+#define HTTP_AMBIGUOUS	(-2)		/* http_post: sent, no answer */
+#define SMS_WORD_MAX	64		/* a provider error code, bytes */
 
 struct sms {
 	const struct provider	*p;
 	struct sms_options	 opts;
 	FILE			*logfp;		/* log provider */
-	CURL			*curl;		/* the HTTP providers */
+	CURL			*curl;		/* HTTP providers */
 	char			 reply[HTTP_REPLY_MAX + 1];
 	size_t			 replylen;
 };
@@ -40,8 +40,8 @@ struct provider {
 	const char	*name;
 	int		(*open)(struct sms *, const struct sms_options *,
 			    char *, size_t);
-	int		(*send)(struct sms *, const char *, const char *, int,
-			    char *, size_t);
+	int		(*send)(struct sms *, const char *, const char *,
+			    int, char *, size_t);
 	void		(*close)(struct sms *);
 };
 
@@ -56,7 +56,8 @@ int	webhook_open(struct sms *, const struct sms_options *, char *,
 	    size_t);
 int	webhook_send(struct sms *, const char *, const char *, int, char *,
 	    size_t);
-int	aliyun_open(struct sms *, const struct sms_options *, char *, size_t);
+int	aliyun_open(struct sms *, const struct sms_options *, char *,
+	    size_t);
 int	aliyun_send(struct sms *, const char *, const char *, int, char *,
 	    size_t);
 int	tencent_open(struct sms *, const struct sms_options *, char *,
@@ -125,7 +126,7 @@ void	 gateway_word(const char *s, char *out, size_t outlen);
  * (a success we cannot read), SMS_REFUSED for another status without a
  * JSON object. The caller releases the object with json_decref.
  */
-json_t	*gateway_json(const char *what, long http, const char *s, size_t len,
-	    int *rc, char *err, size_t errlen);
+json_t	*gateway_json(const char *what, long http, const char *s,
+	    size_t len, int *rc, char *err, size_t errlen);
 
 #endif /* VCODE_SMS_PROVIDER_H */

@@ -135,8 +135,8 @@ sign_query(struct sign_pair *pairs, size_t n)
 }
 
 #define ACS3		"ACS3-HMAC-SHA256"
-#define ACS3_SIGNED	"host;x-acs-action;x-acs-content-sha256;x-acs-date;" \
-			"x-acs-signature-nonce;x-acs-version"
+#define ACS3_SIGNED	"host;x-acs-action;x-acs-content-sha256;" \
+			"x-acs-date;x-acs-signature-nonce;x-acs-version"
 
 int
 sign_acs3(const struct acs3_in *in, struct acs3_out *out)

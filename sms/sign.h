@@ -36,17 +36,17 @@ char	*sign_query(struct sign_pair *pairs, size_t n);
 struct acs3_in {
 	const char	*key_id, *key_secret;
 	const char	*method;	/* "POST" */
-	const char	*host;		/* the Host header, host[:port] */
+	const char	*host;		/* the Host header */
 	const char	*query;		/* canonical query string */
 	const char	*action, *version;	/* x-acs-action, -version */
-	const char	*date;		/* x-acs-date, 2023-10-26T10:22:32Z */
+	const char	*date;		/* x-acs-date, UTC, ISO 8601 */
 	const char	*nonce;		/* x-acs-signature-nonce */
 	const char	*body;		/* bodylen bytes, may be "" */
 	size_t		 bodylen;
 };
 struct acs3_out {
 	char		*canonical;	/* malloc(3); holds the query */
-	char		 content_sha256[SIGN_HEX];	/* x-acs-content-sha256 */
+	char		 content_sha256[SIGN_HEX];	/* the body's */
 	char		 string_to_sign[18 + SIGN_HEX];
 	char		 signature[SIGN_HEX];
 	char		 authorization[SIGN_AUTH_MAX];
