@@ -142,7 +142,7 @@ loadtest: deps all
 
 # libFuzzer harnesses (Debian's clang), each run FUZZ_SECONDS from its
 # seeds in tests/fuzz/corpus/.
-FUZZERS	 = request query xff config ccp outbox retry
+FUZZERS	 = request query xff config ccp aliyun tencent outbox retry
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	@command -v clang >/dev/null || { echo "make fuzz needs Debian's" \

@@ -34,14 +34,14 @@ struct kdef {
 	size_t		 off;
 	const char	*def;
 	long		 min, max;	/* K_INT bounds */
-	const char *const *names;	/* K_ENUM values, index = enum value */
+	const char *const *names;	/* K_ENUM values, index = enum value;
+					   NULL: sms_provider_name()'s */
 	int		 secret;	/* config_dump: 1 masked, 2 a URL's host only */
 };
 
 static const char *const captcha_modes[] = { "text", "math", NULL };
 static const char *const storages[] = { "plain", "hash", NULL };
 static const char *const deliveries[] = { "inline", "queue", NULL };
-static const char *const providers[] = { "log", "ccp", "webhook", NULL };
 static const char *const langs[] = { "zh", "en", NULL };
 static const char *const frauds[] = { "off", "record", "enforce", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
@@ -116,7 +116,7 @@ static const struct kdef keydefs[] = {
 	INT(sms_claim_idle_ms, 30000, VC_CLAIM_IDLE_MIN, 86400000),
 	INT(smsd_workers, 0, 0, VC_SENDERS_MAX),
 	STR(metrics_file, ""),
-	ENUM(sms_provider, "log", providers),
+	ENUM(sms_provider, "log", NULL),
 	STR(ccp_base_url, "https://app.cloopen.com:8883"),
 	STR(ccp_account_sid, ""),
 	SECRET(ccp_auth_token),
@@ -124,6 +124,20 @@ static const struct kdef keydefs[] = {
 	STR(ccp_template_id, "1"),
 	{ "webhook_url", K_STR, O(webhook_url), "", 0, 0, NULL, 2 },
 	SECRET(webhook_secret),
+	STR(aliyun_access_key_id, ""),
+	SECRET(aliyun_access_key_secret),
+	STR(aliyun_sign_name, ""),
+	STR(aliyun_template_code, ""),
+	STR(aliyun_template_param, "code"),
+	STR(aliyun_endpoint, "https://dysmsapi.aliyuncs.com"),
+	STR(aliyun_region, "cn-hangzhou"),
+	STR(tencent_secret_id, ""),
+	SECRET(tencent_secret_key),
+	STR(tencent_sdk_app_id, ""),
+	STR(tencent_sign_name, ""),
+	STR(tencent_template_id, ""),
+	STR(tencent_region, "ap-guangzhou"),
+	STR(tencent_endpoint, "https://sms.tencentcloudapi.com"),
 	STR(sms_log_file, ""),
 	SECRET(sms_code_key),
 	SECRET(api_key),
@@ -185,6 +199,17 @@ parse_dialects(const char *v, unsigned *out)
 }
 
 /*
+ * kname: the name of value i of K_ENUM key k, NULL past the last: the
+ * providers' names are sms/'s table's, the one place they are written.
+ */
+static const char *
+kname(const struct kdef *k, int i)
+{
+	return k->names != NULL ? k->names[i] :
+	    sms_provider_name((enum sms_provider)i);
+}
+
+/*
  * Stores value v for key k into cfg. Returns 0, or -1 with a description
  * of what a good value is in why.
  */
@@ -216,8 +241,8 @@ kdef_set(struct vc_config *cfg, const struct kdef *k, const char *v,
 		*(int *)p = (int)l;
 		return 0;
 	case K_ENUM:
-		for (i = 0; k->names[i] != NULL; i++)
-			if (strcmp(v, k->names[i]) == 0) {
+		for (i = 0; kname(k, i) != NULL; i++)
+			if (strcmp(v, kname(k, i)) == 0) {
 				*(int *)p = i;
 				return 0;
 			}
@@ -258,10 +283,10 @@ kdef_allowed(const struct kdef *k, char *buf, size_t len)
 		snprintf(buf, len, " (%ld..%ld)", k->min, k->max);
 	else if (k->type == K_ENUM) {
 		strncat(buf, " (", len - strlen(buf) - 1);
-		for (i = 0; k->names[i] != NULL; i++) {
+		for (i = 0; kname(k, i) != NULL; i++) {
 			if (i > 0)
 				strncat(buf, ", ", len - strlen(buf) - 1);
-			strncat(buf, k->names[i], len - strlen(buf) - 1);
+			strncat(buf, kname(k, i), len - strlen(buf) - 1);
 		}
 		strncat(buf, ")", len - strlen(buf) - 1);
 	}
@@ -493,7 +518,7 @@ config_dump(const struct vc_config *cfg, FILE *fp)
 			break;
 		case K_ENUM:
 			v = *(const int *)p;
-			fprintf(fp, "%s\n", k->names[v]);
+			fprintf(fp, "%s\n", kname(k, v));
 			break;
 		case K_DIALECTS:
 			for (d = 0; d < VC_DIALECT_COUNT; d++)

@@ -11,16 +11,17 @@
 #include "sms/sms.h"
 #include "store/store.h"
 
+_Static_assert((int)VC_PROVIDER_LOG == (int)SMS_LOG &&
+    (int)VC_PROVIDER_CCP == (int)SMS_CCP &&
+    (int)VC_PROVIDER_WEBHOOK == (int)SMS_WEBHOOK &&
+    (int)VC_PROVIDER_ALIYUN == (int)SMS_ALIYUN &&
+    (int)VC_PROVIDER_TENCENT == (int)SMS_TENCENT,
+    "sms_provider's values are sms/'s");
+
 enum sms_provider
 sms_provider_of(const struct vc_config *cfg)
 {
-	static const enum sms_provider provider_of[] = {
-		[VC_PROVIDER_LOG] = SMS_LOG,
-		[VC_PROVIDER_CCP] = SMS_CCP,
-		[VC_PROVIDER_WEBHOOK] = SMS_WEBHOOK,
-	};
-
-	return provider_of[cfg->sms_provider];
+	return (enum sms_provider)cfg->sms_provider;
 }
 
 struct sms *
@@ -38,6 +39,21 @@ sms_from_config(const struct vc_config *cfg, char *err, size_t errlen)
 	o.ccp_template_id = cfg->ccp_template_id;
 	o.webhook_url = cfg->webhook_url;
 	o.webhook_secret = cfg->webhook_secret;
+	o.aliyun_access_key_id = cfg->aliyun_access_key_id;
+	o.aliyun_access_key_secret = cfg->aliyun_access_key_secret;
+	o.aliyun_sign_name = cfg->aliyun_sign_name;
+	o.aliyun_template_code = cfg->aliyun_template_code;
+	o.aliyun_template_param = cfg->aliyun_template_param;
+	o.aliyun_endpoint = cfg->aliyun_endpoint;
+	o.aliyun_region = cfg->aliyun_region;
+	o.tencent_secret_id = cfg->tencent_secret_id;
+	o.tencent_secret_key = cfg->tencent_secret_key;
+	o.tencent_sdk_app_id = cfg->tencent_sdk_app_id;
+	o.tencent_sign_name = cfg->tencent_sign_name;
+	o.tencent_template_id = cfg->tencent_template_id;
+	o.tencent_region = cfg->tencent_region;
+	o.tencent_endpoint = cfg->tencent_endpoint;
+	o.country_code = cfg->country_code;
 	return sms_new(&o, err, errlen);
 }
 

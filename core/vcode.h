@@ -51,7 +51,11 @@ enum vc_dialect {
 enum vc_captcha_mode { VC_CAPTCHA_TEXT, VC_CAPTCHA_MATH };
 enum vc_storage	 { VC_STORE_PLAIN, VC_STORE_HASH };
 enum vc_delivery { VC_DELIVER_INLINE, VC_DELIVER_QUEUE };
-enum vc_provider { VC_PROVIDER_LOG, VC_PROVIDER_CCP, VC_PROVIDER_WEBHOOK };
+/* sms/'s providers, in its order (ctx.c checks); their names are sms/'s. */
+enum vc_provider {
+	VC_PROVIDER_LOG, VC_PROVIDER_CCP, VC_PROVIDER_WEBHOOK,
+	VC_PROVIDER_ALIYUN, VC_PROVIDER_TENCENT
+};
 enum vc_lang	 { VC_LANG_ZH, VC_LANG_EN };
 enum vc_loglevel { VC_LOG_ERROR, VC_LOG_WARN, VC_LOG_INFO, VC_LOG_DEBUG };
 enum vc_fraud	 { VC_FRAUD_OFF, VC_FRAUD_RECORD, VC_FRAUD_ENFORCE };
@@ -123,6 +127,20 @@ struct vc_config {
 	char		*ccp_template_id;
 	char		*webhook_url;
 	char		*webhook_secret;
+	char		*aliyun_access_key_id;
+	char		*aliyun_access_key_secret;
+	char		*aliyun_sign_name;
+	char		*aliyun_template_code;
+	char		*aliyun_template_param;	/* the template's names */
+	char		*aliyun_endpoint;
+	char		*aliyun_region;
+	char		*tencent_secret_id;
+	char		*tencent_secret_key;
+	char		*tencent_sdk_app_id;
+	char		*tencent_sign_name;
+	char		*tencent_template_id;
+	char		*tencent_region;
+	char		*tencent_endpoint;
 	char		*sms_log_file;		/* empty or "stderr": stderr */
 	char		*sms_code_key;
 	char		*api_key;

@@ -2,8 +2,11 @@
  * sms: hands SMS messages to a provider.
  *
  * The one public header of sms/. Providers: log (development), ccp
- * (Ronglian Cloud Communications template SMS) and webhook (signed JSON
- * POST), the last two over libcurl. sms/ also owns what it shares with
+ * (Ronglian Cloud Communications template SMS), webhook (signed JSON
+ * POST), aliyun (Alibaba Cloud SMS, dysmsapi SendSms) and tencent
+ * (Tencent Cloud SMS, SendSms), all but the first over libcurl; each is a
+ * file of sms/ behind the interface of sms/provider.h. sms/ also owns
+ * what it shares with
  * its callers, which may use it and not the reverse: the hex HMAC-SHA256
  * and the JSON text of a jansson value.
  */
@@ -14,12 +17,15 @@
 
 struct sms;	/* opaque: a provider and its state */
 
-enum sms_provider { SMS_LOG, SMS_CCP, SMS_WEBHOOK };
+enum sms_provider {
+	SMS_LOG, SMS_CCP, SMS_WEBHOOK, SMS_ALIYUN, SMS_TENCENT
+};
 
 /*
  * sms_provider_name: p as the configuration spells it ("log", "ccp",
- * "webhook"), from the providers' table; NULL for a value that names no
- * provider.
+ * "webhook", "aliyun", "tencent"), from the providers' table, the one
+ * place a provider is named; NULL for a value that names no provider
+ * (so that a caller may walk the names from 0).
  */
 const char	*sms_provider_name(enum sms_provider p);
 
@@ -41,6 +47,21 @@ struct sms_options {
 	const char		*ccp_template_id;
 	const char		*webhook_url;		/* webhook */
 	const char		*webhook_secret;
+	const char		*aliyun_access_key_id;	/* aliyun */
+	const char		*aliyun_access_key_secret;
+	const char		*aliyun_sign_name;
+	const char		*aliyun_template_code;
+	const char		*aliyun_template_param;	/* 1 or 2 names */
+	const char		*aliyun_endpoint;
+	const char		*aliyun_region;
+	const char		*tencent_secret_id;	/* tencent */
+	const char		*tencent_secret_key;
+	const char		*tencent_sdk_app_id;
+	const char		*tencent_sign_name;
+	const char		*tencent_template_id;
+	const char		*tencent_region;
+	const char		*tencent_endpoint;
+	const char		*country_code;		/* tencent: E.164 */
 };
 
 /*
@@ -91,6 +112,28 @@ int		 sms_send(struct sms *, const char *mobile, const char *code,
  * hostile reply cannot forge a log line).
  */
 int		 sms_ccp_reply(long http, const char *reply, size_t len,
+		    char *err, size_t errlen);
+
+/*
+ * sms_aliyun_reply: judges what Alibaba Cloud's SendSms answered, as
+ * sms_ccp_reply does: SMS_SENT for a 2xx whose Code is "OK"; SMS_UNKNOWN
+ * for a 5xx, or a 2xx that is not a JSON object or carries no Code;
+ * SMS_REFUSED for any other Code (isv.BUSINESS_LIMIT_CONTROL,
+ * isv.MOBILE_NUMBER_ILLEGAL, SignatureDoesNotMatch...) or another status.
+ * err names the Code as sent when it has the vocabulary's shape (letters,
+ * '.', '_', '-'), else cleaned like the Message.
+ */
+int		 sms_aliyun_reply(long http, const char *reply, size_t len,
+		    char *err, size_t errlen);
+/*
+ * sms_tencent_reply: judges what Tencent Cloud's SendSms answered:
+ * SMS_SENT for a 2xx whose Response.SendStatusSet[0].Code is "Ok";
+ * SMS_REFUSED for a Response.Error (the request was refused whole) or
+ * another per-number Code (LimitExceeded.PhoneNumberDailyLimit...), or a
+ * status other than 2xx and 5xx; SMS_UNKNOWN for a 5xx, or a 2xx that is
+ * not a JSON object or carries neither. err as sms_aliyun_reply's.
+ */
+int		 sms_tencent_reply(long http, const char *reply, size_t len,
 		    char *err, size_t errlen);
 
 /*

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """tests/integration/fake_sms.py: a local stand-in for the SMS providers.
 
-Plays both inline providers of API.md section 6 for the integration tests
-(t_providers.sh), on 127.0.0.1 only, with the standard library only:
+Plays the HTTP providers for the integration tests (t_providers.sh,
+t_gateways.sh...), on 127.0.0.1 only, with the standard library only:
 
   POST /2013-12-26/Accounts/<sid>/SMS/TemplateSMS?sig=<SIG>   (ccp)
   POST /hook                                                 (webhook)
+  POST /?PhoneNumbers=...  with x-acs-action: SendSms         (aliyun)
+  POST /                   with X-TC-Action: SendSms          (tencent)
 
   python3 fake_sms.py --port-file FILE --log FILE --mode-file FILE \
-      --ccp-sid SID --ccp-token TOKEN --ccp-app APP --webhook-secret SECRET
+      --ccp-sid SID --ccp-token TOKEN --ccp-app APP --webhook-secret SECRET \
+      [--aliyun-id ID --aliyun-secret SECRET] \
+      [--tencent-id ID --tencent-key KEY --tencent-app SDKAPPID]
 
 It binds a free port (or --port PORT: the same one again after a
 restart), writes it to --port-file (atomically, once it listens) and
@@ -26,31 +30,64 @@ Each request is verified in full:
        seconds within 300 s of now; X-Vcode-Signature is "sha256=" +
        lowercase hex HMAC-SHA256(secret, TIMESTAMP + "." + BODY); the body
        is exactly {"mobile": string, "code": string, "minutes": integer}.
+  aliyun: Alibaba Cloud's signature V3, recomputed here from the request
+       as received (hashlib and hmac, not vcode's code): x-acs-action
+       SendSms, x-acs-version 2017-05-25, x-acs-date UTC within 300 s,
+       x-acs-signature-nonce 32 hex digits never seen before,
+       x-acs-content-sha256 the body's; Authorization "ACS3-HMAC-SHA256
+       Credential=ID,SignedHeaders=...,Signature=HEX" with ID --aliyun-id,
+       the signed headers host and every x-acs- header sent, the signature
+       HMAC-SHA256(--aliyun-secret, "ACS3-HMAC-SHA256\n" + SHA256 hex of
+       the canonical request: POST, /, the query sorted and RFC 3986
+       encoded, the signed headers, their names, the body's hash); the
+       query exactly PhoneNumbers, RegionId, SignName, TemplateCode and
+       TemplateParam, a JSON object of strings: "code" the code, "min" (if
+       any) the minutes.
+  tencent: TC3-HMAC-SHA256 recomputed likewise: X-TC-Action SendSms,
+       X-TC-Version 2021-01-11, X-TC-Region set, X-TC-Timestamp within
+       300 s; Authorization "TC3-HMAC-SHA256 Credential=ID/DATE/sms/
+       tc3_request, SignedHeaders=content-type;host, Signature=HEX" with
+       ID --tencent-id, DATE the timestamp's UTC date, the key derived
+       from "TC3" + --tencent-key; Content-Type application/json;
+       charset=utf-8; the body exactly {PhoneNumberSet: [one E.164
+       number], SmsSdkAppId: --tencent-app, SignName, TemplateId,
+       TemplateParamSet: [code, minutes]}.
 A request that fails gets ccp 200 {"statusCode":"160031","statusMsg":
-"bad auth"} / webhook 401.
+"bad auth"} / webhook 401 / aliyun 400 {"Code":"SignatureDoesNotMatch"} /
+tencent 200 {"Response":{"Error":{"Code":"AuthFailure.SignatureFailure"}}}.
 
 Each request appends one JSON line to --log (flushed):
-  {"kind": "ccp"|"webhook"|"other", "ok": bool, "reason": "...",
-   "mobile": "...", "code": "...", "minutes": "...", "template": "...",
-   "mode": "..."}
+  {"kind": "ccp"|"webhook"|"aliyun"|"tencent"|"other", "ok": bool,
+   "reason": "...", "mobile": "...", "code": "...", "minutes": "...",
+   "template": "...", "sign": "...", "region": "...", "mode": "..."}
 "ok" says that the request passed verification (whatever the mode then
-answered); "reason" is empty when ok. "template" is "" for webhook.
+answered); "reason" is empty when ok. "template" is "" for webhook;
+"sign" and "region" are set for aliyun and tencent only. tencent's
+"mobile" is the E.164 number sent.
 
 Behaviour, read from --mode-file at each request (one word; a missing or
 empty file means ok), applied to requests that passed verification (an
 unknown word: HTTP 500, logged ok=false):
-  ok        ccp 200 {"statusCode":"000000","templateSMS":{...}}; webhook 200
-  refuse    ccp 200 {"statusCode":"160040","statusMsg":"quota"}; webhook 422
+  ok        ccp 200 {"statusCode":"000000","templateSMS":{...}}; webhook 200;
+            aliyun 200 {"Code":"OK",...}; tencent 200 {"Response":
+            {"SendStatusSet":[{"Code":"Ok",...}],...}}
+  refuse    ccp 200 {"statusCode":"160040","statusMsg":"quota"}; webhook 422;
+            aliyun 200 {"Code":"isv.BUSINESS_LIMIT_CONTROL"}; tencent 200,
+            the number's Code LimitExceeded.PhoneNumberDailyLimit
             (a definite no: a 5xx may come after the message went out)
+  refuse:W  aliyun 200 {"Code": W}; tencent 200, the number's Code W
+  error:W   aliyun 400 {"Code": W}; tencent 200 {"Response":{"Error":
+            {"Code": W}}} (the request refused whole)
   echo      a refusal whose text repeats the message, as gateways' error
             texts do: ccp 200 {"statusCode":"160038","statusMsg":"bad
             number MOBILE code CODE"}; webhook 422 {"error": the same}
   slow      sleeps 8 s, then answers as ok (the client gives up after 5 s)
-  garbage   ccp 200 with the body "not json"; webhook 502
-  status500 HTTP 500 for both (ccp's body is the success JSON: only the
+  garbage   ccp, aliyun, tencent 200 with the body "not json"; webhook 502
+  status500 HTTP 500 for all (the body is the success JSON: only the
             status says it failed)
-  status204 HTTP 204 without a body for both (a success for webhook, any
-            2xx; a failure for ccp, which must answer 200 with JSON)
+  status204 HTTP 204 without a body for all (a success for webhook, any
+            2xx; a failure for ccp, which must answer 200 with JSON; an
+            unknown for aliyun and tencent, a 2xx they cannot read)
   hold:S    sleeps S seconds (a decimal), then answers as ok: a gateway
             that is slow but within the client's timeout
 """
@@ -58,6 +95,7 @@ unknown word: HTTP 500, logged ok=false):
 import argparse
 import base64
 import binascii
+import calendar
 import hashlib
 import hmac
 import json
@@ -68,7 +106,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 SKEW = 300
 SLOW_SECONDS = 8
@@ -77,10 +115,12 @@ CCP_PATH = re.compile(r"^/2013-12-26/Accounts/([^/]+)/SMS/TemplateSMS$")
 MODES = ("ok", "refuse", "echo", "slow", "garbage", "status500",
          "status204")
 HOLD = re.compile(r"^hold:([0-9]{1,2}(\.[0-9]{1,3})?)$")
+WORD = re.compile(r"^(refuse|error):([A-Za-z._-]{1,64})$")
 
 
 def known(mode):
-    return mode in MODES or HOLD.match(mode) is not None
+    return mode in MODES or HOLD.match(mode) is not None or \
+        WORD.match(mode) is not None
 
 
 def hold(mode):
@@ -182,6 +222,8 @@ class Handler(BaseHTTPRequestHandler):
                 "code": fields.get("code", ""),
                 "minutes": fields.get("minutes", ""),
                 "template": fields.get("template", ""),
+                "sign": fields.get("sign", ""),
+                "region": fields.get("region", ""),
                 "mode": mode}
         srv = self.server
         with srv.log_lock:
@@ -204,6 +246,10 @@ class Handler(BaseHTTPRequestHandler):
         mode = self.mode()
         if m is not None:
             self.ccp(m.group(1), url.query, mode)
+        elif url.path == "/" and "x-acs-action" in self.headers:
+            self.cloud("aliyun", url.query, mode)
+        elif url.path == "/" and "X-TC-Action" in self.headers:
+            self.cloud("tencent", url.query, mode)
         elif url.path == "/hook":
             self.webhook(url.query, mode)
         else:
@@ -433,6 +479,280 @@ class Handler(BaseHTTPRequestHandler):
             raise Bad("minutes is not a positive integer")
 
 
+    # ---- aliyun and tencent -----------------------------------------
+
+    def cloud(self, kind, query, mode):
+        fields = {}
+        try:
+            body = self.read_body()
+        except Bad as e:
+            self.record(kind, False, str(e), fields, mode)
+            self.close_connection = True
+            self.answer(400, b"")
+            return
+        try:
+            if kind == "aliyun":
+                self.aliyun_verify(query, body, fields)
+            else:
+                self.tencent_verify(query, body, fields)
+        except Bad as e:
+            self.record(kind, False, str(e), fields, mode)
+            if kind == "aliyun":
+                self.answer(400, json.dumps(
+                    {"Code": "SignatureDoesNotMatch", "Message": str(e),
+                     "RequestId": str(uuid.uuid4())}).encode())
+            else:
+                self.answer(200, self.tencent_reply(
+                    error=("AuthFailure.SignatureFailure", str(e))))
+            return
+        if not known(mode):
+            self.record(kind, False, "unknown mode %r" % mode, fields, mode)
+            self.answer(500, b'{"error":"unknown mode"}')
+            return
+        self.record(kind, True, "", fields, mode)
+        w = WORD.match(mode)
+        if kind == "aliyun":
+            ok = self.aliyun_reply("OK", "OK")
+            refuse = lambda c, m: self.answer(200, self.aliyun_reply(c, m))
+            error = lambda c: self.answer(400, self.aliyun_reply(c, c))
+        else:
+            ok = self.tencent_reply(status=("Ok", "send success",
+                                            fields.get("mobile", "")))
+            refuse = lambda c, m: self.answer(200, self.tencent_reply(
+                status=(c, m, fields.get("mobile", ""))))
+            error = lambda c: self.answer(200, self.tencent_reply(
+                error=(c, c)))
+        if mode == "refuse":
+            refuse("isv.BUSINESS_LIMIT_CONTROL" if kind == "aliyun" else
+                   "LimitExceeded.PhoneNumberDailyLimit",
+                   "daily limit of 10 reached")
+        elif w is not None and w.group(1) == "refuse":
+            refuse(w.group(2), "refused")
+        elif w is not None:
+            error(w.group(2))
+        elif mode == "echo":
+            refuse("isv.MOBILE_NUMBER_ILLEGAL" if kind == "aliyun" else
+                   "InvalidParameterValue.IncorrectPhoneNumber",
+                   echoed(fields))
+        elif mode == "garbage":
+            self.answer(200, b"not json")
+        elif mode == "status500":
+            self.answer(500, ok)
+        elif mode == "status204":
+            self.answer(204)
+        else:
+            if mode == "slow":
+                time.sleep(SLOW_SECONDS)
+            hold(mode)
+            self.answer(200, ok)
+
+    @staticmethod
+    def aliyun_reply(code, message):
+        doc = {"RequestId": str(uuid.uuid4()), "Message": message,
+               "Code": code}
+        if code == "OK":
+            doc["BizId"] = "%d^0" % int(time.time() * 1000)
+        return json.dumps(doc, ensure_ascii=False).encode()
+
+    @staticmethod
+    def tencent_reply(status=None, error=None):
+        r = {"RequestId": str(uuid.uuid4())}
+        if error is not None:
+            r["Error"] = {"Code": error[0], "Message": error[1]}
+        else:
+            r["SendStatusSet"] = [{
+                "SerialNo": uuid.uuid4().hex, "PhoneNumber": status[2],
+                "Fee": 1, "SessionContext": "", "Code": status[0],
+                "Message": status[1], "IsoCode": "CN"}]
+        return json.dumps({"Response": r}, ensure_ascii=False).encode()
+
+    def fresh(self, when, what):
+        if abs(time.time() - when) > SKEW:
+            raise Bad("%s is more than %d s from now" % (what, SKEW))
+
+    def aliyun_verify(self, query, body, fields):
+        opts = self.server.opts
+        pairs = parse_qsl(query, keep_blank_values=True)
+        q = dict(pairs)
+        fields["mobile"] = q.get("PhoneNumbers", "")
+        fields["template"] = q.get("TemplateCode", "")
+        fields["sign"] = q.get("SignName", "")
+        fields["region"] = q.get("RegionId", "")
+        try:
+            param = json.loads(q.get("TemplateParam", ""))
+        except ValueError:
+            param = None
+        if isinstance(param, dict):
+            fields["code"] = str(param.get("code", ""))
+            fields["minutes"] = str(param.get("min", ""))
+
+        h = self.headers
+        if h.get("x-acs-action") != "SendSms":
+            raise Bad("x-acs-action is not SendSms")
+        if h.get("x-acs-version") != "2017-05-25":
+            raise Bad("x-acs-version is not 2017-05-25")
+        date = h.get("x-acs-date", "")
+        try:
+            when = calendar.timegm(time.strptime(date, "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            raise Bad("x-acs-date is not yyyy-mm-ddThh:mm:ssZ")
+        self.fresh(when, "x-acs-date")
+        nonce = h.get("x-acs-signature-nonce", "")
+        if not re.fullmatch(r"[0-9a-f]{32}", nonce):
+            raise Bad("x-acs-signature-nonce is not 32 hex digits")
+        with self.server.log_lock:
+            if nonce in self.server.nonces:
+                raise Bad("x-acs-signature-nonce seen before (a replay)")
+            self.server.nonces.add(nonce)
+        if h.get("x-acs-content-sha256") != hashlib.sha256(body).hexdigest():
+            raise Bad("x-acs-content-sha256 is not the body's SHA-256")
+        m = re.fullmatch(r"ACS3-HMAC-SHA256 Credential=([^,]+),"
+                         r"SignedHeaders=([a-z0-9;-]+),Signature=([0-9a-f]{64})",
+                         h.get("Authorization", ""))
+        if m is None:
+            raise Bad("Authorization is not ACS3-HMAC-SHA256 Credential=,"
+                      "SignedHeaders=,Signature=")
+        if m.group(1) != opts.aliyun_id:
+            raise Bad("Credential is not the configured AccessKey id")
+        signed = m.group(2).split(";")
+        sent = sorted(k.lower() for k in h.keys()
+                      if k.lower().startswith("x-acs-") or
+                      k.lower() in ("host", "content-type"))
+        if signed != sorted(set(sent)):
+            raise Bad("SignedHeaders %s is not host and every x-acs- header"
+                      " sent (%s)" % (m.group(2), ";".join(sent)))
+        canon_q = "&".join("%s=%s" % (quote(k, safe="-_.~"),
+                                      quote(v, safe="-_.~"))
+                           for k, v in sorted(pairs))
+        canon_h = "".join("%s:%s\n" % (k, h.get(k, "").strip())
+                          for k in signed)
+        canon = "\n".join([self.command, "/", canon_q, canon_h, m.group(2),
+                           hashlib.sha256(body).hexdigest()])
+        sts = "ACS3-HMAC-SHA256\n" + \
+            hashlib.sha256(canon.encode()).hexdigest()
+        want = hmac.new(opts.aliyun_secret.encode(), sts.encode(),
+                        hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, m.group(3)):
+            raise Bad("Signature is not the ACS3-HMAC-SHA256 of the "
+                      "canonical request")
+        if set(q) != {"PhoneNumbers", "RegionId", "SignName", "TemplateCode",
+                      "TemplateParam"} or len(pairs) != 5:
+            raise Bad("query is %s, not PhoneNumbers, RegionId, SignName, "
+                      "TemplateCode, TemplateParam" %
+                      ",".join(sorted(k for k, _ in pairs)))
+        if body:
+            raise Bad("body is not empty")
+        for k in ("PhoneNumbers", "RegionId", "SignName", "TemplateCode"):
+            if not q[k]:
+                raise Bad("%s is empty" % k)
+        if not isinstance(param, dict) or \
+                not all(isinstance(v, str) for v in param.values()):
+            raise Bad("TemplateParam is not a JSON object of strings")
+        if not re.fullmatch(r"[0-9]+", param.get("code", "")):
+            raise Bad("TemplateParam's code is not digits")
+        if "min" in param and not re.fullmatch(r"[1-9][0-9]*", param["min"]):
+            raise Bad("TemplateParam's min is not a positive integer")
+        if set(param) - {"code", "min"}:
+            raise Bad("TemplateParam has names other than code and min")
+
+    def tencent_verify(self, query, body, fields):
+        opts = self.server.opts
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            doc = None
+        if isinstance(doc, dict):
+            nums = doc.get("PhoneNumberSet")
+            if isinstance(nums, list) and nums and isinstance(nums[0], str):
+                fields["mobile"] = nums[0]
+            ps = doc.get("TemplateParamSet")
+            if isinstance(ps, list):
+                if len(ps) > 0 and isinstance(ps[0], str):
+                    fields["code"] = ps[0]
+                if len(ps) > 1 and isinstance(ps[1], str):
+                    fields["minutes"] = ps[1]
+            for k, f in (("TemplateId", "template"), ("SignName", "sign")):
+                if isinstance(doc.get(k), str):
+                    fields[f] = doc[k]
+        h = self.headers
+        fields["region"] = h.get("X-TC-Region", "")
+
+        if query:
+            raise Bad("unexpected query string")
+        if h.get("X-TC-Action") != "SendSms":
+            raise Bad("X-TC-Action is not SendSms")
+        if h.get("X-TC-Version") != "2021-01-11":
+            raise Bad("X-TC-Version is not 2021-01-11")
+        if not fields["region"]:
+            raise Bad("no X-TC-Region")
+        ts = h.get("X-TC-Timestamp", "")
+        if not re.fullmatch(r"[0-9]{1,12}", ts):
+            raise Bad("X-TC-Timestamp is not unix seconds")
+        self.fresh(int(ts), "X-TC-Timestamp")
+        ctype = h.get("Content-Type", "")
+        if ctype != "application/json; charset=utf-8":
+            raise Bad("Content-Type is %r" % ctype)
+        m = re.fullmatch(r"TC3-HMAC-SHA256 Credential=([^/]+)/([0-9-]{10})/"
+                         r"([a-z]+)/tc3_request, SignedHeaders=([a-z;-]+), "
+                         r"Signature=([0-9a-f]{64})",
+                         h.get("Authorization", ""))
+        if m is None:
+            raise Bad("Authorization is not TC3-HMAC-SHA256 Credential=, "
+                      "SignedHeaders=, Signature=")
+        date = time.strftime("%Y-%m-%d", time.gmtime(int(ts)))
+        if m.group(1) != opts.tencent_id:
+            raise Bad("Credential is not the configured SecretId")
+        if m.group(2) != date:
+            raise Bad("Credential's date is not X-TC-Timestamp's UTC date")
+        if m.group(3) != "sms":
+            raise Bad("Credential's service is not sms")
+        signed = m.group(4).split(";")
+        if "content-type" not in signed or "host" not in signed or \
+                signed != sorted(signed):
+            raise Bad("SignedHeaders lacks content-type or host")
+        canon_h = "".join("%s:%s\n" % (k, h.get(k, "").strip().lower())
+                          for k in signed)
+        canon = "\n".join(["POST", "/", "", canon_h, m.group(4),
+                           hashlib.sha256(body).hexdigest()])
+        sts = "\n".join(["TC3-HMAC-SHA256", ts,
+                         "%s/sms/tc3_request" % date,
+                         hashlib.sha256(canon.encode()).hexdigest()])
+
+        def mac(k, msg):
+            return hmac.new(k, msg.encode(), hashlib.sha256).digest()
+        k = mac(mac(mac(("TC3" + opts.tencent_key).encode(), date), "sms"),
+                "tc3_request")
+        want = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, m.group(5)):
+            raise Bad("Signature is not the TC3-HMAC-SHA256 of the "
+                      "canonical request")
+        if not isinstance(doc, dict):
+            raise Bad("body is not a JSON object")
+        keys = set(doc)
+        if keys != {"PhoneNumberSet", "SmsSdkAppId", "SignName", "TemplateId",
+                    "TemplateParamSet"}:
+            raise Bad("body keys are %s" % ", ".join(sorted(keys)))
+        nums = doc["PhoneNumberSet"]
+        if not isinstance(nums, list) or len(nums) != 1 or \
+                not isinstance(nums[0], str) or \
+                not re.fullmatch(r"\+[1-9][0-9]{6,14}", nums[0]):
+            raise Bad("PhoneNumberSet is not one E.164 number")
+        if doc["SmsSdkAppId"] != opts.tencent_app:
+            raise Bad("SmsSdkAppId is not the configured one")
+        for k in ("SignName", "TemplateId"):
+            if not isinstance(doc[k], str) or not doc[k]:
+                raise Bad("%s is not a non-empty string" % k)
+        ps = doc["TemplateParamSet"]
+        if not isinstance(ps, list) or len(ps) != 2 or \
+                not all(isinstance(x, str) for x in ps):
+            raise Bad("TemplateParamSet is not two strings")
+        if not re.fullmatch(r"[0-9]+", ps[0]):
+            raise Bad("TemplateParamSet[0] (code) is not digits")
+        if not re.fullmatch(r"[1-9][0-9]*", ps[1]):
+            raise Bad("TemplateParamSet[1] (minutes) is not a positive "
+                      "integer")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port-file", required=True)
@@ -444,11 +764,17 @@ def main():
     ap.add_argument("--webhook-secret", required=True)
     ap.add_argument("--port", type=int, default=0,
                     help="port to bind (default: a free one)")
+    ap.add_argument("--aliyun-id", default="")
+    ap.add_argument("--aliyun-secret", default="")
+    ap.add_argument("--tencent-id", default="")
+    ap.add_argument("--tencent-key", default="")
+    ap.add_argument("--tencent-app", default="")
     opts = ap.parse_args()
 
     srv = Server(("127.0.0.1", opts.port), Handler)
     srv.opts = opts
     srv.log_lock = threading.Lock()
+    srv.nonces = set()
     srv.log_fp = open(opts.log, "a", encoding="utf-8")
     port = srv.server_address[1]
     tmp = opts.port_file + ".tmp.%d" % os.getpid()

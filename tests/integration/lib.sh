@@ -788,6 +788,13 @@ TOKEN_BAD=wrong-auth-token-123456789abcdef
 APP=8a216da8fakeapp0123456789abcdef0
 WSECRET=fake-webhook-secret-0123456789ab
 WSECRET_BAD=wrong-webhook-secret-123456789ab
+AKID=LTAI5tFakeFakeFake01234567
+AKSECRET=fake-aliyun-secret-0123456789abc
+AKSECRET_BAD=wrong-aliyun-secret-123456789abc
+TCID=AKIDfakefakefake0123456789abcdefghij
+TCKEY=fake-tencent-key-0123456789abcde
+TCKEY_BAD=wrong-tencent-key-123456789abcde
+TCAPP=1400000001
 
 
 # fake_start [PORT]: runs the stand-in on PORT (the one it had, after
@@ -798,6 +805,8 @@ fake_start() {
 	python3 "$IT_DIR/fake_sms.py" --port-file "$FPORTF" --log "$FLOG" \
 	    --mode-file "$FMODE" --ccp-sid "$SID" --ccp-token "$TOKEN" \
 	    --ccp-app "$APP" --webhook-secret "$WSECRET" ${1:+--port "$1"} \
+	    --aliyun-id "$AKID" --aliyun-secret "$AKSECRET" \
+	    --tencent-id "$TCID" --tencent-key "$TCKEY" --tencent-app "$TCAPP" \
 	    >>"$T/fake_sms.stderr" 2>&1 &
 	FAKE_PID=$!
 	track "$FAKE_PID"

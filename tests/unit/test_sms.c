@@ -228,7 +228,9 @@ test_provider_name(void **state)
 	assert_string_equal(sms_provider_name(SMS_LOG), "log");
 	assert_string_equal(sms_provider_name(SMS_CCP), "ccp");
 	assert_string_equal(sms_provider_name(SMS_WEBHOOK), "webhook");
-	assert_null(sms_provider_name((enum sms_provider)(SMS_WEBHOOK + 1)));
+	assert_string_equal(sms_provider_name(SMS_ALIYUN), "aliyun");
+	assert_string_equal(sms_provider_name(SMS_TENCENT), "tencent");
+	assert_null(sms_provider_name((enum sms_provider)(SMS_TENCENT + 1)));
 	assert_null(sms_provider_name((enum sms_provider)-1));
 }
 
@@ -258,6 +260,148 @@ test_ccp_reply_utf8_cut(void **state)
 	json_decref(j);
 }
 
+typedef int	(*reply_fn)(long, const char *, size_t, char *, size_t);
+
+struct verdict {
+	long		 http;
+	const char	*body;
+	int		 want;
+	const char	*says;	/* in err, for all but SMS_SENT */
+};
+
+/* verdicts: each case of c through f; err set and saying why. */
+static void
+verdicts(const char *name, reply_fn f, const struct verdict *c, size_t n)
+{
+	char	 err[256];
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < n; i++) {
+		err[0] = '\0';
+		rc = f(c[i].http, c[i].body, strlen(c[i].body), err,
+		    sizeof(err));
+		if (rc != c[i].want)
+			fail_msg("%s: HTTP %ld %s: expected %d, saw %d (\"%s\")",
+			    name, c[i].http, c[i].body, c[i].want, rc, err);
+		if (rc != SMS_SENT && (strncmp(err, name, strlen(name)) != 0 ||
+		    strstr(err, c[i].says) == NULL))
+			fail_msg("%s: HTTP %ld %s: expected err to say \"%s\", "
+			    "saw \"%s\"", name, c[i].http, c[i].body, c[i].says,
+			    err);
+	}
+}
+
+/* Alibaba Cloud's SendSms: "Code":"OK" or a refusal by Code. */
+static void
+test_aliyun_reply_verdicts(void **state)
+{
+	static const char	ok[] = "{\"RequestId\":\"F655A8D5\",\"Message\":"
+	    "\"OK\",\"BizId\":\"900619746936498440^0\",\"Code\":\"OK\"}";
+	static const struct verdict c[] = {
+		{ 200, ok, SMS_SENT, "" },
+		{ 500, ok, SMS_UNKNOWN, "HTTP 500, server error" },
+		{ 503, "busy", SMS_UNKNOWN, "HTTP 503" },
+		{ 200, "not json", SMS_UNKNOWN, "not a JSON object" },
+		{ 204, "", SMS_UNKNOWN, "not a JSON object" },
+		{ 200, "{\"Message\":\"OK\"}", SMS_UNKNOWN, "no Code" },
+		{ 200, "{\"Code\":\"isv.BUSINESS_LIMIT_CONTROL\",\"Message\":"
+		  "\"\u89e6\u53d1\u5929\u7ea7\u6d41\u63a7Permits:10\"}",
+		  SMS_REFUSED, "Code 'isv.BUSINESS_LIMIT_CONTROL'" },
+		{ 200, "{\"Code\":\"isv.MOBILE_NUMBER_ILLEGAL\"}", SMS_REFUSED,
+		  "Code 'isv.MOBILE_NUMBER_ILLEGAL'" },
+		{ 200, "{\"Code\":\"isv.AMOUNT_NOT_ENOUGH\"}", SMS_REFUSED,
+		  "Code 'isv.AMOUNT_NOT_ENOUGH'" },
+		{ 400, "{\"Code\":\"SignatureDoesNotMatch\"}", SMS_REFUSED,
+		  "HTTP 400, Code 'SignatureDoesNotMatch'" },
+		{ 403, "{\"Code\":\"OK\"}", SMS_REFUSED, "HTTP 403, Code 'OK'" },
+		{ 404, "", SMS_REFUSED, "not a JSON object" },
+		{ 400, "{}", SMS_REFUSED, "no Code" },
+		{ 200, "{\"Code\":\"ok\"}", SMS_REFUSED, "Code 'ok'" },
+	};
+
+	(void)state;
+	verdicts("aliyun: ", sms_aliyun_reply, c, sizeof(c) / sizeof(c[0]));
+}
+
+/* Tencent Cloud's SendSms: Response.Error, or the number's status. */
+static void
+test_tencent_reply_verdicts(void **state)
+{
+	static const char	ok[] = "{\"Response\":{\"SendStatusSet\":[{"
+	    "\"SerialNo\":\"5000:104571066915705365784949\",\"PhoneNumber\":"
+	    "\"+8618511122233\",\"Fee\":1,\"Code\":\"Ok\",\"Message\":"
+	    "\"send success\",\"IsoCode\":\"CN\"}],\"RequestId\":\"a0\"}}";
+	static const struct verdict c[] = {
+		{ 200, ok, SMS_SENT, "" },
+		{ 500, ok, SMS_UNKNOWN, "HTTP 500, server error" },
+		{ 200, "not json", SMS_UNKNOWN, "not a JSON object" },
+		{ 200, "{\"Response\":{\"RequestId\":\"x\"}}", SMS_UNKNOWN,
+		  "neither" },
+		{ 200, "{\"Response\":{\"SendStatusSet\":[]}}", SMS_UNKNOWN,
+		  "neither" },
+		{ 200, "{\"Response\":{\"Error\":{\"Code\":"
+		  "\"AuthFailure.SignatureFailure\",\"Message\":\"bad\"}}}",
+		  SMS_REFUSED, "Error 'AuthFailure.SignatureFailure' (bad)" },
+		{ 200, "{\"Response\":{\"Error\":{\"Code\":"
+		  "\"FailedOperation.InsufficientBalanceInSmsPackage\"}}}",
+		  SMS_REFUSED,
+		  "Error 'FailedOperation.InsufficientBalanceInSmsPackage'" },
+		/* An Error wins over a status that says Ok. */
+		{ 200, "{\"Response\":{\"Error\":{\"Code\":\"InternalError\"},"
+		  "\"SendStatusSet\":[{\"Code\":\"Ok\"}]}}", SMS_REFUSED,
+		  "Error 'InternalError'" },
+		{ 200, "{\"Response\":{\"SendStatusSet\":[{\"Code\":"
+		  "\"LimitExceeded.PhoneNumberDailyLimit\",\"Message\":"
+		  "\"limit for 18511122233\"}]}}", SMS_REFUSED,
+		  "SendStatus 'LimitExceeded.PhoneNumberDailyLimit' (limit for "
+		  "***********)" },
+		{ 400, ok, SMS_REFUSED, "HTTP 400, SendStatus 'Ok'" },
+		{ 404, "", SMS_REFUSED, "not a JSON object" },
+	};
+
+	(void)state;
+	verdicts("tencent: ", sms_tencent_reply, c, sizeof(c) / sizeof(c[0]));
+}
+
+/*
+ * A Code or Message that repeats the mobile and the code keeps neither:
+ * a Code off the vocabulary's shape is masked like the text.
+ */
+static void
+test_cloud_reply_masks(void **state)
+{
+	static const char *const only200[] = { "200", NULL };
+	static const struct {
+		reply_fn	 f;
+		const char	*body;
+	} c[] = {
+		{ sms_aliyun_reply, "{\"Code\":\"isv.MOBILE_NUMBER_ILLEGAL\","
+		  "\"Message\":\"bad number 13300133005 code 932 876\"}" },
+		{ sms_aliyun_reply, "{\"Code\":\"13300133005-932876\"}" },
+		{ sms_aliyun_reply, "{\"Code\":\"x\\nforged log line\"}" },
+		{ sms_tencent_reply, "{\"Response\":{\"Error\":{\"Code\":"
+		  "\"932876\",\"Message\":\"+86 133 0013 3005\"}}}" },
+		{ sms_tencent_reply, "{\"Response\":{\"SendStatusSet\":[{"
+		  "\"Code\":\"Bad.133-0013-3005\",\"Message\":\"\\r\\n\"}]}}" },
+	};
+	char	 err[256];
+	size_t	 i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		err[0] = '\0';
+		if (c[i].f(200, c[i].body, strlen(c[i].body), err,
+		    sizeof(err)) != SMS_REFUSED)
+			fail_msg("%s: expected SMS_REFUSED", c[i].body);
+		expect_digits(c[i].body, err, only200);
+		for (k = 0; err[k] != '\0'; k++)
+			if ((unsigned char)err[k] < 0x20)
+				fail_msg("%s: expected no control character in "
+				    "err, saw \"%s\"", c[i].body, err);
+	}
+}
+
 int
 main(void)
 {
@@ -270,6 +414,9 @@ main(void)
 		cmocka_unit_test(test_hmac_sha256_hex),
 		cmocka_unit_test(test_json_dump),
 		cmocka_unit_test(test_provider_name),
+		cmocka_unit_test(test_aliyun_reply_verdicts),
+		cmocka_unit_test(test_tencent_reply_verdicts),
+		cmocka_unit_test(test_cloud_reply_masks),
 	};
 
 	return cmocka_run_group_tests_name("sms", tests, NULL, NULL);

@@ -183,15 +183,16 @@ teardown(void **state)
 
 /*
  * gateway: a child that answers one request on the listening socket fd
- * with a CCP success (which a webhook takes as any 2xx), once the body
- * has come (its closing brace). Returns the child's pid.
+ * with a success every provider reads as one (CCP's statusCode, Alibaba's
+ * Code, Tencent's status, and a 2xx for a webhook), once the body has
+ * come (its closing brace, or none). Returns the child's pid.
  */
+#define GW_OK	"{\"statusCode\":\"000000\",\"Code\":\"OK\",\"Response\":" \
+		"{\"SendStatusSet\":[{\"Code\":\"Ok\"}]}}\n"
 static pid_t
 gateway(int fd)
 {
-	static const char	 ok[] = "HTTP/1.1 200 OK\r\nContent-Type: "
-	    "application/json\r\nContent-Length: 24\r\nConnection: close"
-	    "\r\n\r\n{\"statusCode\":\"000000\"}\n";
+	char			 ok[256];
 	char			 buf[8192];
 	size_t			 got = 0;
 	ssize_t			 n;
@@ -200,6 +201,9 @@ gateway(int fd)
 
 	if ((pid = fork()) != 0)
 		return pid;
+	snprintf(ok, sizeof(ok), "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: close"
+	    "\r\n\r\n%s", strlen(GW_OK), GW_OK);
 	if ((c = accept(fd, NULL, NULL)) == -1)
 		_exit(1);
 	while (got < sizeof(buf) - 1 &&
@@ -207,10 +211,11 @@ gateway(int fd)
 		got += (size_t)n;
 		buf[got] = '\0';
 		if (strstr(buf, "\r\n\r\n") != NULL &&
-		    strchr(strstr(buf, "\r\n\r\n"), '}') != NULL)
+		    (strchr(strstr(buf, "\r\n\r\n"), '}') != NULL ||
+		    strcasestr(buf, "\r\nContent-Length: 0\r\n") != NULL))
 			break;
 	}
-	if (write(c, ok, sizeof(ok) - 1) < 0)
+	if (write(c, ok, strlen(ok)) < 0)
 		_exit(1);
 	close(c);
 	_exit(0);
@@ -252,6 +257,21 @@ send_watched(enum sms_provider provider, const char *code, int live)
 	o.ccp_template_id = "1";
 	o.webhook_url = url;
 	o.webhook_secret = "secret";
+	o.aliyun_access_key_id = "LTAI5tid";
+	o.aliyun_access_key_secret = "secret";
+	o.aliyun_sign_name = "sign";
+	o.aliyun_template_code = "SMS_1";
+	o.aliyun_template_param = "code,min";
+	o.aliyun_endpoint = url;
+	o.aliyun_region = "cn-hangzhou";
+	o.tencent_secret_id = "AKIDid";
+	o.tencent_secret_key = "secret";
+	o.tencent_sdk_app_id = "1400000001";
+	o.tencent_sign_name = "sign";
+	o.tencent_template_id = "1";
+	o.tencent_region = "ap-guangzhou";
+	o.tencent_endpoint = url;
+	o.country_code = "86";
 	if ((s = sms_new(&o, err, sizeof(err))) == NULL)
 		fail_msg("sms_new: expected a provider, saw NULL: %s", err);
 	dirty = 0;
@@ -299,10 +319,42 @@ test_webhook_frees_no_code(void **state)
 	send_watched(SMS_WEBHOOK, "571936", 0);
 }
 
+static void
+test_aliyun_frees_no_code(void **state)
+{
+	(void)state;
+	send_watched(SMS_ALIYUN, "381946", 0);
+}
+
+static void
+test_aliyun_sent_frees_no_code(void **state)
+{
+	(void)state;
+	send_watched(SMS_ALIYUN, "720563", 1);
+}
+
+static void
+test_tencent_frees_no_code(void **state)
+{
+	(void)state;
+	send_watched(SMS_TENCENT, "915372", 0);
+}
+
+static void
+test_tencent_sent_frees_no_code(void **state)
+{
+	(void)state;
+	send_watched(SMS_TENCENT, "264819", 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_aliyun_frees_no_code),
+		cmocka_unit_test(test_aliyun_sent_frees_no_code),
+		cmocka_unit_test(test_tencent_frees_no_code),
+		cmocka_unit_test(test_tencent_sent_frees_no_code),
 		cmocka_unit_test(test_ccp_frees_no_code),
 		cmocka_unit_test(test_webhook_frees_no_code),
 		cmocka_unit_test(test_ccp_sent_frees_no_code),
