@@ -55,6 +55,7 @@ enum vc_provider { VC_PROVIDER_LOG, VC_PROVIDER_CCP, VC_PROVIDER_WEBHOOK };
 enum vc_lang	 { VC_LANG_ZH, VC_LANG_EN };
 enum vc_loglevel { VC_LOG_ERROR, VC_LOG_WARN, VC_LOG_INFO, VC_LOG_DEBUG };
 enum vc_fraud	 { VC_FRAUD_OFF, VC_FRAUD_RECORD, VC_FRAUD_ENFORCE };
+enum vc_logformat { VC_LOGFMT_TEXT, VC_LOGFMT_JSON };
 
 /* Per-dialect Redis key prefixes (README, "What it serves"). */
 struct vc_keys {
@@ -128,6 +129,10 @@ struct vc_config {
 	char		*user;
 	char		*group;
 	enum vc_loglevel log_level;
+	char		*access_log;		/* a path, "syslog" or "off" */
+	enum vc_logformat log_format;
+	int		 max_requests;		/* a worker's, then it is
+						   replaced; 0: never */
 	struct vc_keys	 keys[VC_DIALECT_COUNT];
 };
 
