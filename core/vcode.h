@@ -149,8 +149,19 @@ void	 config_free(struct vc_config *cfg);
 /* config_dump: writes every key = value (secrets masked) to fp. */
 void	 config_dump(const struct vc_config *cfg, FILE *fp);
 
-/* ---- Logging: stderr, one line each, never a code or a full mobile. ---- */
+/*
+ * ---- Logging: stderr, one line each, never a code or a full mobile. ----
+ * A warn or error line that repeats (the same text but for its numbers)
+ * is written once, then summed up every few seconds, and a line says
+ * when the run is over (log.c). vc_log_tick: writes the end of the runs
+ * that have stopped; a daemon calls it between requests or ticks, so
+ * that the line comes without waiting for the next log line.
+ * vc_log_clock: a clock in milliseconds for the runs (NULL: monotonic),
+ * for tests.
+ */
 void	 vc_log_init(const char *ident, enum vc_loglevel level);
+void	 vc_log_tick(void);
+void	 vc_log_clock(long long (*clock_ms)(void));
 void	 vc_log(enum vc_loglevel level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 #define log_error(...)	vc_log(VC_LOG_ERROR, __VA_ARGS__)

@@ -478,6 +478,7 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 		if ((sig = sigtimedwait(&set, &si, &tick)) > 0)
 			on_signal(&m, sig);
 		reap(&m, time(NULL));
+		vc_log_tick();
 	}
 	if (pidfile != NULL)
 		unlink(pidfile);

@@ -156,6 +156,7 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 		fails = 0;
 		fcgi_request(ctx, &io);
 		FCGX_Finish_r(&rq);
+		vc_log_tick();
 		if (max_requests > 0 && ++served >= max_requests) {
 			log_debug("worker served %ld requests: recycled",
 			    served);
