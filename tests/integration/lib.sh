@@ -128,9 +128,8 @@ it_secrets() {
 		[ -f "$f" ] && logs+=("$f")
 	done
 	{
-		[ -f "${SMS_LOG:-}" ] && sed -n \
-		    -e 's/.* mobile=\([0-9][0-9]*\) .*/\1/p' \
-		    -e 's/.* code=\([0-9]\{6,\}\)\( .*\)\{0,1\}$/\1/p' "$SMS_LOG"
+		[ -f "${SMS_LOG:-}" ] && tr ' ' '\n' <"$SMS_LOG" |
+		    sed -n 's/^\(mobile\|code\)=\([0-9]\{6,\}\)$/\2/p'
 		[ -f "${FLOG:-}" ] && jq -r 'select(type == "object") |
 		    (.mobile // empty), (.code // empty)' "$FLOG" 2>/dev/null |
 		    grep -E '^[0-9]{6,}$'
