@@ -186,6 +186,26 @@ if start_vcoded prefork VCODE_WORKERS=4 "VCODE_ACCESS_LOG=$AL" \
 	stop_vcoded
 fi
 
+# ---- logrotate, with the shipped configuration ------------------------------------
+if ! command -v logrotate >/dev/null; then
+	it_note "logrotate not installed: deploy/logrotate/vcode not run (apt-get install logrotate)"
+elif mkdir -p "$T/lr" && start_vcoded prefork VCODE_WORKERS=2 \
+    "VCODE_ACCESS_LOG=$T/lr/access.log"; then
+	sed -e "s|/var/log/vcode|$T/lr|g" -e "s|/run/vcode/vcoded.pid|$T/lr.pid|g" \
+	    "$ROOT/deploy/logrotate/vcode" >"$T/logrotate.conf"
+	echo "$VC_MASTER" >"$T/lr.pid"
+	n=$(lines "$T/lr/access.log")
+	for i in $(seq 10); do http GET /healthz; done
+	wait_for 2 "[ \$(lines \"\$T/lr/access.log\") -ge $((n + 10)) ]"
+	logrotate -f -s "$T/logrotate.state" "$T/logrotate.conf" >"$T/logrotate.out" 2>&1
+	expect_eq "$P logrotate with deploy/logrotate/vcode: exit 0" 0 "$?"
+	for i in $(seq 10); do http GET /healthz; done
+	wait_for 2 "[ \$(lines \"\$T/lr/access.log\" \"\$T/lr/access.log.1\") -ge $((n + 20)) ]"
+	expect_eq "$P ... the lines before rotated, the 10 after in the new file" "$((n + 10)) 10" \
+	    "$(lines "$T/lr/access.log.1") $(lines "$T/lr/access.log")"
+	stop_vcoded
+fi
+
 # ---- syslog ------------------------------------------------------------------
 if start_vcoded prefork VCODE_WORKERS=2 VCODE_ACCESS_LOG=syslog; then
 	http GET /healthz
