@@ -182,6 +182,7 @@ access_log_write(const struct vc_config *cfg, const struct vc_response *resp,
 	const char	*dialect;
 	struct timespec	 ts;
 	struct tm	 tm;
+	ssize_t		 w;
 	int		 n, json = al_format == VC_LOGFMT_JSON, saved = errno;
 
 	(void)cfg;
@@ -217,9 +218,15 @@ access_log_write(const struct vc_config *cfg, const struct vc_response *resp,
 	if (al_sink == AL_SYSLOG) {
 		line[n - 1] = '\0';
 		syslog(LOG_INFO, "%s", line);
-	} else
-		while (write(al_fd, line, (size_t)n) == -1 && errno == EINTR)
+	} else {
+		while ((w = write(al_fd, line, (size_t)n)) == -1 &&
+		    errno == EINTR)
 			;
+		/* A full disk fails every request: vc_log sums the repeats. */
+		if (w != n)
+			log_warn("%s: %s: %s", __func__, al_path, w == -1 ?
+			    strerror(errno) : "short write");
+	}
 out:
 	errno = saved;
 }

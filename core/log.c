@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 _Static_assert(LOG_LINE_MAX <= PIPE_BUF, "a line is one atomic write");
 
 #define REPEAT_SLOTS	16	/* distinct messages followed at once */
+#define REPEAT_BURST	3	/* lines of a run written before holding back */
 #define REPEAT_SAY_MS	5000	/* a run of repeats: one line this often */
 #define REPEAT_QUIET_MS	3000	/* no repeat for this long: the run is over */
 #define REPEAT_TEXT	160	/* bytes of a run's message kept to name it */
@@ -30,10 +32,11 @@ static enum vc_loglevel	 log_level = VC_LOG_INFO;
 static long long	(*log_clock)(void);
 
 /*
- * A run of one warn or error message repeated: the first line is written,
- * the repeats are counted, and one line every REPEAT_SAY_MS says how many
- * there were; when none has come for REPEAT_QUIET_MS, a last line says
- * the run is over and how long it was.
+ * A run of one warn or error message repeated: the first REPEAT_BURST
+ * lines are written (two events a few seconds apart are still both
+ * seen), the repeats after them are counted, and one line every
+ * REPEAT_SAY_MS says how many there were; when none has come for
+ * REPEAT_QUIET_MS, a last line says the run is over and how long it was.
  */
 struct repeat {
 	uint64_t		 key;	/* 0: a free slot */
@@ -45,12 +48,34 @@ struct repeat {
 };
 
 static struct repeat	 runs[REPEAT_SLOTS];
+static pid_t		 runs_pid;	/* whose runs they are */
+
+/*
+ * runs_mine: a child forked by a master starts with no runs: the ones it
+ * inherited are the master's to count and to say.
+ */
+static void
+runs_mine(void)
+{
+	pid_t	 pid = getpid();
+
+	if (runs_pid != pid) {
+		memset(runs, 0, sizeof(runs));
+		runs_pid = pid;
+	}
+}
 
 void
 vc_log_init(const char *ident, enum vc_loglevel level)
 {
+	static int	 once;
+
 	log_ident = ident;
 	log_level = level;
+	if (!once) {
+		once = 1;
+		atexit(vc_log_flush);
+	}
 }
 
 void
@@ -160,15 +185,37 @@ vc_log_tick(void)
 	long long	 now = log_now();
 	int		 saved = errno;
 
+	runs_mine();
 	for (r = runs; r < runs + REPEAT_SLOTS; r++)
 		if (r->key != 0 && now - r->last >= REPEAT_QUIET_MS)
 			repeat_end(r);
 	errno = saved;
 }
 
+void
+vc_log_flush(void)
+{
+	struct repeat	*r;
+	char		 say[LOG_LINE_MAX];
+	int		 saved = errno;
+
+	runs_mine();
+	for (r = runs; r < runs + REPEAT_SLOTS; r++) {
+		if (r->key != 0 && r->hidden > 0) {
+			snprintf(say, sizeof(say), "last message repeated %lu "
+			    "times in %lld s: %s", r->hidden,
+			    (r->last - r->said + 999) / 1000, r->text);
+			log_emit(r->level, say);
+		}
+		memset(r, 0, sizeof(*r));
+	}
+	errno = saved;
+}
+
 /*
  * repeat_seen: 1 when msg is a repeat to hold back (counted, and said
- * every REPEAT_SAY_MS); 0 when it starts a run and is to be written.
+ * every REPEAT_SAY_MS); 0 when it starts a run or is within its first
+ * REPEAT_BURST lines, and is to be written.
  */
 static int
 repeat_seen(enum vc_loglevel level, const char *msg, long long now)
@@ -180,8 +227,12 @@ repeat_seen(enum vc_loglevel level, const char *msg, long long now)
 	for (r = runs; r < runs + REPEAT_SLOTS; r++) {
 		if (r->key == key) {
 			r->n++;
-			r->hidden++;
 			r->last = now;
+			if (r->n <= REPEAT_BURST) {
+				r->said = now;
+				return 0;
+			}
+			r->hidden++;
 			if (now - r->said >= REPEAT_SAY_MS) {
 				snprintf(say, sizeof(say), "last message "
 				    "repeated %lu times in %lld s: %s",

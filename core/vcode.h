@@ -152,15 +152,18 @@ void	 config_dump(const struct vc_config *cfg, FILE *fp);
 /*
  * ---- Logging: stderr, one line each, never a code or a full mobile. ----
  * A warn or error line that repeats (the same text but for its numbers)
- * is written once, then summed up every few seconds, and a line says
- * when the run is over (log.c). vc_log_tick: writes the end of the runs
- * that have stopped; a daemon calls it between requests or ticks, so
- * that the line comes without waiting for the next log line.
- * vc_log_clock: a clock in milliseconds for the runs (NULL: monotonic),
- * for tests.
+ * is written the first three times, then summed up every few seconds,
+ * and a line says when the run is over (log.c). vc_log_tick: writes the
+ * end of the runs that have stopped; a daemon calls it between requests
+ * or ticks, so that the line comes without waiting for the next log
+ * line. vc_log_flush: says the repeats not yet said and forgets every
+ * run; run at exit (vc_log_init arranges it), and by a child that ends
+ * with _exit. vc_log_clock: a clock in milliseconds for the runs (NULL:
+ * monotonic), for tests.
  */
 void	 vc_log_init(const char *ident, enum vc_loglevel level);
 void	 vc_log_tick(void);
+void	 vc_log_flush(void);
 void	 vc_log_clock(long long (*clock_ms)(void));
 void	 vc_log(enum vc_loglevel level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -168,5 +168,7 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 	ctx_free(ctx);
 	if (stopping)
 		log_debug("worker stopped");
+	/* The master ends its children with _exit: no atexit. */
+	vc_log_flush();
 	return 0;
 }

@@ -114,7 +114,8 @@ it_logs() {
 
 # it_secrets: one check over the logs of vcode's own programs that this
 # file left (vcoded's stderr, spawn-fcgi's, the senders', the request
-# logs): none holds an SMS code or a full mobile number that the test
+# logs, named vcode-access*.log; not nginx's, which a test may set up as
+# a site of its own would): none holds an SMS code or a full mobile number that the test
 # saw. Codes and mobiles come from the development provider's file and
 # the stand-in provider's log, where they belong. A number is matched as
 # a whole run of digits, after the runs that name a process (the line's
@@ -124,7 +125,7 @@ it_secrets() {
 	local logs=() f seen
 	[ -n "$T" ] && [ -d "$T" ] || return 0
 	for f in "$T"/vcoded.stderr "$T"/spawn.out "$T"/smsd-*.log \
-	    "$T"/*access*.log*; do
+	    "$T"/vcode-access*.log*; do
 		[ -f "$f" ] && logs+=("$f")
 	done
 	{

@@ -268,8 +268,8 @@ drain(char *all, size_t len)
 
 /*
  * A storm: 9000 identical errors in 12 s (the number in them varies) are
- * the first line, one summary each 5 s, and once 3 s pass without one a
- * line saying the run is over and how long it was.
+ * the first three lines, one summary each 5 s, and once 3 s pass without
+ * one a line saying the run is over and how long it was.
  */
 static void
 test_repeats(void **state)
@@ -288,13 +288,15 @@ test_repeats(void **state)
 	}
 	capture_off();
 	lines = drain(all, sizeof(all));
-	if (lines != 3 || strstr(all, "attempt 0 refused\n") == NULL ||
+	if (lines != 5 || strstr(all, "attempt 0 refused\n") == NULL ||
+	    strstr(all, "attempt 2 refused\n") == NULL ||
 	    strstr(all, "last message repeated 3750 times in 5 s: "
-	    "store_connect: redis connect: attempt 3750 refused") == NULL ||
+	    "store_connect: redis connect: attempt 3752 refused") == NULL ||
 	    strstr(all, "last message repeated 3750 times in 5 s: "
-	    "store_connect: redis connect: attempt 7500 refused") == NULL)
-		fail_msg("9000 repeats in 12 s: expected the first line and "
-		    "two summaries of 3750, saw %d lines: \"%s\"", lines, all);
+	    "store_connect: redis connect: attempt 7502 refused") == NULL)
+		fail_msg("9000 repeats in 12 s: expected the first three "
+		    "lines and a summary of 3750 each 5 s after the third, "
+		    "saw %d lines: \"%s\"", lines, all);
 	/* Still repeating: no end yet. */
 	fake_ms += 2000;
 	capture_on();
@@ -344,7 +346,7 @@ test_repeats_apart(void **state)
 	vc_log_clock(fake_clock);
 	fake_ms = 5000000;
 	capture_on();
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 5; i++) {
 		log_error("%s: %s", "flow_sms", "redis down");
 		log_error("%s: %s", "flow_verify", "redis down");
 		log_warn("budget spent: %d", i);
@@ -352,21 +354,54 @@ test_repeats_apart(void **state)
 	}
 	capture_off();
 	lines = drain(all, sizeof(all));
-	if (lines != 6 || strstr(all, "error: flow_sms: redis down\n") ==
+	if (lines != 14 || strstr(all, "error: flow_sms: redis down\n") ==
 	    NULL || strstr(all, "error: flow_verify: redis down\n") == NULL ||
-	    strstr(all, "warn: budget spent: 0\n") == NULL)
-		fail_msg("two errors of one format, a warn, an info, three "
-		    "times each: expected 6 lines (each error and the warn "
-		    "once, the info 3 times), saw %d: \"%s\"", lines, all);
+	    strstr(all, "warn: budget spent: 2\n") == NULL ||
+	    strstr(all, "warn: budget spent: 3\n") != NULL)
+		fail_msg("two errors of one format, a warn, an info, five "
+		    "times each: expected 14 lines (each error and the warn "
+		    "3 times, the info 5), saw %d: \"%s\"", lines, all);
 	fake_ms += 3000;
 	capture_on();
 	vc_log_tick();
 	capture_off();
 	if ((lines = drain(all, sizeof(all))) != 3 ||
-	    strstr(all, "recovered after 3 failures in 0 s (no repeat for 3 "
+	    strstr(all, "recovered after 5 failures in 0 s (no repeat for 3 "
 	    "s) of: flow_sms: redis down") == NULL)
 		fail_msg("the three runs end: expected 3 lines, saw %d: "
 		    "\"%s\"", lines, all);
+	vc_log_clock(NULL);
+}
+
+/*
+ * What is held back when the program ends is said then (vc_log_flush,
+ * at exit), and nothing more after it.
+ */
+static void
+test_repeats_flush(void **state)
+{
+	char	 all[8192];
+	int	 i, lines;
+
+	(void)state;
+	vc_log_clock(fake_clock);
+	fake_ms = 9000000;
+	capture_on();
+	for (i = 0; i < 10; i++) {
+		fake_ms += 100;
+		log_warn("outbox full: %d waiting", 100 + i);
+	}
+	vc_log_flush();
+	vc_log_flush();
+	fake_ms += 5000;
+	vc_log_tick();
+	capture_off();
+	lines = drain(all, sizeof(all));
+	if (lines != 4 || strstr(all, "warn: last message repeated 7 times "
+	    "in 1 s: outbox full: 100 waiting\n") == NULL)
+		fail_msg("10 warnings then a flush: expected 3 lines and \""
+		    "last message repeated 7 times\", saw %d: \"%s\"", lines,
+		    all);
 	vc_log_clock(NULL);
 }
 
@@ -382,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_errno_kept),
 		cmocka_unit_test(test_repeats),
 		cmocka_unit_test(test_repeats_apart),
+		cmocka_unit_test(test_repeats_flush),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
