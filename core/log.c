@@ -171,7 +171,7 @@ repeat_end(struct repeat *r)
 	if (r->n > 1) {
 		snprintf(msg, sizeof(msg), "recovered after %lu failures in "
 		    "%lld s (no repeat for %d s) of: %s", r->n,
-		    (r->last - r->first + 999) / 1000, REPEAT_QUIET_MS / 1000,
+		    (r->last - r->first + 500) / 1000, REPEAT_QUIET_MS / 1000,
 		    r->text);
 		log_emit(VC_LOG_INFO, msg);
 	}
@@ -204,7 +204,7 @@ vc_log_flush(void)
 		if (r->key != 0 && r->hidden > 0) {
 			snprintf(say, sizeof(say), "last message repeated %lu "
 			    "times in %lld s: %s", r->hidden,
-			    (r->last - r->said + 999) / 1000, r->text);
+			    (r->last - r->said + 500) / 1000, r->text);
 			log_emit(r->level, say);
 		}
 		memset(r, 0, sizeof(*r));
@@ -236,7 +236,7 @@ repeat_seen(enum vc_loglevel level, const char *msg, long long now)
 			if (now - r->said >= REPEAT_SAY_MS) {
 				snprintf(say, sizeof(say), "last message "
 				    "repeated %lu times in %lld s: %s",
-				    r->hidden, (now - r->said + 999) / 1000,
+				    r->hidden, (now - r->said + 500) / 1000,
 				    msg);
 				log_emit(level, say);
 				r->hidden = 0;
