@@ -131,7 +131,7 @@ struct vc_config {
 	enum vc_loglevel log_level;
 	char		*access_log;		/* a path, "syslog" or "off" */
 	enum vc_logformat log_format;
-	int		 max_requests;		/* a worker's, then it is
+	int		 max_requests;		/* a worker serves, then is
 						   replaced; 0: never */
 	struct vc_keys	 keys[VC_DIALECT_COUNT];
 };
