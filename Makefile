@@ -172,7 +172,7 @@ INSTALL	?= install
 MANS	 = deploy/man/vcode-render.1 deploy/man/vcode.conf.5 \
 	   deploy/man/vcoded.8 deploy/man/vcode-smsd.8
 DOCS	 = README.md deploy/vcode.conf deploy/nginx.conf.in
-DOCDIRS	 = $(wildcard deploy/apache deploy/prometheus)
+DOCDIRS	 = $(wildcard deploy/apache deploy/prometheus deploy/logrotate)
 UNITS	 = $(wildcard deploy/systemd/*.in)
 CONFDST	 = $(DESTDIR)$(SYSCONFDIR)/vcode/vcode.conf
 

@@ -45,6 +45,7 @@ static const char *const deliveries[] = { "inline", "queue", NULL };
 static const char *const langs[] = { "zh", "en", NULL };
 static const char *const frauds[] = { "off", "record", "enforce", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const logformats[] = { "text", "json", NULL };
 const char *const dialect_names[] = { "meiduo", "ihome", "news", NULL };
 
 /*
@@ -147,6 +148,9 @@ static const struct kdef keydefs[] = {
 	STR(user, "www-data"),
 	STR(group, "www-data"),
 	ENUM(log_level, "info", levels),
+	STR(access_log, "off"),
+	ENUM(log_format, "text", logformats),
+	INT(max_requests, 0, 0, 100000000),
 	KEYS(meiduo, VC_MEIDUO, "img_", "sms_", "send_flag_"),
 	KEYS(ihome, VC_IHOME, "image_code_", "sms_code_", "send_sms_code_"),
 	KEYS(news, VC_NEWS, "ImageCode_", "SMS_", "send_flag_"),
@@ -416,6 +420,19 @@ check_config(const struct vc_config *cfg, char *err, size_t errlen)
 	if (store_sentinels_check(cfg->redis_sentinels, cfg->redis_master,
 	    cfg->redis_sentinel_password, err, errlen) == -1)
 		return -1;
+	if (strcmp(cfg->access_log, "off") != 0 &&
+	    strcmp(cfg->access_log, "syslog") != 0 &&
+	    cfg->access_log[0] != '/') {
+		snprintf(err, errlen, "key 'access_log': a full path, syslog "
+		    "or off");
+		return -1;
+	}
+	/* The development provider's file holds codes by design. */
+	if (strcmp(cfg->access_log, cfg->sms_log_file) == 0) {
+		snprintf(err, errlen, "key 'access_log': the same file as "
+		    "sms_log_file, where codes go");
+		return -1;
+	}
 	if (strlen(cfg->key_prefix) > 64) {
 		snprintf(err, errlen, "key 'key_prefix': longer than 64 bytes");
 		return -1;

@@ -59,6 +59,7 @@ enum vc_provider {
 enum vc_lang	 { VC_LANG_ZH, VC_LANG_EN };
 enum vc_loglevel { VC_LOG_ERROR, VC_LOG_WARN, VC_LOG_INFO, VC_LOG_DEBUG };
 enum vc_fraud	 { VC_FRAUD_OFF, VC_FRAUD_RECORD, VC_FRAUD_ENFORCE };
+enum vc_logformat { VC_LOGFMT_TEXT, VC_LOGFMT_JSON };
 
 /* Per-dialect Redis key prefixes (README, "What it serves"). */
 struct vc_keys {
@@ -150,6 +151,10 @@ struct vc_config {
 	char		*user;
 	char		*group;
 	enum vc_loglevel log_level;
+	char		*access_log;		/* a path, "syslog" or "off" */
+	enum vc_logformat log_format;
+	int		 max_requests;		/* a worker serves, then is
+						   replaced; 0: never */
 	struct vc_keys	 keys[VC_DIALECT_COUNT];
 };
 
@@ -166,8 +171,22 @@ void	 config_free(struct vc_config *cfg);
 /* config_dump: writes every key = value (secrets masked) to fp. */
 void	 config_dump(const struct vc_config *cfg, FILE *fp);
 
-/* ---- Logging: stderr, one line each, never a code or a full mobile. ---- */
+/*
+ * ---- Logging: stderr, one line each, never a code or a full mobile. ----
+ * A warn or error line that repeats (the same text but for its numbers)
+ * is written the first three times, then summed up every few seconds,
+ * and a line says when the run is over (log.c). vc_log_tick: writes the
+ * end of the runs that have stopped; a daemon calls it between requests
+ * or ticks, so that the line comes without waiting for the next log
+ * line. vc_log_flush: says the repeats not yet said and forgets every
+ * run; run at exit (vc_log_init arranges it), and by a child that ends
+ * with _exit. vc_log_clock: a clock in milliseconds for the runs (NULL:
+ * monotonic), for tests.
+ */
 void	 vc_log_init(const char *ident, enum vc_loglevel level);
+void	 vc_log_tick(void);
+void	 vc_log_flush(void);
+void	 vc_log_clock(long long (*clock_ms)(void));
 void	 vc_log(enum vc_loglevel level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 #define log_error(...)	vc_log(VC_LOG_ERROR, __VA_ARGS__)

@@ -142,9 +142,14 @@ fcgi_cgi(const struct vc_config *cfg)
 		    "{\"code\":5000,\"errmsg\":\"configuration error\"}");
 		return 1;
 	}
+	/* A request unlogged is still answered: the log's failure is the
+	 * operator's to see in the web server's error log. */
+	if (access_log_open(cfg, err, sizeof(err)) == -1)
+		log_error("%s", err);
 	fcgi_request(ctx, &io);
 	fflush(stdout);
 	drain();
+	access_log_close();
 	ctx_free(ctx);
 	return 0;
 }

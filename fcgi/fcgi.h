@@ -7,8 +7,12 @@
 
 struct vc_config;
 
-/* fcgi_serve: accept loop on listen_fd until SIGTERM/SIGINT; exit code. */
-int	 fcgi_serve(const struct vc_config *, int listen_fd);
+/*
+ * fcgi_serve: accept loop on listen_fd until SIGTERM/SIGINT, or until it
+ * has served max_requests requests (0: no limit); SIGUSR1 reopens the
+ * request log. Returns the exit code: 0 for either end.
+ */
+int	 fcgi_serve(const struct vc_config *, int listen_fd, int max_requests);
 /* fcgi_cgi: serves the one CGI request in environ and stdin; exit code. */
 int	 fcgi_cgi(const struct vc_config *);
 /*

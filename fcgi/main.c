@@ -72,8 +72,8 @@ start_notes(const struct vc_config *cfg)
 
 /*
  * check_worker: -t's test: compiles everything a worker would (pattern,
- * fonts, store URL, provider), then says what start-up would. 0, or -1
- * with err.
+ * fonts, store URL, provider), opens the request log as a worker would,
+ * then says what start-up would. 0, or -1 with err.
  */
 static int
 check_worker(struct vc_config *cfg, char *err, size_t errlen)
@@ -83,6 +83,9 @@ check_worker(struct vc_config *cfg, char *err, size_t errlen)
 	if ((ctx = ctx_new(cfg, CTX_CHECK, err, errlen)) == NULL)
 		return -1;
 	ctx_free(ctx);
+	if (access_log_open(cfg, err, errlen) == -1)
+		return -1;
+	access_log_close();
 	start_notes(cfg);
 	return 0;
 }
@@ -139,7 +142,12 @@ main(int argc, char *argv[])
 		    STDIN_FILENO);
 	} else if (is_listener(STDIN_FILENO)) {
 		start_notes(&cfg);
-		rc = fcgi_serve(&cfg, STDIN_FILENO);
+		/* No master replaces a worker that ends here. */
+		if (cfg.max_requests > 0)
+			log_warn("max_requests = %d is ignored under "
+			    "spawn-fcgi: a worker that ended would not be "
+			    "replaced", cfg.max_requests);
+		rc = fcgi_serve(&cfg, STDIN_FILENO, 0);
 	} else if (getenv("GATEWAY_INTERFACE") != NULL)
 		rc = fcgi_cgi(&cfg);
 	else {

@@ -1,8 +1,9 @@
 /*
  * The prefork master: binds the socket, forks the workers (and, with
  * smsd_workers, the SMS senders of queued delivery), respawns the ones
- * that die, and on SIGTERM/SIGINT stops them (each finishes the request
- * or message it is on) and exits 0.
+ * that die or have served max_requests, passes SIGUSR1 on to the workers
+ * (the request log is reopened), and on SIGTERM/SIGINT stops them (each
+ * finishes the request or message it is on) and exits 0.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -182,7 +183,16 @@ spawn(struct master *m, enum child_kind kind, int row)
 		return -1;
 	}
 	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
+		sigset_t	 mask = m->oldmask;
+
+		/* SIGUSR1 kills by default: a sender has no request log and
+		 * ignores it; a worker keeps it blocked until fcgi_serve has
+		 * its handler, and takes one that came before then. */
+		if (kind == CHILD_SENDER)
+			signal(SIGUSR1, SIG_IGN);
+		else
+			sigaddset(&mask, SIGUSR1);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		signal(SIGCHLD, SIG_DFL);
 		metrics_use(row + 1, kind == CHILD_SENDER);
 		switch (kind) {
@@ -192,13 +202,16 @@ spawn(struct master *m, enum child_kind kind, int row)
 			_exit(sender_run(m->cfg, NULL));
 		case CHILD_WORKER:
 		default:
-			_exit(fcgi_serve(m->cfg, m->fd));
+			_exit(fcgi_serve(m->cfg, m->fd, m->cfg->max_requests));
 		}
 	}
 	return pid;
 }
 
-/* Checks that cfg can run: pattern, font, store url, provider. */
+/*
+ * Checks that cfg can run: pattern, font, store url, provider, and that
+ * the request log opens (made here, as root, if it does not exist yet).
+ */
 static int
 probe(const struct vc_config *cfg)
 {
@@ -210,7 +223,33 @@ probe(const struct vc_config *cfg)
 		return -1;
 	}
 	ctx_free(ctx);
+	if (access_log_open(cfg, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return -1;
+	}
+	access_log_close();
 	return 0;
+}
+
+/*
+ * reopen_logs: SIGUSR1, as logrotate sends after moving the request log
+ * away. The master makes the new file first (it may be root, and the
+ * workers are not any more: they could not create it in a folder of
+ * root's), then each worker reopens it between two requests.
+ */
+static void
+reopen_logs(struct master *m)
+{
+	struct child	*c;
+	char		 err[VC_ERR_MAX];
+
+	if (access_log_open(m->cfg, err, sizeof(err)) == -1)
+		log_warn("reopening the request log: %s", err);
+	access_log_close();
+	for (c = m->kids; c < m->kids + MAX_CHILDREN; c++)
+		if (c->pid > 0 && c->kind == CHILD_WORKER)
+			kill(c->pid, SIGUSR1);
+	log_info("request log reopened");
 }
 
 /*
@@ -304,7 +343,11 @@ fill(struct master *m, time_t now)
 		}
 }
 
-/* reap: collects the children that ended, saying why when unexpected. */
+/*
+ * reap: collects the children that ended, saying why when unexpected. A
+ * worker of the current generation that exits 0 has served max_requests:
+ * it is replaced at once, without the start-up backoff.
+ */
 static void
 reap(struct master *m, time_t now)
 {
@@ -319,6 +362,13 @@ reap(struct master *m, time_t now)
 			c->pid = 0;
 			if (m->stopping || c->gen != m->gen)
 				break;
+			if (c->kind == CHILD_WORKER && WIFEXITED(status) &&
+			    WEXITSTATUS(status) == 0) {
+				log_debug("worker %d recycled (max_requests)",
+				    (int)pid);
+				metrics_recycle();
+				break;
+			}
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 				log_warn("%s %d died (%s %d); respawning",
 				    kind_names[c->kind], (int)pid,
@@ -346,7 +396,10 @@ alive(const struct master *m)
 	metrics_alive(n[CHILD_WORKER], n[CHILD_SENDER]);
 }
 
-/* on_signal: SIGTERM and SIGINT drain and stop, SIGHUP reloads. */
+/*
+ * on_signal: SIGTERM and SIGINT drain and stop, SIGHUP reloads, SIGUSR1
+ * reopens the request log.
+ */
 static void
 on_signal(struct master *m, int sig)
 {
@@ -355,6 +408,8 @@ on_signal(struct master *m, int sig)
 		m->stopping = 1;
 	} else if (sig == SIGHUP && !m->stopping)
 		reload(m->cfg, m->path, &m->gen);
+	else if (sig == SIGUSR1 && !m->stopping)
+		reopen_logs(m);
 }
 
 int
@@ -408,6 +463,7 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, &m.oldmask);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s with %d workers and %d senders",
@@ -422,6 +478,7 @@ fcgi_master(struct vc_config *cfg, const char *path, int daemon_flag,
 		if ((sig = sigtimedwait(&set, &si, &tick)) > 0)
 			on_signal(&m, sig);
 		reap(&m, time(NULL));
+		vc_log_tick();
 	}
 	if (pidfile != NULL)
 		unlink(pidfile);

@@ -1,6 +1,7 @@
 /*
- * The FastCGI worker: libfcgi's accept loop, and the signals that stop it
- * between requests.
+ * The FastCGI worker: libfcgi's accept loop, and the signals that act on
+ * it between requests: SIGTERM and SIGINT stop it, SIGUSR1 reopens the
+ * request log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,25 +36,31 @@ fcgx_write(void *arg, const void *buf, size_t len)
 	    (int)len ? 0 : -1;
 }
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reopening;
 
 static void
-on_stop(int sig)
+on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGUSR1)
+		reopening = 1;
+	else
+		stopping = 1;
 }
 
 /*
- * fcgi_serve: the worker loop. SIGTERM and SIGINT are blocked except while
- * the worker waits in ppoll() for a connection: a worker told to stop
- * finishes the request it has accepted, including one whose parameters
- * are still arriving, and stops only between requests. The listening
- * socket is non-blocking, so a connection another worker took first
- * sends this one back to ppoll().
+ * fcgi_serve: the worker loop. SIGTERM, SIGINT and SIGUSR1 are blocked
+ * except while the worker waits in ppoll() for a connection: a worker
+ * told to stop finishes the request it has accepted, including one whose
+ * parameters are still arriving, and stops only between requests; the
+ * request log is reopened between requests too, so no line is split
+ * between two files. The caller keeps SIGUSR1 blocked until here: a
+ * worker signalled before its handler is set would otherwise die of it.
+ * After max_requests requests (0: no limit) the worker ends, 0, for the
+ * master to replace. The listening socket is non-blocking, so a
+ * connection another worker took first sends this one back to ppoll().
  */
 int
-fcgi_serve(const struct vc_config *cfg, int listen_fd)
+fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 {
 	struct vc_ctx		*ctx;
 	struct sigaction	 sa;
@@ -63,27 +70,38 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 	struct io		 io;
 	char			 err[VC_ERR_MAX];
 	unsigned		 fails = 0;
+	long			 served = 0;
 	int			 fl, rc;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
+	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &waiting);
 	sigdelset(&waiting, SIGTERM);
 	sigdelset(&waiting, SIGINT);
+	sigdelset(&waiting, SIGUSR1);
 
 	if ((ctx = ctx_new(cfg, CTX_WARM, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return 1;
 	}
+	/* Opened as root, where the folder may be root's alone. */
+	if (access_log_open(cfg, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		ctx_free(ctx);
+		return 1;
+	}
 	if (proc_drop(cfg) == -1) {
+		access_log_close();
 		ctx_free(ctx);
 		return 1;
 	}
@@ -91,12 +109,14 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1) {
 		log_error("%s: listening socket: %s", __func__,
 		    strerror(errno));
+		access_log_close();
 		ctx_free(ctx);
 		return 1;
 	}
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("%s: libfcgi initialisation failed", __func__);
+		access_log_close();
 		ctx_free(ctx);
 		return 1;
 	}
@@ -108,6 +128,10 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 	pfd.events = POLLIN;
 	log_debug("worker ready");
 	while (!stopping) {
+		if (reopening) {
+			reopening = 0;
+			access_log_reopen();
+		}
 		if (ppoll(&pfd, 1, NULL, &waiting) == -1) {
 			if (errno != EINTR && ++fails % 100 == 1)
 				log_warn("%s: poll failed: %s", __func__,
@@ -132,9 +156,19 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd)
 		fails = 0;
 		fcgi_request(ctx, &io);
 		FCGX_Finish_r(&rq);
+		vc_log_tick();
+		if (max_requests > 0 && ++served >= max_requests) {
+			log_debug("worker served %ld requests: recycled",
+			    served);
+			break;
+		}
 	}
 	FCGX_Free(&rq, 1);
+	access_log_close();
 	ctx_free(ctx);
-	log_debug("worker stopped");
+	if (stopping)
+		log_debug("worker stopped");
+	/* The master ends its children with _exit: no atexit. */
+	vc_log_flush();
 	return 0;
 }

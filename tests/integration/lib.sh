@@ -112,8 +112,59 @@ it_logs() {
 	done
 }
 
-# it_done: prints the marker and the tally, exits 0 or 1.
+# it_secrets: one check over the logs of vcode's own programs that this
+# file left (vcoded's stderr, spawn-fcgi's, the senders', the request
+# logs, named vcode-access*.log; not nginx's, which a test may set up as
+# a site of its own would): none holds an SMS code or a full mobile number that the test
+# saw. Codes and mobiles come from the development provider's file and
+# the stand-in provider's log, where they belong. A number is matched as
+# a whole run of digits, after the runs that name a process (the line's
+# [PID], "worker PID", pid=PID) are dropped; codes shorter than 6 digits
+# are left out, as likely to be some other number by chance.
+it_secrets() {
+	local logs=() f seen
+	[ -n "$T" ] && [ -d "$T" ] || return 0
+	for f in "$T"/vcoded.stderr "$T"/spawn.out "$T"/smsd-*.log \
+	    "$T"/vcode-access*.log*; do
+		[ -f "$f" ] && logs+=("$f")
+	done
+	{
+		[ -f "${SMS_LOG:-}" ] && tr ' ' '\n' <"$SMS_LOG" |
+		    sed -n 's/^\(mobile\|code\)=\([0-9]\{6,\}\)$/\2/p'
+		[ -f "${FLOG:-}" ] && jq -r 'select(type == "object") |
+		    (.mobile // empty), (.code // empty)' "$FLOG" 2>/dev/null |
+		    grep -E '^[0-9]{6,}$'
+	} | sort -u >"$T/secrets.want"
+	if [ ${#logs[@]} = 0 ] || [ ! -s "$T/secrets.want" ]; then
+		return 0
+	fi
+	seen=$(awk 'NR == FNR { want[$1] = 1; next }
+	    {
+		l = $0
+		gsub(/\[[0-9]+\]/, "", l)
+		gsub(/(worker|sender|child|pid)[ =:]+[0-9]+/, "", l)
+		gsub(/"pid":[0-9]+/, "", l)
+		while (match(l, /[0-9]+/)) {
+			t = substr(l, RSTART, RLENGTH)
+			if ((t in want) && !((FILENAME, t) in said)) {
+				said[FILENAME, t] = 1
+				n = split(FILENAME, p, "/")
+				printf "%s%s has %s", sep, p[n], t
+				sep = "; "
+			}
+			l = substr(l, RSTART + RLENGTH)
+		}
+	    }' "$T/secrets.want" "${logs[@]}")
+	expect_eq "no SMS code or full mobile ($(wc -l <"$T/secrets.want") seen) in vcode's own logs" "" "$seen"
+}
+
+# it_done: the secrets check, then the marker and the tally; exits 0 or 1.
 it_done() {
+	# Once: a check that bails out calls it_done again.
+	if [ -z "${IT_SECRETS_DONE:-}" ]; then
+		IT_SECRETS_DONE=1
+		it_secrets
+	fi
 	echo "# $IT_NAME: $PASSN passed, $FAILN failed"
 	echo "# done $IT_NAME"
 	[ "$FAILN" -eq 0 ] && exit 0

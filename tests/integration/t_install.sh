@@ -32,9 +32,9 @@ usr/local/share/man/man1/vcode-render.1
 usr/local/share/man/man5/vcode.conf.5
 usr/local/share/man/man8/vcode-smsd.8
 usr/local/share/man/man8/vcoded.8"
-have=$(cd "$D" && find . -type f | sed 's|^\./||' | grep -v '/apache/\|/systemd/\|/prometheus/' | sort)
+have=$(cd "$D" && find . -type f | sed 's|^\./||' | grep -v '/apache/\|/systemd/\|/prometheus/\|/logrotate/' | sort)
 expect_eq "install: binaries in sbin and bin, config in etc/vcode, man pages, docs" "$want" "$have"
-for f in deploy/apache deploy/systemd deploy/prometheus; do
+for f in deploy/apache deploy/systemd deploy/prometheus deploy/logrotate; do
 	[ -d "$ROOT/$f" ] || continue
 	n=$(ls "$ROOT/$f" | wc -l)
 	expect_eq "install: $f's $n files in share/doc/vcode/$(basename $f)" "$n" \

@@ -2,8 +2,10 @@
  * Unit tests of core/log.c: each line reaches stderr in one write(2),
  * whatever stdio's buffering of stderr, so that the lines of processes
  * sharing it do not interleave; an overlong line is cut, marked, and
- * still one write ending in a newline. While a test logs, stderr is a
- * datagram socket: each write(2) arrives as one datagram.
+ * still one write ending in a newline; a warn or error line that repeats
+ * is written once, summed up every 5 s, and its end said. While a test
+ * logs, stderr is a datagram socket: each write(2) arrives as one
+ * datagram; the repeats run on a fake clock.
  */
 #include <sys/socket.h>
 
@@ -238,6 +240,171 @@ test_errno_kept(void **state)
 	one_write(buf);
 }
 
+static long long	 fake_ms;
+
+static long long
+fake_clock(void)
+{
+	return fake_ms;
+}
+
+/* drain: every line that arrived since the last call, joined, counted. */
+static int
+drain(char *all, size_t len)
+{
+	char	 buf[DGRAM_MAX + 1];
+	ssize_t	 n;
+	int	 lines = 0;
+
+	all[0] = '\0';
+	while ((n = recv(cap.peer, buf, DGRAM_MAX, MSG_DONTWAIT)) >= 0) {
+		buf[n] = '\0';
+		if (strlen(all) + (size_t)n < len)
+			strcat(all, buf);
+		lines++;
+	}
+	return lines;
+}
+
+/*
+ * A storm: 9000 identical errors in 12 s (the number in them varies) are
+ * the first three lines, one summary each 5 s, and once 3 s pass without
+ * one a line saying the run is over and how long it was.
+ */
+static void
+test_repeats(void **state)
+{
+	char	 all[8192];
+	int	 i, lines;
+
+	(void)state;
+	vc_log_clock(fake_clock);
+	fake_ms = 1000000;
+	capture_on();
+	for (i = 0; i < 9000; i++) {
+		fake_ms = 1000000 + i * 12000LL / 9000;
+		log_error("store_connect: redis connect: attempt %d refused",
+		    i);
+	}
+	capture_off();
+	lines = drain(all, sizeof(all));
+	if (lines != 5 || strstr(all, "attempt 0 refused\n") == NULL ||
+	    strstr(all, "attempt 2 refused\n") == NULL ||
+	    strstr(all, "last message repeated 3750 times in 5 s: "
+	    "store_connect: redis connect: attempt 3752 refused") == NULL ||
+	    strstr(all, "last message repeated 3750 times in 5 s: "
+	    "store_connect: redis connect: attempt 7502 refused") == NULL)
+		fail_msg("9000 repeats in 12 s: expected the first three "
+		    "lines and a summary of 3750 each 5 s after the third, "
+		    "saw %d lines: \"%s\"", lines, all);
+	/* Still repeating: no end yet. */
+	fake_ms += 2000;
+	capture_on();
+	vc_log_tick();
+	capture_off();
+	if ((lines = drain(all, sizeof(all))) != 0)
+		fail_msg("2 s without a repeat: expected no line, saw \"%s\"",
+		    all);
+	fake_ms += 1000;
+	capture_on();
+	vc_log_tick();
+	capture_off();
+	lines = drain(all, sizeof(all));
+	if (lines != 1 || strstr(all, " info: recovered after 9000 failures "
+	    "in 12 s (no repeat for 3 s) of: store_connect: redis connect: "
+	    "attempt 0 refused\n") == NULL)
+		fail_msg("3 s without a repeat: expected one \"recovered after "
+		    "9000 failures\" line, saw %d: \"%s\"", lines, all);
+	/* A new run after the end starts with its line again. */
+	capture_on();
+	log_error("store_connect: redis connect: attempt %d refused", 1);
+	capture_off();
+	one_write(all);
+	expect_line(all, "error", "store_connect: redis connect: attempt 1 "
+	    "refused");
+	fake_ms += 10000;
+	capture_on();
+	vc_log_tick();
+	capture_off();
+	if ((lines = drain(all, sizeof(all))) != 0)
+		fail_msg("a run of one: expected no end line, saw \"%s\"", all);
+	vc_log_clock(NULL);
+}
+
+/*
+ * Only the repeats are held back: two messages with one format are two
+ * runs; info lines are never summarised; a repeat of an earlier message
+ * between others is still held back.
+ */
+static void
+test_repeats_apart(void **state)
+{
+	char	 all[8192];
+	int	 i, lines;
+
+	(void)state;
+	vc_log_clock(fake_clock);
+	fake_ms = 5000000;
+	capture_on();
+	for (i = 0; i < 5; i++) {
+		log_error("%s: %s", "flow_sms", "redis down");
+		log_error("%s: %s", "flow_verify", "redis down");
+		log_warn("budget spent: %d", i);
+		log_info("served %d", 7);
+	}
+	capture_off();
+	lines = drain(all, sizeof(all));
+	if (lines != 14 || strstr(all, "error: flow_sms: redis down\n") ==
+	    NULL || strstr(all, "error: flow_verify: redis down\n") == NULL ||
+	    strstr(all, "warn: budget spent: 2\n") == NULL ||
+	    strstr(all, "warn: budget spent: 3\n") != NULL)
+		fail_msg("two errors of one format, a warn, an info, five "
+		    "times each: expected 14 lines (each error and the warn "
+		    "3 times, the info 5), saw %d: \"%s\"", lines, all);
+	fake_ms += 3000;
+	capture_on();
+	vc_log_tick();
+	capture_off();
+	if ((lines = drain(all, sizeof(all))) != 3 ||
+	    strstr(all, "recovered after 5 failures in 0 s (no repeat for 3 "
+	    "s) of: flow_sms: redis down") == NULL)
+		fail_msg("the three runs end: expected 3 lines, saw %d: "
+		    "\"%s\"", lines, all);
+	vc_log_clock(NULL);
+}
+
+/*
+ * What is held back when the program ends is said then (vc_log_flush,
+ * at exit), and nothing more after it.
+ */
+static void
+test_repeats_flush(void **state)
+{
+	char	 all[8192];
+	int	 i, lines;
+
+	(void)state;
+	vc_log_clock(fake_clock);
+	fake_ms = 9000000;
+	capture_on();
+	for (i = 0; i < 10; i++) {
+		fake_ms += 100;
+		log_warn("outbox full: %d waiting", 100 + i);
+	}
+	vc_log_flush();
+	vc_log_flush();
+	fake_ms += 5000;
+	vc_log_tick();
+	capture_off();
+	lines = drain(all, sizeof(all));
+	if (lines != 4 || strstr(all, "warn: last message repeated 7 times "
+	    "in 1 s: outbox full: 100 waiting\n") == NULL)
+		fail_msg("10 warnings then a flush: expected 3 lines and \""
+		    "last message repeated 7 times\", saw %d: \"%s\"", lines,
+		    all);
+	vc_log_clock(NULL);
+}
+
 int
 main(void)
 {
@@ -248,6 +415,9 @@ main(void)
 		cmocka_unit_test(test_overlong),
 		cmocka_unit_test(test_overlong_utf8),
 		cmocka_unit_test(test_errno_kept),
+		cmocka_unit_test(test_repeats),
+		cmocka_unit_test(test_repeats_apart),
+		cmocka_unit_test(test_repeats_flush),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
