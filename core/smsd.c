@@ -308,6 +308,9 @@ sender_run(struct vc_config *cfg, const char *path)
 	else
 		signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* Its log is stderr: nothing to reopen, and SIGUSR1 (sent to every
+	 * vcode process by a careless logrotate rule) must not kill it. */
+	signal(SIGUSR1, SIG_IGN);
 	log_info("sending from %s as %s (provider %s, %d tries, %d resends "
 	    "of an unknown delivery)", s.ob.stream, s.ob.consumer,
 	    sms_provider_name(sms_provider_of(cfg)), cfg->sms_max_tries,

@@ -169,6 +169,10 @@ if start_vcoded prefork VCODE_SMSD_WORKERS=0; then
 	spid=$!
 	track "$spid"
 	wait_for 10 outbox_empty
+	kill -USR1 "$spid"
+	sleep 0.3
+	expect_eq "$P vcode-smsd alone survives SIGUSR1 (a logrotate rule's)" yes \
+	    "$(alive "$spid" && echo yes || echo no)"
 	kill -TERM "$spid"
 	wait "$spid"
 	M=$T/prom/smsd.prom

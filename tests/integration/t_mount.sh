@@ -49,6 +49,8 @@ for d in $DIALECTS; do
 	send_ok "$d" "$m"
 	expect_code "/api: $d captcha then SMS" "$d" 200 OK
 done
+expect_eq "/api: the site's nginx log has no line of vcode's (no mobile, no typed answer)" \
+    0 "$(cat "$T/nginx-access.log" 2>/dev/null | grep -c '/api/')"
 m=$(new_mobile)
 send_ok meiduo "$m"
 verify "$m" "$(rcli get "sms_$m")"
