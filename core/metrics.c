@@ -259,6 +259,15 @@ head(FILE *fp, const char *name, const char *type, const char *help)
 	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* scalar: a metric of one sample, without labels. */
+static void
+scalar(FILE *fp, const char *name, const char *type, const char *help,
+    long long v)
+{
+	head(fp, name, type, help);
+	fprintf(fp, "%s %lld\n", name, v);
+}
+
 static void
 requests(FILE *fp)
 {
@@ -410,13 +419,11 @@ process(FILE *fp)
 	long	 w = 0, s = 0;
 	int	 i, master = 0;
 
-	head(fp, "vcode_redis_errors_total", "counter",
+	scalar(fp, "vcode_redis_errors_total", "counter",
 	    "Store calls that failed: Redis unreachable or answering an "
-	    "error.");
-	fprintf(fp, "vcode_redis_errors_total %llu\n", SUM(redis_errors));
-	head(fp, "vcode_redis_reconnects_total", "counter",
-	    "Connections to Redis made again after a first one.");
-	fprintf(fp, "vcode_redis_reconnects_total %llu\n",
+	    "error.", SUM(redis_errors));
+	scalar(fp, "vcode_redis_reconnects_total", "counter",
+	    "Connections to Redis made again after a first one.",
 	    SUM(redis_reconnects));
 	for (i = 0; i < nslots; i++)
 		if (atomic_load(&slots[i].kind) == SLOT_MASTER) {
@@ -425,12 +432,10 @@ process(FILE *fp)
 			master = 1;
 		}
 	if (master) {
-		head(fp, "vcode_workers", "gauge",
-		    "FastCGI workers vcoded's master has alive.");
-		fprintf(fp, "vcode_workers %ld\n", w);
-		head(fp, "vcode_senders", "gauge",
-		    "SMS senders vcoded's master has alive.");
-		fprintf(fp, "vcode_senders %ld\n", s);
+		scalar(fp, "vcode_workers", "gauge",
+		    "FastCGI workers vcoded's master has alive.", w);
+		scalar(fp, "vcode_senders", "gauge",
+		    "SMS senders vcoded's master has alive.", s);
 	}
 	head(fp, "vcode_respawns_total", "counter",
 	    "Children that died unexpectedly and were replaced, by kind.");
@@ -438,12 +443,10 @@ process(FILE *fp)
 	    SUM(respawns[0]));
 	fprintf(fp, "vcode_respawns_total{kind=\"sender\"} %llu\n",
 	    SUM(respawns[1]));
-	head(fp, "vcode_recycles_total", "counter",
-	    "Workers replaced after max_requests requests.");
-	fprintf(fp, "vcode_recycles_total %llu\n", SUM(recycles));
-	head(fp, "vcode_reloads_total", "counter",
-	    "Configurations loaded again on SIGHUP.");
-	fprintf(fp, "vcode_reloads_total %llu\n", SUM(reloads));
+	scalar(fp, "vcode_recycles_total", "counter",
+	    "Workers replaced after max_requests requests.", SUM(recycles));
+	scalar(fp, "vcode_reloads_total", "counter",
+	    "Configurations loaded again on SIGHUP.", SUM(reloads));
 }
 
 /* The gauges read from Redis at the scrape: the queue and the budget. */
@@ -453,33 +456,47 @@ gauges(FILE *fp, const struct vc_config *cfg, struct store *st,
 {
 	struct store_gauges	 g;
 	char			 budget[VC_KEY_MAX];
+	size_t			 i;
 	int			 up;
+	const struct {
+		const char		*name, *help;
+		const long long		*v;	/* filled by store_gauges */
+	} read[] = {
+		{ "vcode_sms_budget_used",
+		  "SMS counted against the budget in its current hour.",
+		  &g.budget_used },
+		{ "vcode_outbox_length",
+		  "Messages in the outbox stream (queued delivery).",
+		  &g.length },
+		{ "vcode_outbox_pending",
+		  "Outbox messages a sender holds and has not acknowledged.",
+		  &g.pending },
+		{ "vcode_outbox_retry", "Messages waiting to be tried again.",
+		  &g.retry },
+		{ "vcode_outbox_dead",
+		  "Dead letters: messages that used up their tries.",
+		  &g.dead },
+	};
 
 	up = key_make(budget, cfg->key_prefix, KEY_BUDGET, "") == 0 &&
 	    store_gauges(st, ob, budget, &g) == 0;
-	head(fp, "vcode_redis_up", "gauge",
-	    "1 when the scrape could read the store's gauges.");
-	fprintf(fp, "vcode_redis_up %d\n", up);
-	head(fp, "vcode_sms_budget", "gauge",
-	    "sms_hourly_budget: SMS the site sends an hour at most.");
-	fprintf(fp, "vcode_sms_budget %d\n", cfg->sms_hourly_budget);
-	if (!up)
-		return;
-	head(fp, "vcode_sms_budget_used", "gauge",
-	    "SMS counted against the budget in its current hour.");
-	fprintf(fp, "vcode_sms_budget_used %lld\n", g.budget_used);
-	head(fp, "vcode_outbox_length", "gauge",
-	    "Messages in the outbox stream (queued delivery).");
-	fprintf(fp, "vcode_outbox_length %lld\n", g.length);
-	head(fp, "vcode_outbox_pending", "gauge",
-	    "Outbox messages a sender holds and has not acknowledged.");
-	fprintf(fp, "vcode_outbox_pending %lld\n", g.pending);
-	head(fp, "vcode_outbox_retry", "gauge",
-	    "Messages waiting to be tried again.");
-	fprintf(fp, "vcode_outbox_retry %lld\n", g.retry);
-	head(fp, "vcode_outbox_dead", "gauge",
-	    "Dead letters: messages that used up their tries.");
-	fprintf(fp, "vcode_outbox_dead %lld\n", g.dead);
+	scalar(fp, "vcode_redis_up", "gauge",
+	    "1 when the scrape could read the store's gauges.", up);
+	scalar(fp, "vcode_sms_budget", "gauge",
+	    "sms_hourly_budget: SMS the site sends an hour at most.",
+	    cfg->sms_hourly_budget);
+	for (i = 0; up && i < sizeof(read) / sizeof(read[0]); i++)
+		scalar(fp, read[i].name, "gauge", read[i].help, *read[i].v);
+}
+
+/* counters: every counter of every slot, summed. */
+static void
+counters(FILE *fp)
+{
+	requests(fp);
+	flows(fp);
+	senders(fp);
+	process(fp);
 }
 
 int
@@ -487,10 +504,7 @@ metrics_write(FILE *fp, struct vc_ctx *ctx)
 {
 	if (own() == NULL)
 		return -1;
-	requests(fp);
-	flows(fp);
-	senders(fp);
-	process(fp);
+	counters(fp);
 	if (ctx != NULL)
 		gauges(fp, ctx->cfg, ctx->store, &ctx->outbox);
 	return ferror(fp) ? -1 : 0;
@@ -508,10 +522,7 @@ metrics_file_write(const char *path, const struct vc_config *cfg,
 	if (n < 0 || (size_t)n >= sizeof(tmp) || (fp = fopen(tmp, "w")) ==
 	    NULL)
 		return -1;
-	requests(fp);
-	flows(fp);
-	senders(fp);
-	process(fp);
+	counters(fp);
 	gauges(fp, cfg, st, ob);
 	rc = ferror(fp) ? -1 : 0;
 	if (fclose(fp) == EOF)
