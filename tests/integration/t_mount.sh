@@ -11,10 +11,14 @@ it_init
 start_redis
 mkdir -p "$T/site"
 echo "the site's own page" >"$T/site/index.html"
-PORT=$(free_port) || it_bail "no free port"
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user www-data www-data;"
 sed "s|unix:/run/vcode/vcoded.sock|unix:$VC_SOCK|" "$ROOT/deploy/nginx-mount.conf" >"$T/vcode-mount.conf"
+# A free port may be taken between the look and the bind (other runs on
+# the machine): up to five ports, as start_nginx does.
+tries=5
+while :; do
+PORT=$(free_port) || it_bail "no free port"
 cat >"$T/nginx.conf" <<EOC
 $user_line
 worker_processes 1;
@@ -37,8 +41,11 @@ http {
 	}
 }
 EOC
-nginx -e "$T/nginx-start.log" -c "$T/nginx.conf" -p "$T" >>"$T/nginx-start.log" 2>&1 ||
+nginx -e "$T/nginx-start.log" -c "$T/nginx.conf" -p "$T" >>"$T/nginx-start.log" 2>&1 && break
+tries=$((tries - 1))
+[ $tries -gt 0 ] && grep -q "Address already in use" "$T/nginx-start.log" ||
     it_bail "nginx did not start: $(tail -n 3 "$T/nginx-start.log")"
+done
 wait_for 5 '[ -s "$T/nginx.pid" ]'
 track "$(cat "$T/nginx.pid")"
 BASE=http://127.0.0.1:$PORT/api
