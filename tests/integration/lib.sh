@@ -992,6 +992,49 @@ ostat() { local v; v=$(rcli hget vcode:outbox:stats "$1"); echo "${v:-0}"; }
 pending() { rcli xpending vcode:outbox vcode-smsd | head -n 1; }
 stats_reset() { rcli del vcode:outbox:stats >/dev/null; }
 
+# logs_clean WHAT SECRET_VAR... : no value of USED (the codes and mobiles
+# a test used), as a whole run of digits, and no value of the named
+# variables (credentials) in $LOGS; the stand-in wrote nothing on its
+# stderr. WHAT names the logs read.
+logs_clean() {
+	local what=$1 v hits="" n=0
+	shift
+	for v in "${USED[@]}"; do
+		[ -n "$v" ] || continue
+		n=$((n + 1))
+		grep -Eq "(^|[^0-9])$v([^0-9]|\$)" <<<"$LOGS" && hits="$hits $v"
+	done
+	expect_eq "no code or full mobile in $what ($n values)" "" "${hits# }"
+	hits=""
+	for v in "$@"; do
+		grep -qF -- "${!v}" <<<"$LOGS" && hits="$hits $v"
+	done
+	expect_eq "no credential in $what" "" "${hits# }"
+	expect_eq "the stand-in wrote nothing on stderr" "" \
+	    "$(head -c 300 "$T/fake_sms.stderr" 2>/dev/null)"
+}
+
+# fake_refused NAME JSON: what the stand-in refused, as a sorted JSON list
+# of "kind: reason", is JSON (anything else is a wire format that does not
+# match the provider's).
+fake_refused() {
+	expect_eq "$1" "$2" \
+	    "$(jq -sc '[.[] | select(.ok == false) | "\(.kind): \(.reason)"] | unique' "$FLOG")"
+}
+
+# cfgt NAME EXPECTED_STATUS KEY_OR_EMPTY [VCODE_KEY=VALUE...]: vcoded -t
+# on $CONF with these overrides exits so, its message naming KEY.
+cfgt() {
+	local name=$1 want=$2 key=$3 rc
+	shift 3
+	env "$@" "$VCODED" -t -c "$CONF" >"$T/cfg.out" 2>"$T/cfg.err"
+	rc=$?
+	expect_eq "$name: exit status" "$want" "$rc"
+	[ -n "$key" ] && expect_match "$name: the message names $key" "$key" \
+	    "$(cat "$T/cfg.err")"
+	return 0
+}
+
 # ---- the verify route from a stranger ----------------------------------
 
 # other CODE: a 6-digit code that is not CODE.

@@ -308,37 +308,12 @@ done
 
 # ---- nothing secret in the logs --------------------------------------------
 LOGS=$(cat "$T/vcoded.stderr" "$T"/smsd-*.log "$T/cgi.err" "$T/nginx-error.log" 2>/dev/null)
-hits=""
-n=0
-for v in "${USED[@]}"; do
-	[ -n "$v" ] || continue
-	n=$((n + 1))
-	grep -Eq "(^|[^0-9])$v([^0-9]|\$)" <<<"$LOGS" && hits="$hits $v"
-done
-expect_eq "no code or full mobile in any log ($n values)" "" "${hits# }"
-hits=""
-for v in AKSECRET AKSECRET_BAD TCKEY TCKEY_BAD; do
-	grep -qF -- "${!v}" <<<"$LOGS" && hits="$hits $v"
-done
-expect_eq "no secret in any log" "" "${hits# }"
-expect_eq "the stand-in wrote nothing on stderr" "" \
-    "$(head -c 300 "$T/fake_sms.stderr" 2>/dev/null)"
-expect_eq "the stand-in refused nothing but the wrong secrets" \
-    '["aliyun: Signature is not the ACS3-HMAC-SHA256 of the canonical request","tencent: Signature is not the TC3-HMAC-SHA256 of the canonical request"]' \
-    "$(jq -sc '[.[] | select(.ok == false) | "\(.kind): \(.reason)"] | unique' "$FLOG")"
+logs_clean "any log" AKSECRET AKSECRET_BAD TCKEY TCKEY_BAD
+fake_refused "the stand-in refused nothing but the wrong secrets" \
+    '["aliyun: Signature is not the ACS3-HMAC-SHA256 of the canonical request","tencent: Signature is not the TC3-HMAC-SHA256 of the canonical request"]'
 
 # ---- start-up checks (vcoded -t) -------------------------------------------
 P="[config]"
-cfgt() {
-	local name=$1 want=$2 key=$3 rc
-	shift 3
-	env "$@" "$VCODED" -t -c "$CONF" >"$T/cfg.out" 2>"$T/cfg.err"
-	rc=$?
-	expect_eq "$name: exit status" "$want" "$rc"
-	[ -n "$key" ] && expect_match "$name: the message names $key" "$key" \
-	    "$(cat "$T/cfg.err")"
-	return 0
-}
 genv aliyun
 ALI=("${PENV[@]}")
 genv tencent
