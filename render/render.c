@@ -1170,6 +1170,18 @@ fail:
 	return NULL;
 }
 
+void
+render_seed(struct render *r, uint64_t seed)
+{
+	/* splitmix64's finaliser: neighbouring seeds give unrelated
+	 * states, as a small xorshift state would not. */
+	seed += 0x9e3779b97f4a7c15u;
+	seed = (seed ^ (seed >> 30)) * 0xbf58476d1ce4e5b9u;
+	seed = (seed ^ (seed >> 27)) * 0x94d049bb133111ebu;
+	r->rng = (seed ^ (seed >> 31)) | 1;	/* xorshift: never zero */
+	palettes_make(r);
+}
+
 int
 render_prewarm(struct render *r, char *err, size_t errlen)
 {

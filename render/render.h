@@ -10,6 +10,7 @@
 #define VCODE_RENDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* What render_new() and render_png() accept; the configuration's bounds
  * are checked against these at build time (core/config.c). */
@@ -49,6 +50,13 @@ int		 render_check(struct render *, const char *alphabet,
 int		 render_prewarm(struct render *, char *err, size_t errlen);
 /* render_free: releases everything; accepts NULL. */
 void		 render_free(struct render *);
+/*
+ * render_seed: restarts the renderer's random generator from seed and
+ * draws its palettes again from it, so that the images that follow are a function of the seed and the texts
+ * (tests comparing the pixels of one build with another's, benchmarks).
+ * A server never calls it: its generator is seeded from getrandom(2).
+ */
+void		 render_seed(struct render *, uint64_t seed);
 
 /*
  * render_png: draws text (UTF-8, 1..12 characters) and encodes it as PNG.

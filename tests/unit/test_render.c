@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <ft2build.h>
+#include FT_FREETYPE_H
 #include <png.h>
 
 #include "core/core.h"
@@ -28,6 +30,17 @@
 #define REPEATS		50	/* images per size for the margin check */
 #define CONTRAST_MIN	7.0	/* WCAG AAA, what people read at a glance */
 #define SHEET_BYTES_MAX	(1 << 20)	/* a small test sheet's PNG */
+/*
+ * The pixels of PIXEL_IMAGES seeded captchas, as this renderer drew them
+ * when a panel last read it: any change to how an image is drawn changes
+ * this digest and must go back to a panel first; a faster encoder or
+ * inner loop must leave it as it is. Recorded with the fonts compiled in
+ * and FreeType PIXEL_FT (Debian 12); another FreeType may hint glyphs
+ * differently, so there the test only prints what it saw.
+ */
+#define PIXEL_IMAGES	300
+#define PIXEL_DIGEST	0x3be7339a6e967299ULL
+#define PIXEL_FT	((2 << 16) | (12 << 8) | 1)
 
 /* A decoded captcha: RGB pixels plus what the header said. */
 struct decoded {
@@ -234,6 +247,56 @@ test_sizes(void **state)
 		}
 		render_free(r);
 	}
+}
+
+/*
+ * The same seeds and texts give the same pixels as the renderer a panel
+ * read: FNV-1a over the decoded RGB of PIXEL_IMAGES captchas at three
+ * sizes and lengths.
+ */
+static void
+test_pixels(void **state)
+{
+	static const int	 sizes[][3] = {
+		{ 120, 40, 4 }, { 160, 60, 6 }, { 100, 32, 12 },
+	};
+	static const char	 alphabet[] = "34679ACDEFGHJKLMNPQRTUVWXY+-=?";
+	char			 text[16];
+	struct decoded		 d;
+	struct render		*r;
+	uint64_t		 h = 0xcbf29ce484222325ULL;
+	size_t			 i, k, j, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		r = new_or_fail(sizes[i][0], sizes[i][1], NULL);
+		for (k = 0; k < PIXEL_IMAGES / 3; k++) {
+			for (j = 0; j < (size_t)sizes[i][2]; j++)
+				text[j] = alphabet[(k * 7 + j * 13) %
+				    (sizeof(alphabet) - 1)];
+			text[j] = '\0';
+			render_seed(r, i * 1000 + k);
+			render_or_fail(r, text, &d, NULL);
+			n = (size_t)d.width * d.height * 3;
+			for (j = 0; j < n; j++)
+				h = (h ^ d.rgb[j]) * 0x100000001b3ULL;
+			free(d.rgb);
+		}
+		render_free(r);
+	}
+	if (((FREETYPE_MAJOR << 16) | (FREETYPE_MINOR << 8) |
+	    FREETYPE_PATCH) != PIXEL_FT) {
+		print_message("pixels: FreeType %d.%d.%d, not the one the "
+		    "digest was recorded with; saw %#018llx\n",
+		    FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH,
+		    (unsigned long long)h);
+		return;
+	}
+	if (h != PIXEL_DIGEST)
+		fail_msg("pixels of %d seeded captchas: expected digest "
+		    "%#018llx, saw %#018llx (the drawing changed)",
+		    PIXEL_IMAGES, (unsigned long long)PIXEL_DIGEST,
+		    (unsigned long long)h);
 }
 
 /* 1..12 characters draw; 0, 13 and broken UTF-8 are refused. */
@@ -758,6 +821,7 @@ main(void)
 		cmocka_unit_test(test_math),
 		cmocka_unit_test(test_font_coverage),
 		cmocka_unit_test(test_sheet),
+		cmocka_unit_test(test_pixels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
