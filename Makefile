@@ -52,7 +52,7 @@ VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c)) $(SMSD_OBJS)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all run stop test unit valgrind integration bench attack fraudsim deps \
+.PHONY: all run stop test unit valgrind integration bench benchfcgi attack fraudsim deps \
 	clean pkgcheck fuzz fuzzers install uninstall testdeps loadtest
 all: $(B)/vcoded $(B)/vcode-smsd $(B)/vcode-render
 
@@ -119,8 +119,21 @@ valgrind: all $(UNIT_BINS)
 	    --soname-synonyms=somalloc=nouserintercepts" \
 	    sh tests/run.sh --unit-only $(UNIT_BINS)
 
-bench: deps all
-	@sh tests/bench/bench.sh
+bench: deps all $(B)/tests/nothing
+	@sh deploy/deps.sh load
+	@VCODED=$(CURDIR)/$(B)/vcoded NOTHING=$(CURDIR)/$(B)/tests/nothing \
+	    sh tests/bench/bench.sh
+
+# make bench's first figure alone: the captcha route against a FastCGI
+# responder that does nothing, behind the same nginx (tests/bench/fcgi.sh).
+benchfcgi: deps all $(B)/tests/nothing
+	@sh deploy/deps.sh load
+	@VCODED=$(CURDIR)/$(B)/vcoded bash tests/bench/fcgi.sh \
+	    $(CURDIR)/$(B)/tests/nothing
+
+$(B)/tests/nothing: tests/bench/nothing.c | pkgcheck
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lfcgi
 
 # Not part of make test: trains a network on this renderer (~25 minutes).
 attack: all

@@ -3,7 +3,9 @@
 #
 #   sh tests/bench/bench.sh [N] [CONFIG]
 #
-# Runs build/vcode-render --bench N (default 2000) on one core with the
+# The captcha route against a do-nothing FastCGI responder behind the
+# same nginx (tests/bench/fcgi.sh, when NOTHING names its binary). Then
+# runs build/vcode-render --bench N (default 2000) on one core with the
 # given configuration (default: built-in defaults, 120x40, 4 characters)
 # and prints its figures: medians per image, PNG encoding included, then
 # per audio challenge (captcha_audio_length digits, WAV included) in each
@@ -16,6 +18,14 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$here/build/vcode-render
 n=${1:-2000}
 [ -x "$bin" ] || { echo "bench: $bin missing (run make)" >&2; exit 1; }
+# First, while nothing else of the bench runs: the captcha route against a
+# FastCGI responder that does nothing (fcgi.sh; NOTHING is its binary,
+# make bench builds it).
+if [ -n "${NOTHING:-}" ] && command -v wrk >/dev/null &&
+    command -v nginx >/dev/null; then
+	VCODED=${VCODED:-$here/build/vcoded} bash "$here/tests/bench/fcgi.sh" \
+	    "$NOTHING" || echo "bench: the FastCGI comparison failed"
+fi
 out=$("$bin" --bench "$n" ${2:+-c "$2"}) ||
     { echo "bench: vcode-render failed" >&2; exit 1; }
 echo "$out"
