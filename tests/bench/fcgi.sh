@@ -8,8 +8,10 @@
 # for BENCH_SECONDS, a new captcha id per request: tests/load/captcha.lua):
 #   1. NOTHING (tests/bench/nothing.c), a libfcgi responder of 4 processes
 #      under spawn-fcgi answering a fixed 1 KiB body;
-#   2. vcoded's prefork pool (BENCH_WORKERS, default: the configuration's
+#   2. vcoded's prefork pool (BENCH_WORKERS, default 4 as vcode.conf's
 #      default) on the captcha route.
+#   3. with BENCH_AGAINST naming another vcoded binary (an earlier
+#      build), that one too, so that a change is measured in one run.
 # BENCH_ROUNDS rounds (default 3), the two taking turns; each round prints
 # both routes' requests/s and p99 and the ratio vcode / nothing, then the
 # ratios' median and spread. The goal is a ratio >= 0.5. Figures, not
@@ -31,7 +33,7 @@ it_init
 cp "$NOTHING_SRC" "$T/nothing"
 start_redis
 start_nginx
-write_conf "log_level = warn" ${BENCH_WORKERS:+"workers = $BENCH_WORKERS"}
+write_conf "log_level = warn" "workers = ${BENCH_WORKERS:-4}"
 
 # load NAME: wrk on the running pool; its figures in $T/wrk.NAME.
 load() {
@@ -46,6 +48,30 @@ load() {
 		    "$(grep '^status ' "$T/wrk.$1" | tr '\n' ' ')" >&2
 		return 1
 	fi
+}
+
+# ticks PID...: CPU time used so far by these processes, in clock ticks.
+ticks() {
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null ||
+		    echo 0)))
+	done
+	echo "$t"
+}
+
+# measure NAME PID...: load NAME, and the CPU those processes spent per
+# request (user and system, microseconds) into $T/cpu.NAME: a figure the
+# other engineers' load on the machine disturbs far less than req/s.
+measure() {
+	local name=$1 t0 t1
+	shift
+	t0=$(ticks "$@")
+	load "$name" || return 1
+	t1=$(ticks "$@")
+	awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+	    -v n="$(fig "$name" requests)" \
+	    'BEGIN { printf "%.0f\n", t * 1e6 / hz / n }' >"$T/cpu.$name"
 }
 
 # fig NAME KEY: one of tally.lua's figures.
@@ -71,17 +97,33 @@ stop_nothing() {
 : >"$T/ratios"
 for r in $(seq "$ROUNDS"); do
 	start_nothing || { echo "bench: the responder did not start" >&2; exit 1; }
-	load "nothing$r" || exit 1
+	measure "nothing$r" $(cat "$T/nothing.pids") || exit 1
 	stop_nothing
-	start_vcoded prefork || exit 1
-	load "captcha$r" || exit 1
+	start_vcoded prefork && wait_workers "${BENCH_WORKERS:-4}" || exit 1
+	measure "captcha$r" $(workers) || exit 1
 	stop_vcoded
 	rcli flushall >/dev/null
 	awk -v r="$r" -v nr="$(fig "nothing$r" rps)" -v np="$(fig "nothing$r" p99_ms)" \
 	    -v cr="$(fig "captcha$r" rps)" -v cp="$(fig "captcha$r" p99_ms)" \
-	    'BEGIN { printf "fcgi round %d: do-nothing responder %.0f req/s p99 %.1f ms; captcha %.0f req/s p99 %.1f ms; ratio %.2f\n",
-		r, nr, np, cr, cp, cr / nr; print cr / nr >>"/dev/stderr" }' \
+	    -v nc="$(cat "$T/cpu.nothing$r")" -v cc="$(cat "$T/cpu.captcha$r")" \
+	    'BEGIN { printf "fcgi round %d: do-nothing responder %.0f req/s p99 %.1f ms (%d us CPU a request); captcha %.0f req/s p99 %.1f ms (%d us); ratio %.2f\n",
+		r, nr, np, nc, cr, cp, cc, cr / nr; print cr / nr >>"/dev/stderr" }' \
 	    2>>"$T/ratios"
+	if [ -n "${BENCH_AGAINST:-}" ]; then
+		cp "$BENCH_AGAINST" "$T/against"
+		this=$VCODED
+		VCODED=$T/against
+		start_vcoded prefork && wait_workers "${BENCH_WORKERS:-4}" || exit 1
+		measure "against$r" $(workers) || exit 1
+		stop_vcoded
+		VCODED=$this
+		rcli flushall >/dev/null
+		awk -v r="$r" -v nr="$(fig "nothing$r" rps)" \
+		    -v cr="$(fig "against$r" rps)" -v cp="$(fig "against$r" p99_ms)" \
+		    -v cc="$(cat "$T/cpu.against$r")" \
+		    'BEGIN { printf "fcgi round %d: BENCH_AGAINST captcha %.0f req/s p99 %.1f ms (%d us); ratio %.2f\n",
+			r, cr, cp, cc, cr / nr }'
+	fi
 done
 sort -n "$T/ratios" | awk -v c="$CONNS" -v t="$THREADS" -v s="$SECS" '
     { v[NR] = $1 }
