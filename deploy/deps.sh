@@ -8,8 +8,8 @@
 # units; nothing is booted), chromium, nodejs and npm (the demo page
 # driven by playwright-core, which the browser test installs from npm into
 # tests/browser/node_modules), python3-prometheus-client (GET /metrics
-# read by Prometheus' parser) and prometheus (promtool: the metrics
-# linted, the alert rules tested).
+# read by Prometheus' parser), prometheus (promtool: the metrics linted,
+# the alert rules tested) and logrotate (deploy/logrotate/vcode run).
 # deps.sh load: what make loadtest adds, wrk (the load) and
 # redis-sentinel (its Sentinel phase).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
@@ -17,7 +17,7 @@ libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS redis-sentinel mandoc apache2-bin libapache2-mod-fcgid systemd
-	    chromium python3-prometheus-client prometheus"
+	    chromium python3-prometheus-client prometheus logrotate"
 	# A machine's own Node.js (not Debian's) is used as it is.
 	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 fi
