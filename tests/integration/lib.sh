@@ -769,13 +769,29 @@ sms_json() {
 	    '{mobile:$m, image_code:$t} + {($f):$u}'
 }
 
-# send_ok DIALECT MOBILE: a full captcha + SMS round; 0 when the reply is OK.
-send_ok() {
+# try_send DIALECT MOBILE: a full captcha + SMS round (the reply in H_*);
+# 1 when the captcha could not be fetched.
+try_send() {
 	local id
 	id=$(new_id)
 	captcha "$1" "$id" || return 1
 	sms "$1" "$2" "$ANSWER" "$id"
+}
+
+# send_ok DIALECT MOBILE: try_send; 0 when the reply is OK.
+send_ok() {
+	try_send "$1" "$2" || return 1
 	[ "$(jv "$(field "$1")")" = "$(code "$1" OK)" ]
+}
+
+# rolled_back NAME DIALECT MOBILE: a refused delivery left no code, no
+# resend flag and no count of the daily limit.
+rolled_back() {
+	local v
+	expect_eq "$1: code and resend flag rolled back" "0 0" \
+	    "$(rcli exists "$(skey "$2" "$3")") $(rcli exists "$(fkey "$2" "$3")")"
+	v=$(rcli get "vcode:daily:$3")
+	expect_eq "$1: not counted in the daily limit" 0 "${v:-0}"
 }
 
 # log_code MOBILE: the code of the last dev-SMS line for MOBILE.

@@ -64,13 +64,6 @@ declare -A REGION=([aliyun]=cn-shanghai [tencent]=ap-beijing)
 
 USED=()
 
-try_send() {
-	local id
-	id=$(new_id)
-	captcha "$1" "$id"
-	sms "$1" "$2" "$ANSWER" "$id"
-}
-
 # sent_ok NAME PROVIDER DIALECT MOBILE: OK, and the stand-in got exactly
 # one verified request carrying the code stored in Redis and 5 minutes.
 sent_ok() {
@@ -86,14 +79,6 @@ sent_ok() {
 	    --arg s "${SIGN[$prov]}" --arg r "${REGION[$prov]}" \
 	    '{kind:$k, ok:true, reason:"", code:$c, minutes:"5", template:$t, sign:$s, region:$r}')" \
 	    "$(flast "$w" '{kind, ok, reason, code, minutes, template, sign, region}')"
-}
-
-rolled_back() {
-	local v
-	expect_eq "$1: code and resend flag rolled back" "0 0" \
-	    "$(rcli exists "$(skey "$2" "$3")") $(rcli exists "$(fkey "$2" "$3")")"
-	v=$(rcli get "vcode:daily:$3")
-	expect_eq "$1: not counted in the daily limit" 0 "${v:-0}"
 }
 
 # failed NAME PROVIDER DIALECT MOBILE [WHY]: SMSSENDERR, rolled back; the

@@ -42,23 +42,6 @@ penv() {
 # USED: every code and mobile of the file, looked for in the logs at the end.
 USED=()
 
-# try_send DIALECT MOBILE: captcha + SMS request (the reply in H_*).
-try_send() {
-	local id
-	id=$(new_id)
-	captcha "$1" "$id"
-	sms "$1" "$2" "$ANSWER" "$id"
-}
-
-# rolled_back NAME DIALECT MOBILE: no code, no resend flag, no count.
-rolled_back() {
-	local v
-	expect_eq "$1: code and resend flag rolled back" "0 0" \
-	    "$(rcli exists "$(skey "$2" "$3")") $(rcli exists "$(fkey "$2" "$3")")"
-	v=$(rcli get "vcode:daily:$3")
-	expect_eq "$1: not counted in the daily limit" 0 "${v:-0}"
-}
-
 # sent_ok NAME PROVIDER DIALECT MOBILE: the reply was OK and the stand-in
 # got exactly one verified request carrying the code stored in Redis.
 sent_ok() {
