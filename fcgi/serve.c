@@ -71,7 +71,7 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 	char			 err[VC_ERR_MAX];
 	unsigned		 fails = 0;
 	long			 served = 0;
-	int			 fl, rc;
+	int			 fl, rc, status = 1;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -100,25 +100,18 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 		ctx_free(ctx);
 		return 1;
 	}
-	if (proc_drop(cfg) == -1) {
-		access_log_close();
-		ctx_free(ctx);
-		return 1;
-	}
+	if (proc_drop(cfg) == -1)
+		goto out;
 	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
 	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1) {
 		log_error("%s: listening socket: %s", __func__,
 		    strerror(errno));
-		access_log_close();
-		ctx_free(ctx);
-		return 1;
+		goto out;
 	}
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("%s: libfcgi initialisation failed", __func__);
-		access_log_close();
-		ctx_free(ctx);
-		return 1;
+		goto out;
 	}
 	io.param = fcgx_param;
 	io.read = fcgx_read;
@@ -164,11 +157,13 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 		}
 	}
 	FCGX_Free(&rq, 1);
-	access_log_close();
-	ctx_free(ctx);
+	status = 0;
 	if (stopping)
 		log_debug("worker stopped");
+out:
+	access_log_close();
+	ctx_free(ctx);
 	/* The master ends its children with _exit: no atexit. */
 	vc_log_flush();
-	return 0;
+	return status;
 }
