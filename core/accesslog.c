@@ -107,6 +107,15 @@ access_log_open(const struct vc_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+int
+access_log_check(const struct vc_config *cfg, char *err, size_t errlen)
+{
+	int	 rc = access_log_open(cfg, err, errlen);
+
+	access_log_close();
+	return rc;
+}
+
 /*
  * access_log_reopen: the file under its name again, as logrotate leaves
  * it (moved away, or copied and truncated). If the new one cannot be
@@ -173,8 +182,7 @@ al_value(char *out, size_t outlen, const char *s, int json)
 }
 
 void
-access_log_write(const struct vc_config *cfg, const struct vc_response *resp,
-    double seconds)
+access_log_write(const struct vc_response *resp, double seconds)
 {
 	char		 line[AL_LINE_MAX], stamp[40];
 	char		 route[AL_VALUE_MAX], outcome[AL_VALUE_MAX];
@@ -185,7 +193,6 @@ access_log_write(const struct vc_config *cfg, const struct vc_response *resp,
 	ssize_t		 w;
 	int		 n, json = al_format == VC_LOGFMT_JSON, saved = errno;
 
-	(void)cfg;
 	if (al_sink == AL_OFF)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -83,8 +83,7 @@ void	 vc_handle(struct vc_ctx *, const struct vc_request *,
  * vc_observe: what one answered request adds to the metrics and writes to
  * the request log; seconds from its first byte read to its last written.
  */
-void	 vc_observe(struct vc_ctx *, const struct vc_response *,
-	    double seconds);
+void	 vc_observe(const struct vc_response *, double seconds);
 
 /*
  * Metrics (core/metrics.c). metrics_init: n slots in one shared anonymous
@@ -112,13 +111,15 @@ void	 metrics_sender_retry(void);
 /*
  * The request log (core/accesslog.c; README, "Operations"): access_log
  * (a path, "syslog" or "off") in log_format (text or json). open: at
- * start, before root is given up; 0, or -1 with err. write: one line for
- * a request, never a code, an answer or a credential. reopen: after
- * SIGUSR1 (logrotate). close: at the end.
+ * start, before root is given up; 0, or -1 with err. check: open and
+ * close, as -t and the master do (a file that does not exist is made,
+ * given to user:group when root). write: one line for a request, never a
+ * code, an answer or a credential. reopen: after SIGUSR1 (logrotate).
+ * close: at the end.
  */
 int	 access_log_open(const struct vc_config *, char *err, size_t errlen);
-void	 access_log_write(const struct vc_config *, const struct vc_response *,
-	    double seconds);
+int	 access_log_check(const struct vc_config *, char *err, size_t errlen);
+void	 access_log_write(const struct vc_response *, double seconds);
 void	 access_log_reopen(void);
 void	 access_log_close(void);
 

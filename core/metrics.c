@@ -225,7 +225,14 @@ metrics_alive(int workers, int senders)
 
 /* ---- The scrape. ---- */
 
-/* sum: member at byte offset off, summed over every slot in use. */
+/* at: the counter at byte offset off of slot i. */
+static unsigned long long
+at(int i, size_t off)
+{
+	return atomic_load((counter *)((char *)&slots[i] + off));
+}
+
+/* sum: the counter at byte offset off, summed over every slot in use. */
 static unsigned long long
 sum(size_t off)
 {
@@ -234,7 +241,7 @@ sum(size_t off)
 
 	for (i = 0; i < nslots; i++)
 		if (atomic_load(&slots[i].kind) != SLOT_FREE)
-			t += atomic_load((counter *)((char *)&slots[i] + off));
+			t += at(i, off);
 	return t;
 }
 
@@ -246,11 +253,13 @@ dialect_label(int d)
 	return d < VC_DIALECT_COUNT ? dialect_names[d] : "none";
 }
 
-/* One route's dialect: the dialect of its pattern (route.c). */
-static int
-route_dialect(int r)
+/* route_label: row r's route label ("none": no route), NULL if unused. */
+static const char *
+route_label(int r)
 {
-	return r < route_count() ? route_dialect_of(r) : VC_SERVICE;
+	if (r == VC_ROUTES_MAX)
+		return "none";
+	return r < route_count() ? route_name(r) : NULL;
 }
 
 static void
@@ -275,37 +284,33 @@ requests(FILE *fp)
 	size_t			 st, b;
 	int			 r;
 	const char		*rn;
+	char			 le[16];
 
 	head(fp, "vcode_requests_total", "counter",
 	    "Requests answered, by route, dialect and HTTP status.");
-	for (r = 0; r < NROUTE; r++)
-		for (st = 0; st < NSTATUS; st++) {
-			if ((r < route_count() || r == VC_ROUTES_MAX) &&
-			    (n = SUM(req[r][st])) > 0) {
-				rn = r == VC_ROUTES_MAX ? "none" :
-				    route_name(r);
+	for (r = 0; r < NROUTE; r++) {
+		if ((rn = route_label(r)) == NULL)
+			continue;
+		for (st = 0; st < NSTATUS; st++)
+			if ((n = SUM(req[r][st])) > 0)
 				fprintf(fp, "vcode_requests_total{route=\"%s\","
 				    "dialect=\"%s\",code=\"%d\"} %llu\n", rn,
-				    dialect_label(dial(route_dialect(r))),
+				    dialect_label(dial(route_dialect_of(r))),
 				    statuses[st], n);
-			}
-		}
+	}
 	head(fp, "vcode_request_duration_seconds", "histogram",
 	    "Time from a request's first byte read to its last written.");
 	for (r = 0; r < NROUTE; r++) {
-		if (r >= route_count() && r != VC_ROUTES_MAX)
+		if ((rn = route_label(r)) == NULL)
 			continue;
-		rn = r == VC_ROUTES_MAX ? "none" : route_name(r);
 		for (cum = 0, b = 0; b <= NBOUNDS; b++) {
 			cum += SUM(dur[r][b]);
 			if (b < NBOUNDS)
-				fprintf(fp, "vcode_request_duration_seconds_"
-				    "bucket{route=\"%s\",le=\"%g\"} %llu\n",
-				    rn, bounds[b], cum);
+				snprintf(le, sizeof(le), "%g", bounds[b]);
 			else
-				fprintf(fp, "vcode_request_duration_seconds_"
-				    "bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-				    rn, cum);
+				snprintf(le, sizeof(le), "+Inf");
+			fprintf(fp, "vcode_request_duration_seconds_bucket{"
+			    "route=\"%s\",le=\"%s\"} %llu\n", rn, le, cum);
 		}
 		fprintf(fp, "vcode_request_duration_seconds_sum{route=\"%s\"} "
 		    "%.9f\n", rn, SUM(dur_ns[r]) / 1e9);
@@ -391,25 +396,29 @@ flows(FILE *fp)
 static void
 senders(FILE *fp)
 {
-	static const char *const what[] = { "sent", "dead", "unknown" };
-	static const enum metric_delivery md[] = { MD_SENT, MD_FAILED,
-	    MD_UNKNOWN };
-	char		 name[64];
+	/* Each sender's counters, by their place in its slot. */
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} what[] = {
+		{ "vcode_smsd_sent_total", offsetof(struct slot, smsd[MD_SENT]) },
+		{ "vcode_smsd_dead_total",
+		  offsetof(struct slot, smsd[MD_FAILED]) },
+		{ "vcode_smsd_unknown_total",
+		  offsetof(struct slot, smsd[MD_UNKNOWN]) },
+		{ "vcode_smsd_retried_total",
+		  offsetof(struct slot, smsd_retried) },
+	};
 	size_t		 k;
 	int		 i;
 
-	for (k = 0; k <= sizeof(what) / sizeof(what[0]); k++) {
-		snprintf(name, sizeof(name), "vcode_smsd_%s_total",
-		    k < 3 ? what[k] : "retried");
-		head(fp, name, "counter", "Each sender's messages: sent, dead "
-		    "(tries spent), unknown (no answer), retried.");
-		for (i = 0; i < nslots; i++) {
-			if (atomic_load(&slots[i].kind) != SLOT_SENDER)
-				continue;
-			fprintf(fp, "%s{sender=\"%d\"} %llu\n", name, i,
-			    atomic_load(k < 3 ? &slots[i].smsd[md[k]] :
-			    &slots[i].smsd_retried));
-		}
+	for (k = 0; k < sizeof(what) / sizeof(what[0]); k++) {
+		head(fp, what[k].name, "counter", "Each sender's messages: "
+		    "sent, dead (tries spent), unknown (no answer), retried.");
+		for (i = 0; i < nslots; i++)
+			if (atomic_load(&slots[i].kind) == SLOT_SENDER)
+				fprintf(fp, "%s{sender=\"%d\"} %llu\n",
+				    what[k].name, i, at(i, what[k].off));
 	}
 }
 
@@ -535,11 +544,10 @@ metrics_file_write(const char *path, const struct vc_config *cfg,
 }
 
 void
-vc_observe(struct vc_ctx *ctx, const struct vc_response *resp,
-    double seconds)
+vc_observe(const struct vc_response *resp, double seconds)
 {
 	metrics_request(resp->route, resp->status, seconds);
-	access_log_write(ctx->cfg, resp, seconds);
+	access_log_write(resp, seconds);
 }
 
 int

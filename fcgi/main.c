@@ -83,9 +83,8 @@ check_worker(struct vc_config *cfg, char *err, size_t errlen)
 	if ((ctx = ctx_new(cfg, CTX_CHECK, err, errlen)) == NULL)
 		return -1;
 	ctx_free(ctx);
-	if (access_log_open(cfg, err, errlen) == -1)
+	if (access_log_check(cfg, err, errlen) == -1)
 		return -1;
-	access_log_close();
 	start_notes(cfg);
 	return 0;
 }

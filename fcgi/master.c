@@ -223,11 +223,10 @@ probe(const struct vc_config *cfg)
 		return -1;
 	}
 	ctx_free(ctx);
-	if (access_log_open(cfg, err, sizeof(err)) == -1) {
+	if (access_log_check(cfg, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return -1;
 	}
-	access_log_close();
 	return 0;
 }
 
@@ -243,9 +242,8 @@ reopen_logs(struct master *m)
 	struct child	*c;
 	char		 err[VC_ERR_MAX];
 
-	if (access_log_open(m->cfg, err, sizeof(err)) == -1)
+	if (access_log_check(m->cfg, err, sizeof(err)) == -1)
 		log_warn("reopening the request log: %s", err);
-	access_log_close();
 	for (c = m->kids; c < m->kids + MAX_CHILDREN; c++)
 		if (c->pid > 0 && c->kind == CHILD_WORKER)
 			kill(c->pid, SIGUSR1);

@@ -134,7 +134,7 @@ fcgi_request(struct vc_ctx *ctx, const struct io *io)
 	vc_handle(ctx, &r.req, &r.resp);
 	request_write(&r, io);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	vc_observe(ctx, &r.resp, (double)(t1.tv_sec - t0.tv_sec) +
+	vc_observe(&r.resp, (double)(t1.tv_sec - t0.tv_sec) +
 	    (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	request_free(&r);
 }
