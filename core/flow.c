@@ -270,7 +270,8 @@ flow_sms(struct hreq *h)
 	struct store_sms	 q;
 	const char		*mobile = h->f[SMS_MOBILE].val;
 	char			*text = h->f[SMS_TEXT].val;
-	char			 masked[24], code[VC_SMS_CODE_MAX + 1];
+	const char		*masked = h->resp->mobile;	/* logged too */
+	char			 code[VC_SMS_CODE_MAX + 1];
 	char			 stored[VC_HMAC_HEX];
 	enum outcome		 o;
 	int			 rc;
@@ -300,8 +301,7 @@ flow_sms(struct hreq *h)
 	q.queued_ms = now_ms();
 	q.expires = q.queued_ms / 1000 + cfg->sms_code_ttl;
 	q.bucket = q.queued_ms / 1000 / cfg->hour_seconds;
-	mobile_mask(mobile, masked, sizeof(masked));
-	memcpy(h->resp->mobile, masked, sizeof(h->resp->mobile));
+	mobile_mask(mobile, h->resp->mobile, sizeof(h->resp->mobile));
 
 	if ((rc = store_sms_request(h->ctx->store, &q)) < 0) {
 		log_error("%s: %s", __func__, store_strerror(h->ctx->store));
@@ -341,7 +341,8 @@ flow_verify(struct hreq *h)
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	const char		*mobile = h->f[VER_MOBILE].val;
 	const char		*code = h->f[VER_CODE].val;
-	char			 masked[24], stored[VC_HMAC_HEX];
+	const char		*masked = h->resp->mobile;	/* logged too */
+	char			 stored[VC_HMAC_HEX];
 	char			 code_key[VC_KEY_MAX], attempts_key[VC_KEY_MAX];
 	char			 fcode_key[VC_KEY_MAX];
 	struct store_credit	 cr;
@@ -356,8 +357,7 @@ flow_verify(struct hreq *h)
 	}
 	if (code_value(h, mobile, code, stored) == -1)
 		goto out;
-	mobile_mask(mobile, masked, sizeof(masked));
-	memcpy(h->resp->mobile, masked, sizeof(h->resp->mobile));
+	mobile_mask(mobile, h->resp->mobile, sizeof(h->resp->mobile));
 	cr.on = cfg->fraud_guard != VC_FRAUD_OFF;
 	cr.fcode_key = fcode_key;
 	cr.now = now_ms() / 1000;

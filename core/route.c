@@ -177,18 +177,17 @@ static int
 authorized(const struct hreq *h, const struct route *r)
 {
 	const char	*key = h->ctx->cfg->api_key, *a;
-	char		 peer[INET6_ADDRSTRLEN], masked[24];
+	char		 peer[INET6_ADDRSTRLEN];
 
 	if (key[0] == '\0') {
 		if (peer_is_host(h->req->remote_addr, peer, sizeof(peer)))
 			return 1;
 		mobile_mask(strlen(h->arg) <= VC_MOBILE_MAX &&
-		    mobile_match(h->ctx->mobile, h->arg) ? h->arg : "", masked,
-		    sizeof(masked));
-		memcpy(h->resp->mobile, masked, sizeof(h->resp->mobile));
+		    mobile_match(h->ctx->mobile, h->arg) ? h->arg : "",
+		    h->resp->mobile, sizeof(h->resp->mobile));
 		log_warn("%s: %s %s for %s from %s refused: api_key is unset, "
 		    "so only this host may call it", __func__, r->method,
-		    r->pattern, masked, peer);
+		    r->pattern, h->resp->mobile, peer);
 		return 0;
 	}
 	a = h->req->authorization;
