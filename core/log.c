@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/vcode.h"
+#include "core/internal.h"
 
 #define LOG_LINE_MAX	1024	/* bytes of a line, its newline included */
 #define LOG_CUT		" [truncated]"	/* ends a line cut to fit */
@@ -87,12 +87,7 @@ vc_log_clock(long long (*clock_ms)(void))
 static long long
 log_now(void)
 {
-	struct timespec	 ts;
-
-	if (log_clock != NULL)
-		return log_clock();
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return log_clock != NULL ? log_clock() : mono_ms();
 }
 
 /*
@@ -178,6 +173,23 @@ repeat_end(struct repeat *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * repeat_say: the line that tells how many repeats of r were held back
+ * since the last one said (text names them), at now; the count starts
+ * again.
+ */
+static void
+repeat_say(struct repeat *r, long long now, const char *text)
+{
+	char	 say[LOG_LINE_MAX];
+
+	snprintf(say, sizeof(say), "last message repeated %lu times in %lld "
+	    "s: %s", r->hidden, (now - r->said + 500) / 1000, text);
+	log_emit(r->level, say);
+	r->hidden = 0;
+	r->said = now;
+}
+
 void
 vc_log_tick(void)
 {
@@ -196,17 +208,12 @@ void
 vc_log_flush(void)
 {
 	struct repeat	*r;
-	char		 say[LOG_LINE_MAX];
 	int		 saved = errno;
 
 	runs_mine();
 	for (r = runs; r < runs + REPEAT_SLOTS; r++) {
-		if (r->key != 0 && r->hidden > 0) {
-			snprintf(say, sizeof(say), "last message repeated %lu "
-			    "times in %lld s: %s", r->hidden,
-			    (r->last - r->said + 500) / 1000, r->text);
-			log_emit(r->level, say);
-		}
+		if (r->key != 0 && r->hidden > 0)
+			repeat_say(r, r->last, r->text);
 		memset(r, 0, sizeof(*r));
 	}
 	errno = saved;
@@ -221,7 +228,6 @@ static int
 repeat_seen(enum vc_loglevel level, const char *msg, long long now)
 {
 	struct repeat	*r, *oldest = runs;
-	char		 say[LOG_LINE_MAX];
 	uint64_t	 key = repeat_key(level, msg);
 
 	for (r = runs; r < runs + REPEAT_SLOTS; r++) {
@@ -233,15 +239,8 @@ repeat_seen(enum vc_loglevel level, const char *msg, long long now)
 				return 0;
 			}
 			r->hidden++;
-			if (now - r->said >= REPEAT_SAY_MS) {
-				snprintf(say, sizeof(say), "last message "
-				    "repeated %lu times in %lld s: %s",
-				    r->hidden, (now - r->said + 500) / 1000,
-				    msg);
-				log_emit(level, say);
-				r->hidden = 0;
-				r->said = now;
-			}
+			if (now - r->said >= REPEAT_SAY_MS)
+				repeat_say(r, now, msg);
 			return 1;
 		}
 		if (r->key == 0 || (oldest->key != 0 && r->last < oldest->last))
