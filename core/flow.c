@@ -174,13 +174,13 @@ sms_keys(struct hreq *h, const char *mobile, const char *id,
 	const struct vc_config	*cfg = h->ctx->cfg;
 	const struct vc_keys	*keys = &cfg->keys[h->dialect];
 	const char		*p = cfg->key_prefix;
-	char			 ip[VC_IP_MAX], net[VC_IP_MAX];
+	const char		*ip = h->resp->client;	/* vc_handle's walk */
+	char			 net[VC_IP_MAX];
 	char			 national[VC_MOBILE_MAX + 1];
 	char			 block[VC_PREFIX_MAX + 1];
 
 	mobile_canonical(h->ctx->mobile, cfg->country_code, mobile, national,
 	    sizeof(national));
-	client_ip(cfg, h->req, ip, sizeof(ip));
 	client_net(ip, net, sizeof(net));
 	snprintf(block, sizeof(block), "%.*s", cfg->prefix_digits, national);
 	memcpy(q->outbox_key, h->ctx->outbox.stream, sizeof(q->outbox_key));
