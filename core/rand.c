@@ -64,16 +64,11 @@ pool_uniform(struct pool *p, uint32_t n)
 long
 rand_uniform(uint32_t n)
 {
-	uint32_t	 r, limit;
+	struct pool	 p = { .left = 0 };
+	long		 d = pool_uniform(&p, n);
 
-	if (n == 0)
-		return -1;
-	limit = UINT32_MAX - (UINT32_MAX % n + 1) % n;
-	do {
-		if (rand_bytes(&r, sizeof(r)) == -1)
-			return -1;
-	} while (r > limit);
-	return (long)(r % n);
+	explicit_bzero(&p, sizeof(p));
+	return d;
 }
 
 int
