@@ -12,7 +12,7 @@
 # the alert rules tested) and logrotate (deploy/logrotate/vcode run).
 # deps.sh load: what make loadtest adds, wrk (the load) and
 # redis-sentinel (its Sentinel phase).
-PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev
+PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev libdeflate-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
 if [ "${1:-}" = test ]; then

@@ -19,12 +19,12 @@
  *      foreground, with the shades swapped from one gap between glyphs on
  *      (two tones: what defeats off-the-shelf OCR at no cost to people);
  *      a few dots are sprinkled on;
- *   5. the shades are packed 2 bits a pixel and written as an indexed PNG
- *      by libpng, into a buffer kept by the renderer.
+ *   5. the shades are packed 2 bits a pixel, compressed by libdeflate and
+ *      framed as an indexed PNG, into a buffer kept by the renderer.
  *
  * Everything that does not change per image (faces, glyph rasters and
  * outlines of their ink, palettes, warp interpolation tables, scratch
- * rasters, the memory libpng and zlib use) is made once per renderer. The
+ * rasters, the compressor and its memory) is made once per renderer. The
  * only mutable state is inside struct render; the library never prints
  * and never exits.
  */
@@ -41,8 +41,7 @@
 
 #include <ft2build.h>
 #include FT_FREETYPE_H
-#include <png.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "render/render.h"
 #include "render/util.h"
@@ -102,17 +101,14 @@
 #define PALETTES		256	/* colour pairs made at start-up */
 #define CONTRAST_MIN		7.0	/* WCAG "AAA" luminance contrast */
 /*
- * Chosen by measurement at 120x40 (tests/bench): Z_RLE beats every
- * level of the default strategy in both time and size on these images
- * (long runs of one index), PNG filters only add bytes to 2-bit indices,
- * and a small memLevel keeps zlib's per-image set-up cheap.
+ * Chosen by measurement at 120x40 (README, "Speed"): for these 1.2 KB
+ * images libdeflate's level 1 takes 11.6 us and gives 531 bytes where
+ * zlib's best setting (level 9, Z_RLE, memLevel 5) took 18.7 us for 572;
+ * its higher levels save under 30 bytes for up to twice the time. PNG
+ * filters only add bytes to 2-bit indices: every row is filter 0.
  */
-#define PNG_ZLIB_LEVEL		9
-#define PNG_ZLIB_STRATEGY	Z_RLE
-#define PNG_ZLIB_MEMLEVEL	5
-#define PNG_FILTERS		PNG_FILTER_NONE
-#define PNG_BUF_INITIAL		4096
-#define PNG_ARENA_BYTES		(256u << 10)
+#define PNG_DEFLATE_LEVEL	1
+#define PNG_FRAMING		(8 + 25 + 12 + 3 * LEVELS + 12 + 12)
 
 struct glyph {
 	uint32_t	 cp;		/* code point or NOTDEF_KEY */
@@ -143,7 +139,7 @@ struct render {
 	size_t		 cached_bytes;
 	struct glyph	 spare[RENDER_CHARS_MAX]; /* when the cache is full */
 	uint64_t	 rng;
-	png_color	 palettes[PALETTES][LEVELS];
+	unsigned char	 palettes[PALETTES][3 * LEVELS]; /* PLTE's bytes */
 	unsigned char	 shade[256];	/* coverage -> palette index */
 	/* Coverage raster with a zero border of padx/pady around the image. */
 	unsigned char	*cov;
@@ -151,11 +147,10 @@ struct render {
 	/* Warp: amplitude (1/256 px), interpolation cells and weights. */
 	int		 warpx, warpy;
 	int		*wcol, *wcolt, *wrow, *wrowt;
-	unsigned char	*img;		/* packed PNG rows */
-	size_t		 rowbytes;
-	png_bytep	*rows;
-	unsigned char	*arena;		/* libpng/zlib memory */
-	size_t		 arena_used;
+	/* Packed PNG rows, each after its filter byte (0). */
+	unsigned char	*img;
+	size_t		 rowbytes, imgstride;
+	struct libdeflate_compressor *deflater;
 	unsigned char	*out;		/* PNG being written */
 	size_t		 outlen, outcap;
 	/* Bounding box of this image's ink in cov, image coordinates. */
@@ -296,12 +291,11 @@ palettes_make(struct render *r)
 		for (k = 0; k < LEVELS; k++) {
 			int t = k * 256 / (LEVELS - 1);
 
-			r->palettes[i][k].red = (png_byte)
-			    ((bg.r * (256 - t) + fg.r * t) >> 8);
-			r->palettes[i][k].green = (png_byte)
-			    ((bg.g * (256 - t) + fg.g * t) >> 8);
-			r->palettes[i][k].blue = (png_byte)
-			    ((bg.b * (256 - t) + fg.b * t) >> 8);
+			unsigned char *c = r->palettes[i] + 3 * k;
+
+			c[0] = (unsigned char)((bg.r * (256 - t) + fg.r * t) >> 8);
+			c[1] = (unsigned char)((bg.g * (256 - t) + fg.g * t) >> 8);
+			c[2] = (unsigned char)((bg.b * (256 - t) + fg.b * t) >> 8);
 		}
 	}
 }
@@ -793,7 +787,7 @@ warp_pack(struct render *r)
 			gdx[j][i] = rnd_below(&r->rng, 2 * r->warpx + 1) - r->warpx;
 			gdy[j][i] = rnd_below(&r->rng, 2 * r->warpy + 1) - r->warpy;
 		}
-	memset(r->img, 0, r->rowbytes * r->height);
+	memset(r->img, 0, r->imgstride * r->height);
 	if (split != INT_MAX) {
 		/* The swapped part's background is foreground-coloured: every
 		 * pixel is looked at. */
@@ -819,7 +813,7 @@ warp_pack(struct render *r)
 	for (y = y0; y < y1; y++) {
 		int		 cj = r->wrow[y], tj = r->wrowt[y];
 		int		 u, v, du, dv, ci, ti;
-		unsigned char	*row = r->img + (size_t)y * r->rowbytes;
+		unsigned char	*row = r->img + (size_t)y * r->imgstride + 1;
 		const unsigned char *base = r->cov +
 		    (size_t)(y + r->pady) * stride + r->padx;
 
@@ -878,7 +872,7 @@ warp_pack(struct render *r)
 		int dx = r->padx + rnd_below(&r->rng, r->width - 2 * r->padx);
 		int dy = r->pady + rnd_below(&r->rng, r->height - 2 * r->pady);
 		int shift = (per_byte - 1 - dx % per_byte) * PNG_DEPTH;
-		unsigned char *b = r->img + (size_t)dy * r->rowbytes +
+		unsigned char *b = r->img + (size_t)dy * r->imgstride + 1 +
 		    dx / per_byte;
 
 		*b = (unsigned char)((*b & ~(((1 << PNG_DEPTH) - 1) << shift)) |
@@ -888,115 +882,60 @@ warp_pack(struct render *r)
 
 /* ---- PNG. ---- */
 
+static unsigned char *
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return p + 4;
+}
+
 /*
- * libpng and zlib allocate a few hundred KB per image (png_struct, deflate
- * window, hash chains, buffers). They are served from an arena made once
- * per renderer and rewound per image, so the hot path makes no malloc/free
- * or mmap/munmap calls for them and the pages stay warm. Anything that does
- * not fit falls back to malloc.
+ * png_chunk: frames the n bytes of data already at p + 8 as a chunk of the
+ * given type (length, type, data, CRC-32 of type and data) and returns the
+ * end of the chunk.
  */
-static png_voidp
-arena_alloc(png_structp png, png_alloc_size_t n)
+static unsigned char *
+png_chunk(unsigned char *p, const char *type, size_t n)
 {
-	struct render	*r = png_get_mem_ptr(png);
-	size_t		 need = (n + 15) & ~(size_t)15;
-	void		*p;
-
-	if (need >= n && need <= PNG_ARENA_BYTES - r->arena_used) {
-		p = r->arena + r->arena_used;
-		r->arena_used += need;
-		return p;
-	}
-	return malloc(n);
+	put32(p, (uint32_t)n);
+	memcpy(p + 4, type, 4);
+	put32(p + 8 + n, libdeflate_crc32(0, p + 4, n + 4));
+	return p + 12 + n;
 }
 
-static void
-arena_free(png_structp png, png_voidp p)
-{
-	struct render	*r = png_get_mem_ptr(png);
-	unsigned char	*c = p;
-
-	if (c >= r->arena && c < r->arena + PNG_ARENA_BYTES)
-		return;
-	free(p);
-}
-
-/* png_out: appends to r->out, which grows as needed and is kept. */
-static void
-png_out(png_structp png, png_bytep data, size_t len)
-{
-	struct render	*r = png_get_io_ptr(png);
-	unsigned char	*np;
-	size_t		 ncap;
-
-	if (len > r->outcap - r->outlen) {
-		ncap = r->outcap ? r->outcap : PNG_BUF_INITIAL;
-		while (ncap - r->outlen < len)
-			ncap *= 2;
-		if ((np = realloc(r->out, ncap)) == NULL)
-			png_error(png, "out of memory");
-		r->out = np;
-		r->outcap = ncap;
-	}
-	memcpy(r->out + r->outlen, data, len);
-	r->outlen += len;
-}
-
-static void
-png_flush_none(png_structp png)
-{
-	(void)png;
-}
-
-/* libpng's default handlers print; the library must not. */
-static void
-png_fail(png_structp png, png_const_charp msg)
-{
-	(void)msg;
-	png_longjmp(png, 1);
-}
-
-static void
-png_warn_none(png_structp png, png_const_charp msg)
-{
-	(void)png;
-	(void)msg;
-}
-
-/* encode: r->img with palette pal as PNG into r->out. 0 or -1. */
+/*
+ * encode: r->img with palette pal as an indexed PNG into r->out (sized at
+ * render_new for the compressor's bound). 0 or -1.
+ */
 static int
-encode(struct render *r, const png_color *pal)
+encode(struct render *r, const unsigned char *pal)
 {
-	png_structp	png;
-	png_infop	info;
+	static const unsigned char sig[8] = { 137, 'P', 'N', 'G', '\r', '\n',
+	    26, '\n' };
+	unsigned char	*p = r->out, *d;
+	size_t		 n;
 
-	r->arena_used = 0;
-	r->outlen = 0;
-	png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, NULL, png_fail,
-	    png_warn_none, r, arena_alloc, arena_free);
-	if (png == NULL)
+	memcpy(p, sig, sizeof(sig));
+	p += sizeof(sig);
+	d = put32(p + 8, (uint32_t)r->width);
+	d = put32(d, (uint32_t)r->height);
+	d[0] = PNG_DEPTH;
+	d[1] = 3;	/* colour type: palette */
+	d[2] = d[3] = d[4] = 0;	/* deflate, adaptive filters, no interlace */
+	p = png_chunk(p, "IHDR", 13);
+	memcpy(p + 8, pal, 3 * LEVELS);
+	p = png_chunk(p, "PLTE", 3 * LEVELS);
+	n = libdeflate_zlib_compress(r->deflater, r->img,
+	    r->imgstride * r->height, p + 8,
+	    r->outcap - (size_t)(p - r->out) - 24);
+	if (n == 0)
 		return -1;
-	if ((info = png_create_info_struct(png)) == NULL) {
-		png_destroy_write_struct(&png, NULL);
-		return -1;
-	}
-	if (setjmp(png_jmpbuf(png))) {
-		png_destroy_write_struct(&png, &info);
-		return -1;
-	}
-	png_set_write_fn(png, r, png_out, png_flush_none);
-	png_set_IHDR(png, info, (png_uint_32)r->width, (png_uint_32)r->height,
-	    PNG_DEPTH, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE,
-	    PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_set_PLTE(png, info, pal, LEVELS);
-	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTERS);
-	png_set_compression_level(png, PNG_ZLIB_LEVEL);
-	png_set_compression_strategy(png, PNG_ZLIB_STRATEGY);
-	png_set_compression_mem_level(png, PNG_ZLIB_MEMLEVEL);
-	png_write_info(png, info);
-	png_write_image(png, r->rows);
-	png_write_end(png, NULL);
-	png_destroy_write_struct(&png, &info);
+	p = png_chunk(p, "IDAT", n);
+	p = png_chunk(p, "IEND", 0);
+	r->outlen = (size_t)(p - r->out);
 	return 0;
 }
 
@@ -1103,7 +1042,7 @@ render_new(int width, int height, const char *font_path, char *err,
     size_t errlen)
 {
 	struct render	*r;
-	int		 y, c;
+	int		 c;
 
 	if (width < RENDER_WIDTH_MIN || width > RENDER_WIDTH_MAX ||
 	    height < RENDER_HEIGHT_MIN || height > RENDER_HEIGHT_MAX) {
@@ -1131,6 +1070,7 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->pady = (r->warpy + 255) / 256 + 2;
 	r->covstride = width + 2 * r->padx;
 	r->rowbytes = ((size_t)width * PNG_DEPTH + 7) / 8;
+	r->imgstride = r->rowbytes + 1;
 	if (rnd_seed(&r->rng) == -1) {
 		render_errf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
@@ -1144,21 +1084,22 @@ render_new(int width, int height, const char *font_path, char *err,
 		goto fail;
 	r->cache = calloc(CACHE_SLOTS, sizeof(*r->cache));
 	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady), 1);
-	r->img = calloc(r->rowbytes, (size_t)height);
-	r->rows = calloc((size_t)height, sizeof(*r->rows));
+	r->img = calloc(r->imgstride, (size_t)height);
 	r->wcol = calloc((size_t)width + 8, sizeof(int));
 	r->wcolt = calloc((size_t)width + 8, sizeof(int));
 	r->wrow = calloc((size_t)height, sizeof(int));
 	r->wrowt = calloc((size_t)height, sizeof(int));
-	r->arena = malloc(PNG_ARENA_BYTES);
+	if ((r->deflater = libdeflate_alloc_compressor(PNG_DEFLATE_LEVEL)) != NULL) {
+		r->outcap = PNG_FRAMING + libdeflate_zlib_compress_bound(
+		    r->deflater, r->imgstride * height);
+		r->out = malloc(r->outcap);
+	}
 	if (r->cache == NULL || r->cov == NULL || r->img == NULL ||
-	    r->rows == NULL || r->wcol == NULL || r->wcolt == NULL ||
-	    r->wrow == NULL || r->wrowt == NULL || r->arena == NULL) {
+	    r->wcol == NULL || r->wcolt == NULL || r->wrow == NULL ||
+	    r->wrowt == NULL || r->deflater == NULL || r->out == NULL) {
 		render_errf(err, errlen, "out of memory");
 		goto fail;
 	}
-	for (y = 0; y < height; y++)
-		r->rows[y] = r->img + (size_t)y * r->rowbytes;
 	for (c = 0; c < 256; c++)
 		r->shade[c] = (unsigned char)((c * (LEVELS - 1) + 127) / 255);
 	warp_tables(r->wcol, r->wcolt, width + 8, width, WARP_GX);
@@ -1216,12 +1157,12 @@ render_free(struct render *r)
 	free(r->cache);
 	free(r->cov);
 	free(r->img);
-	free(r->rows);
 	free(r->wcol);
 	free(r->wcolt);
 	free(r->wrow);
 	free(r->wrowt);
-	free(r->arena);
+	if (r->deflater != NULL)
+		libdeflate_free_compressor(r->deflater);
 	free(r->out);
 	free(r->font_path);
 	free(r);
