@@ -124,8 +124,9 @@ bench: deps all $(B)/tests/nothing
 	@VCODED=$(CURDIR)/$(B)/vcoded NOTHING=$(CURDIR)/$(B)/tests/nothing \
 	    sh tests/bench/bench.sh
 
-# make bench's first figure alone: the captcha route against a FastCGI
-# responder that does nothing, behind the same nginx (tests/bench/fcgi.sh).
+# make bench's first figures alone: vcoded's captcha, audio and SMS routes
+# against a FastCGI responder that does nothing and against the seed's
+# Flask view under gunicorn, behind the same nginx (tests/bench/fcgi.sh).
 benchfcgi: deps all $(B)/tests/nothing
 	@sh deploy/deps.sh load
 	@VCODED=$(CURDIR)/$(B)/vcoded bash tests/bench/fcgi.sh \

@@ -10,8 +10,10 @@
 # tests/browser/node_modules), python3-prometheus-client (GET /metrics
 # read by Prometheus' parser), prometheus (promtool: the metrics linted,
 # the alert rules tested) and logrotate (deploy/logrotate/vcode run).
-# deps.sh load: what make loadtest adds, wrk (the load) and
-# redis-sentinel (its Sentinel phase).
+# deps.sh load: what make loadtest and make bench add, wrk (the load),
+# redis-sentinel (loadtest's Sentinel phase), and the seed's captcha view
+# that make bench measures vcode against (tests/bench/seed_flask.py):
+# python3-flask, python3-pil, python3-redis under gunicorn.
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev libdeflate-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
@@ -21,7 +23,8 @@ if [ "${1:-}" = test ]; then
 	# A machine's own Node.js (not Debian's) is used as it is.
 	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 fi
-[ "${1:-}" = load ] && PKGS="$PKGS wrk redis-sentinel"
+[ "${1:-}" = load ] && PKGS="$PKGS wrk redis-sentinel python3-flask python3-pil
+    python3-redis gunicorn"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

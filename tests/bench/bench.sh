@@ -3,8 +3,9 @@
 #
 #   sh tests/bench/bench.sh [N] [CONFIG]
 #
-# The captcha route against a do-nothing FastCGI responder behind the
-# same nginx (tests/bench/fcgi.sh, when NOTHING names its binary). Then
+# vcoded's routes against a do-nothing FastCGI responder and the seed's
+# Flask view behind the same nginx (tests/bench/fcgi.sh, when NOTHING
+# names its binary). Then
 # runs build/vcode-render --bench N (default 2000) on one core with the
 # given configuration (default: built-in defaults, 120x40, 4 characters)
 # and prints its figures: medians per image, PNG encoding included, then

@@ -383,6 +383,9 @@ free_port() {
 	return 1
 }
 
+# start_nginx: nginx from deploy/nginx.conf.in, or from the template
+# NGINX_CONF_IN names (a bench's copy with a location of its own), its
+# @...@ placeholders filled; sets PORT and BASE.
 start_nginx() {
 	local user_line="" tries=5
 	[ "$(id -u)" = 0 ] && user_line="user www-data www-data;"
@@ -395,7 +398,8 @@ start_nginx() {
 		sed -e "s|@USER_LINE@|$user_line|" -e "s|@RUNDIR@|$T|g" \
 		    -e "s|@VERIFY_ACCESS@|$va|" \
 		    -e "s|@SOCKET@|$VC_SOCK|g" -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
-		    -e "s|@WWW@|$ROOT/deploy/www|g" "$ROOT/deploy/nginx.conf.in" \
+		    -e "s|@WWW@|$ROOT/deploy/www|g" \
+		    "${NGINX_CONF_IN:-$ROOT/deploy/nginx.conf.in}" \
 		    >"$T/nginx.conf"
 		if nginx -e "$T/nginx-start.log" -c "$T/nginx.conf" -p "$T" \
 		    >>"$T/nginx-start.log" 2>&1; then
