@@ -45,7 +45,7 @@ endif
 SMSD_SRCS = core/smsd.c core/delivery.c
 LIB_SRCS = $(filter-out $(SMSD_SRCS),$(wildcard core/*.c)) $(wildcard store/*.c) \
 	   $(filter-out sms/vcode-smsd.c,$(wildcard sms/*.c)) \
-	   render/render.c render/audio.c render/sheet.c render/util.c
+	   render/render.c render/kernel.c render/audio.c render/sheet.c render/util.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o) $(B)/render/fonts.o $(B)/render/clips.o
 SMSD_OBJS = $(SMSD_SRCS:%.c=$(B)/%.o)
 VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c)) $(SMSD_OBJS)

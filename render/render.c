@@ -43,6 +43,7 @@
 #include FT_FREETYPE_H
 #include <libdeflate.h>
 
+#include "render/kernel.h"
 #include "render/render.h"
 #include "render/util.h"
 
@@ -140,13 +141,15 @@ struct render {
 	struct glyph	 spare[RENDER_CHARS_MAX]; /* when the cache is full */
 	uint64_t	 rng;
 	unsigned char	 palettes[PALETTES][3 * LEVELS]; /* PLTE's bytes */
-	unsigned char	 shade[256];	/* coverage -> palette index */
+	int		 from[LEVELS - 1]; /* coverage where shades 1.. begin */
+	struct kernels	 kern;		/* the taps' inner loops */
 	/* Coverage raster with a zero border of padx/pady around the image. */
 	unsigned char	*cov;
 	int		 covstride, padx, pady;
 	/* Warp: amplitude (1/256 px), interpolation cells and weights. */
 	int		 warpx, warpy;
 	int		*wcol, *wcolt, *wrow, *wrowt;
+	int		*ub, *vb;	/* one row's field at each packed byte */
 	/* Packed PNG rows, each after its filter byte (0). */
 	unsigned char	*img;
 	size_t		 rowbytes, imgstride;
@@ -392,9 +395,9 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 	 * inside without a bounds check per tap. */
 	w = (int)bm->width + 2;
 	h = (int)bm->rows + 2;
-	if ((bits = realloc(g->bits, (size_t)w * h)) == NULL)
+	if ((bits = realloc(g->bits, (size_t)w * h + KERNEL_SLACK)) == NULL)
 		return -1;
-	memset(bits, 0, (size_t)w * h);
+	memset(bits, 0, (size_t)w * h + KERNEL_SLACK);
 	for (y = 0; y < bm->rows; y++) {
 		const unsigned char *src = bm->buffer + (long)y * bm->pitch;
 		unsigned char *dst = bits + (size_t)(y + 1) * w + 1;
@@ -559,8 +562,6 @@ static void
 draw_glyph(struct render *r, const struct placed *p)
 {
 	const struct glyph	*g = p->g;
-	/* Locals, not g->...: stores through a char pointer may alias
-	 * anything, which would make the compiler reload them per pixel. */
 	const unsigned char	*bits = g->bits;
 	const int		 gw = g->w;
 	float			 det, i00, i01, i10, i11, hu, hv;
@@ -597,25 +598,15 @@ draw_glyph(struct render *r, const struct placed *p)
 		float	qx = x0 + 0.5f - p->cx, qy = y + 0.5f - p->cy;
 		int32_t	u = (int32_t)lrintf((i00 * qx + i01 * qy + hu) * 65536);
 		int32_t	v = (int32_t)lrintf((i10 * qx + i11 * qy + hv) * 65536);
-		int	lo = 0, hi = x1 - x0, k;
+		int	lo = 0, hi = x1 - x0;
 		unsigned char *out = r->cov + (size_t)(y + r->pady) *
 		    r->covstride + x0 + r->padx;
 
 		span_limit(u, du, umax, &lo, &hi);
 		span_limit(v, dv, vmax, &lo, &hi);
-		u += lo * du;
-		v += lo * dv;
-		for (k = lo; k < hi; k++, u += du, v += dv) {
-			const unsigned char *s = bits + (v >> 16) * gw +
-			    (u >> 16);
-			unsigned fu = (u >> 8) & 0xff, fv = (v >> 8) & 0xff;
-			unsigned top = s[0] * (256 - fu) + s[1] * fu;
-			unsigned bot = s[gw] * (256 - fu) + s[gw + 1] * fu;
-			unsigned c = (top * (256 - fv) + bot * fv) >> 16;
-
-			if (c > out[k])
-				out[k] = (unsigned char)c;
-		}
+		if (lo < hi)
+			r->kern.glyph(bits, gw, u + lo * du, v + lo * dv, du, dv,
+			    hi - lo, out + lo);
 	}
 }
 
@@ -772,15 +763,11 @@ split_pick(struct render *r, const struct placed *p, int n)
 static void
 warp_pack(struct render *r)
 {
-	/* Locals, not r->...: see draw_glyph. */
-	const unsigned char	*shade = r->shade;
-	const int		*wcol = r->wcol, *wcolt = r->wcolt;
-	const int		 per_byte = 8 / PNG_DEPTH, stride = r->covstride;
-	const int		 tail = r->width % per_byte;
-	const int		 split = r->split;
-	int			 gdx[WARP_GY][WARP_GX], gdy[WARP_GY][WARP_GX];
-	int			 rdx[WARP_GX], rdy[WARP_GX];
-	int			 x, y, i, j, x0, x1, y0, y1, dots;
+	const int	 per_byte = 8 / PNG_DEPTH, stride = r->covstride;
+	const int	 tail = r->width % per_byte;
+	int		 gdx[WARP_GY][WARP_GX], gdy[WARP_GY][WARP_GX];
+	int		 rdx[WARP_GX], rdy[WARP_GX];
+	int		 x, y, i, j, x0, x1, y0, y1, dots;
 
 	for (j = 0; j < WARP_GY; j++)
 		for (i = 0; i < WARP_GX; i++) {
@@ -788,7 +775,7 @@ warp_pack(struct render *r)
 			gdy[j][i] = rnd_below(&r->rng, 2 * r->warpy + 1) - r->warpy;
 		}
 	memset(r->img, 0, r->imgstride * r->height);
-	if (split != INT_MAX) {
+	if (r->split != INT_MAX) {
 		/* The swapped part's background is foreground-coloured: every
 		 * pixel is looked at. */
 		x0 = 0;
@@ -812,10 +799,7 @@ warp_pack(struct render *r)
 
 	for (y = y0; y < y1; y++) {
 		int		 cj = r->wrow[y], tj = r->wrowt[y];
-		int		 u, v, du, dv, ci, ti;
 		unsigned char	*row = r->img + (size_t)y * r->imgstride + 1;
-		const unsigned char *base = r->cov +
-		    (size_t)(y + r->pady) * stride + r->padx;
 
 		for (i = 0; i < WARP_GX; i++) {
 			rdx[i] = gdx[cj][i] +
@@ -825,42 +809,21 @@ warp_pack(struct render *r)
 		}
 		/*
 		 * The field is evaluated once per packed byte and linearly
-		 * in between: it is smooth enough that this is exact to a
-		 * fraction of a pixel, and it leaves two additions per
-		 * pixel. u and v are the tap position in 1/256 px (the
-		 * padding keeps every tap inside cov: no bounds test).
+		 * in between (kernel.h): it is smooth enough that this is
+		 * exact to a fraction of a pixel. Positions are in 1/256 px
+		 * (the padding keeps every tap inside cov: no bounds test).
 		 */
-		ci = wcol[x0];
-		ti = wcolt[x0];
-		u = (x0 << 8) + rdx[ci] + (((rdx[ci + 1] - rdx[ci]) * ti) >> 8);
-		v = rdy[ci] + (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
-		for (x = x0; x < x1; x += per_byte) {
-			unsigned b = 0;
-			int nu, nv;
+		for (x = x0; x <= x1; x += per_byte) {
+			int ci = r->wcol[x], ti = r->wcolt[x];
 
-			ci = wcol[x + per_byte];
-			ti = wcolt[x + per_byte];
-			nu = ((x + per_byte) << 8) + rdx[ci] +
+			r->ub[x / per_byte] = (x << 8) + rdx[ci] +
 			    (((rdx[ci + 1] - rdx[ci]) * ti) >> 8);
-			nv = rdy[ci] + (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
-			du = (nu - u) / per_byte;
-			dv = (nv - v) / per_byte;
-			for (i = 0; i < per_byte; i++, u += du, v += dv) {
-				const unsigned char *s = base +
-				    (v >> 8) * stride + (u >> 8);
-				unsigned fu = u & 0xff, fv = v & 0xff;
-				unsigned top = s[0] * (256 - fu) + s[1] * fu;
-				unsigned bot = s[stride] * (256 - fu) +
-				    s[stride + 1] * fu;
-
-				b = (b << PNG_DEPTH) |
-				    (shade[(top * (256 - fv) + bot * fv) >> 16] ^
-				    (u >= split ? LEVELS - 1 : 0));
-			}
-			row[x / per_byte] = (unsigned char)b;
-			u = nu;
-			v = nv;
+			r->vb[x / per_byte] = rdy[ci] +
+			    (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
 		}
+		r->kern.warp(r->cov + (size_t)(y + r->pady) * stride + r->padx,
+		    stride, r->ub + x0 / per_byte, r->vb + x0 / per_byte,
+		    (x1 - x0) / per_byte, r->split, r->from, row + x0 / per_byte);
 		/* Bits past the width stay zero. */
 		if (tail != 0 && x1 > r->width)
 			row[r->width / per_byte] &= (unsigned char)
@@ -1042,7 +1005,7 @@ render_new(int width, int height, const char *font_path, char *err,
     size_t errlen)
 {
 	struct render	*r;
-	int		 c;
+	int		 c, k;
 
 	if (width < RENDER_WIDTH_MIN || width > RENDER_WIDTH_MAX ||
 	    height < RENDER_HEIGHT_MIN || height > RENDER_HEIGHT_MAX) {
@@ -1083,12 +1046,15 @@ render_new(int width, int height, const char *font_path, char *err,
 	if (faces_open(r, font_path, err, errlen) == -1)
 		goto fail;
 	r->cache = calloc(CACHE_SLOTS, sizeof(*r->cache));
-	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady), 1);
+	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady) +
+	    KERNEL_SLACK, 1);
 	r->img = calloc(r->imgstride, (size_t)height);
 	r->wcol = calloc((size_t)width + 8, sizeof(int));
 	r->wcolt = calloc((size_t)width + 8, sizeof(int));
 	r->wrow = calloc((size_t)height, sizeof(int));
 	r->wrowt = calloc((size_t)height, sizeof(int));
+	r->ub = calloc((size_t)width / 4 + 4, sizeof(int));
+	r->vb = calloc((size_t)width / 4 + 4, sizeof(int));
 	if ((r->deflater = libdeflate_alloc_compressor(PNG_DEFLATE_LEVEL)) != NULL) {
 		r->outcap = PNG_FRAMING + libdeflate_zlib_compress_bound(
 		    r->deflater, r->imgstride * height);
@@ -1096,12 +1062,17 @@ render_new(int width, int height, const char *font_path, char *err,
 	}
 	if (r->cache == NULL || r->cov == NULL || r->img == NULL ||
 	    r->wcol == NULL || r->wcolt == NULL || r->wrow == NULL ||
-	    r->wrowt == NULL || r->deflater == NULL || r->out == NULL) {
+	    r->wrowt == NULL || r->ub == NULL || r->vb == NULL ||
+	    r->deflater == NULL || r->out == NULL) {
 		render_errf(err, errlen, "out of memory");
 		goto fail;
 	}
-	for (c = 0; c < 256; c++)
-		r->shade[c] = (unsigned char)((c * (LEVELS - 1) + 127) / 255);
+	/* Shade k from coverage c where (c * (LEVELS - 1) + 127) / 255 = k:
+	 * the nearest of LEVELS evenly spaced shades. */
+	for (c = 255; c >= 0; c--)
+		if ((k = (c * (LEVELS - 1) + 127) / 255) > 0)
+			r->from[k - 1] = c;
+	kernels_pick(&r->kern, 0);
 	warp_tables(r->wcol, r->wcolt, width + 8, width, WARP_GX);
 	warp_tables(r->wrow, r->wrowt, height, height, WARP_GY);
 	palettes_make(r);
@@ -1121,6 +1092,12 @@ render_seed(struct render *r, uint64_t seed)
 	seed = (seed ^ (seed >> 27)) * 0x94d049bb133111ebu;
 	r->rng = (seed ^ (seed >> 31)) | 1;	/* xorshift: never zero */
 	palettes_make(r);
+}
+
+void
+render_portable(struct render *r, int on)
+{
+	kernels_pick(&r->kern, on);
 }
 
 int
@@ -1161,6 +1138,8 @@ render_free(struct render *r)
 	free(r->wcolt);
 	free(r->wrow);
 	free(r->wrowt);
+	free(r->ub);
+	free(r->vb);
 	if (r->deflater != NULL)
 		libdeflate_free_compressor(r->deflater);
 	free(r->out);

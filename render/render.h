@@ -59,6 +59,14 @@ void		 render_free(struct render *);
 void		 render_seed(struct render *, uint64_t seed);
 
 /*
+ * render_portable: with on not 0, the renderer's inner loops run their
+ * portable versions from now on even where the processor has faster ones
+ * (AVX2): the pixels are the same either way, and this is how tests and
+ * benchmarks compare the two. Off again with 0.
+ */
+void		 render_portable(struct render *, int on);
+
+/*
  * render_png: draws text (UTF-8, 1..12 characters) and encodes it as PNG.
  * On success returns 0 and sets *png to a malloc'd buffer of *len bytes
  * that the caller frees. Returns -1 (nothing allocated) on failure.

@@ -44,7 +44,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: vcode-render [-c FILE] [-n N -o DIR [--blind KEYFILE]] "
 	    "[--bench N]\n"
-	    "                    [--sheet FILE.png]\n"
+	    "                    [--sheet FILE.png] [--portable]\n"
 	    "       vcode-render --score KEYFILE ANSWERS...\n"
 	    "  -c FILE          configuration (captcha_* keys); "
 	    "default: built-in defaults\n"
@@ -65,6 +65,8 @@ usage(FILE *fp)
 	    "                   us_per_image=X bytes_per_image=Y (medians)\n"
 	    "  --sheet FILE.png contact sheet of %d samples with their "
 	    "answers\n"
+	    "  --portable       the portable inner loops, not the AVX2 ones "
+	    "(same pixels)\n"
 	    "  -h               this help\n", SHEET_SAMPLES);
 }
 
@@ -669,6 +671,7 @@ main(int argc, char *argv[])
 		{ "sheet",	required_argument,	NULL, 's' },
 		{ "blind",	required_argument,	NULL, 'k' },
 		{ "score",	required_argument,	NULL, 'S' },
+		{ "portable",	no_argument,		NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -678,7 +681,7 @@ main(int argc, char *argv[])
 	const char		*keyfile = NULL, *score = NULL;
 	char			 err[VC_ERR_MAX];
 	long			 n = 0, bench = 0;
-	int			 ch, rc = 0;
+	int			 ch, rc = 0, portable = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:n:o:h", longopts,
 	    NULL)) != -1) {
@@ -711,6 +714,9 @@ main(int argc, char *argv[])
 			break;
 		case 'S':
 			score = optarg;
+			break;
+		case 'p':
+			portable = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -748,6 +754,7 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 1;
 	}
+	render_portable(r, portable);
 	if (n > 0 && cmd_samples(r, &cfg, n, dir, keyfile) == -1)
 		rc = 1;
 	if (rc == 0 && sheet != NULL && cmd_sheet(r, &cfg, sheet) == -1)

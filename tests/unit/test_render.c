@@ -250,12 +250,12 @@ test_sizes(void **state)
 }
 
 /*
- * The same seeds and texts give the same pixels as the renderer a panel
- * read: FNV-1a over the decoded RGB of PIXEL_IMAGES captchas at three
- * sizes and lengths.
+ * pixel_digest: FNV-1a over the decoded RGB of PIXEL_IMAGES seeded
+ * captchas at three sizes and lengths, drawn by the portable inner loops
+ * or by the fastest this processor runs.
  */
-static void
-test_pixels(void **state)
+static uint64_t
+pixel_digest(int portable)
 {
 	static const int	 sizes[][3] = {
 		{ 120, 40, 4 }, { 160, 60, 6 }, { 100, 32, 12 },
@@ -267,9 +267,9 @@ test_pixels(void **state)
 	uint64_t		 h = 0xcbf29ce484222325ULL;
 	size_t			 i, k, j, n;
 
-	(void)state;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		r = new_or_fail(sizes[i][0], sizes[i][1], NULL);
+		render_portable(r, portable);
 		for (k = 0; k < PIXEL_IMAGES / 3; k++) {
 			for (j = 0; j < (size_t)sizes[i][2]; j++)
 				text[j] = alphabet[(k * 7 + j * 13) %
@@ -284,19 +284,87 @@ test_pixels(void **state)
 		}
 		render_free(r);
 	}
-	if (((FREETYPE_MAJOR << 16) | (FREETYPE_MINOR << 8) |
-	    FREETYPE_PATCH) != PIXEL_FT) {
-		print_message("pixels: FreeType %d.%d.%d, not the one the "
-		    "digest was recorded with; saw %#018llx\n",
-		    FREETYPE_MAJOR, FREETYPE_MINOR, FREETYPE_PATCH,
-		    (unsigned long long)h);
-		return;
+	return h;
+}
+
+/*
+ * The same seeds and texts give the same pixels as the renderer a panel
+ * read, through the portable inner loops and through the fast ones.
+ */
+static void
+test_pixels(void **state)
+{
+	static const char	*names[] = { "fast", "portable" };
+	uint64_t		 h;
+	int			 portable;
+
+	(void)state;
+	for (portable = 0; portable < 2; portable++) {
+		h = pixel_digest(portable);
+		if (((FREETYPE_MAJOR << 16) | (FREETYPE_MINOR << 8) |
+		    FREETYPE_PATCH) != PIXEL_FT) {
+			print_message("pixels (%s): FreeType %d.%d.%d, not the "
+			    "one the digest was recorded with; saw %#018llx\n",
+			    names[portable], FREETYPE_MAJOR, FREETYPE_MINOR,
+			    FREETYPE_PATCH, (unsigned long long)h);
+			continue;
+		}
+		if (h != PIXEL_DIGEST)
+			fail_msg("pixels of %d seeded captchas (%s inner loops): "
+			    "expected digest %#018llx, saw %#018llx (the drawing "
+			    "changed)", PIXEL_IMAGES, names[portable],
+			    (unsigned long long)PIXEL_DIGEST,
+			    (unsigned long long)h);
 	}
-	if (h != PIXEL_DIGEST)
-		fail_msg("pixels of %d seeded captchas: expected digest "
-		    "%#018llx, saw %#018llx (the drawing changed)",
-		    PIXEL_IMAGES, (unsigned long long)PIXEL_DIGEST,
-		    (unsigned long long)h);
+}
+
+/*
+ * Byte for byte the same PNG from both inner loops, at sizes whose rows
+ * end inside a packed byte or a pair of them, the smallest and the
+ * largest, with texts of every length: whatever the FreeType.
+ */
+static void
+test_kernels_agree(void **state)
+{
+	static const int	 sizes[][2] = {
+		{ 60, 20 }, { 61, 21 }, { 66, 25 }, { 97, 33 }, { 120, 40 },
+		{ 333, 100 }, { 1024, 512 },
+	};
+	static const char	 alphabet[] = "34679ACDEFGHJKLMNPQRTUVWXY+-=?";
+	unsigned char		*a, *b;
+	size_t			 alen, blen, i, k, j, len;
+	char			 text[16];
+	struct render		*r;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		r = new_or_fail(sizes[i][0], sizes[i][1], NULL);
+		for (k = 0; k < (sizes[i][0] > 500 ? 4u : 40u); k++) {
+			len = 1 + k % 12;
+			for (j = 0; j < len; j++)
+				text[j] = alphabet[(k * 11 + j * 5) %
+				    (sizeof(alphabet) - 1)];
+			text[j] = '\0';
+			render_portable(r, 1);
+			render_seed(r, k);
+			if (render_png(r, text, &a, &alen) != 0)
+				fail_msg("%dx%d \"%s\": portable render failed",
+				    sizes[i][0], sizes[i][1], text);
+			render_portable(r, 0);
+			render_seed(r, k);
+			if (render_png(r, text, &b, &blen) != 0)
+				fail_msg("%dx%d \"%s\": fast render failed",
+				    sizes[i][0], sizes[i][1], text);
+			if (alen != blen || memcmp(a, b, alen) != 0)
+				fail_msg("%dx%d \"%s\" seed %zu: the fast inner "
+				    "loops gave %zu bytes unlike the portable "
+				    "ones' %zu", sizes[i][0], sizes[i][1], text,
+				    k, blen, alen);
+			free(a);
+			free(b);
+		}
+		render_free(r);
+	}
 }
 
 /* 1..12 characters draw; 0, 13 and broken UTF-8 are refused. */
@@ -822,6 +890,7 @@ main(void)
 		cmocka_unit_test(test_font_coverage),
 		cmocka_unit_test(test_sheet),
 		cmocka_unit_test(test_pixels),
+		cmocka_unit_test(test_kernels_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

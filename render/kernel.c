@@ -1,0 +1,210 @@
+/*
+ * kernel.c: the bilinear taps of one row (kernel.h), portable and with
+ * AVX2.
+ *
+ * A tap reads a 2x2 block of coverage and blends it with 8-bit weights in
+ * integers, so the eight-wide version computes the very same numbers as
+ * the portable one: it loads each block's two rows with one gather each
+ * (four bytes where two are needed: KERNEL_SLACK), and does the products
+ * in 32-bit lanes. Which version runs is picked once per renderer.
+ */
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX2_KERNELS	1
+#endif
+
+#include "render/kernel.h"
+
+/* level: which of the four shades coverage c falls in (from: where levels
+ * 1, 2 and 3 begin). */
+static inline unsigned
+level(int c, const int *from)
+{
+	return (unsigned)((c >= from[0]) + (c >= from[1]) + (c >= from[2]));
+}
+
+static void
+glyph_portable(const unsigned char *bits, int gw, int32_t u, int32_t v,
+    int32_t du, int32_t dv, int n, unsigned char *out)
+{
+	int	k;
+
+	for (k = 0; k < n; k++, u += du, v += dv) {
+		const unsigned char *s = bits + (v >> 16) * gw + (u >> 16);
+		int fu = (u >> 8) & 0xff, fv = (v >> 8) & 0xff;
+		int top = BLEND(s[0], s[1], fu);
+		int bot = BLEND(s[gw], s[gw + 1], fu);
+		int c = BLEND(top, bot, fv) >> 16;
+
+		out[k] = (unsigned char)(c > out[k] ? c : out[k]);
+	}
+}
+
+static void
+warp_portable(const unsigned char *base, int stride, const int *ub,
+    const int *vb, int nbytes, int split, const int *from,
+    unsigned char *row)
+{
+	int	j, i;
+
+	for (j = 0; j < nbytes; j++) {
+		int		u = ub[j], v = vb[j];
+		int		du = (ub[j + 1] - u) / 4, dv = (vb[j + 1] - v) / 4;
+		unsigned	b = 0;
+
+		for (i = 0; i < 4; i++, u += du, v += dv) {
+			const unsigned char *s = base + (v >> 8) * stride +
+			    (u >> 8);
+			int fu = u & 0xff, fv = v & 0xff;
+			int top = BLEND(s[0], s[1], fu);
+			int bot = BLEND(s[stride], s[stride + 1], fu);
+
+			b = (b << 2) | (level(BLEND(top, bot, fv) >> 16, from) ^
+			    (u >= split ? 3u : 0u));
+		}
+		row[j] = (unsigned char)b;
+	}
+}
+
+#ifdef HAVE_AVX2_KERNELS
+/*
+ * tap8: the bilinear coverage of eight taps at U, V (fixed point with
+ * frac fractional bits, of which the top 8 weigh) in a raster of the
+ * given stride. The gathers read four bytes at each block's rows.
+ */
+__attribute__((target("avx2"))) static inline __m256i
+tap8(const unsigned char *bits, __m256i stride, int gw, __m256i u, __m256i v,
+    int frac)
+{
+	const __m256i	m255 = _mm256_set1_epi32(0xff);
+	const __m256i	k256 = _mm256_set1_epi32(256);
+	__m256i		idx, g0, g1, fu, fv, top, bot;
+
+	idx = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srai_epi32(v, frac),
+	    stride), _mm256_srai_epi32(u, frac));
+	g0 = _mm256_i32gather_epi32((const int *)bits, idx, 1);
+	g1 = _mm256_i32gather_epi32((const int *)(bits + gw), idx, 1);
+	fu = _mm256_and_si256(_mm256_srai_epi32(u, frac - 8), m255);
+	fv = _mm256_and_si256(_mm256_srai_epi32(v, frac - 8), m255);
+	top = _mm256_add_epi32(
+	    _mm256_mullo_epi32(_mm256_and_si256(g0, m255),
+	    _mm256_sub_epi32(k256, fu)),
+	    _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(g0, 8), m255),
+	    fu));
+	bot = _mm256_add_epi32(
+	    _mm256_mullo_epi32(_mm256_and_si256(g1, m255),
+	    _mm256_sub_epi32(k256, fu)),
+	    _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(g1, 8), m255),
+	    fu));
+	return _mm256_srli_epi32(_mm256_add_epi32(
+	    _mm256_mullo_epi32(top, _mm256_sub_epi32(k256, fv)),
+	    _mm256_mullo_epi32(bot, fv)), 16);
+}
+
+__attribute__((target("avx2"))) static void
+glyph_avx2(const unsigned char *bits, int gw, int32_t u, int32_t v,
+    int32_t du, int32_t dv, int n, unsigned char *out)
+{
+	const __m256i	lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	const __m256i	stride = _mm256_set1_epi32(gw);
+	const __m256i	vdu = _mm256_mullo_epi32(lane, _mm256_set1_epi32(du));
+	const __m256i	vdv = _mm256_mullo_epi32(lane, _mm256_set1_epi32(dv));
+	/* Byte 0 of each 32-bit lane, low four bytes of each half. */
+	const __m256i	pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1,
+	    -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1, -1,
+	    -1, -1, -1, -1, -1, -1, -1, -1);
+	int		k;
+
+	for (k = 0; k + 8 <= n; k += 8) {
+		__m256i	U = _mm256_add_epi32(_mm256_set1_epi32(u + k * du), vdu);
+		__m256i	V = _mm256_add_epi32(_mm256_set1_epi32(v + k * dv), vdv);
+		__m256i	c = tap8(bits, stride, gw, U, V, 16);
+		__m128i	o8;
+		__m256i	o;
+		int32_t	lo, hi;
+
+		o8 = _mm_loadl_epi64((const __m128i *)(const void *)(out + k));
+		o = _mm256_max_epu32(_mm256_cvtepu8_epi32(o8), c);
+		o = _mm256_shuffle_epi8(o, pick);
+		lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(o));
+		hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(o, 1));
+		memcpy(out + k, &lo, 4);
+		memcpy(out + k + 4, &hi, 4);
+	}
+	glyph_portable(bits, gw, u + k * du, v + k * dv, du, dv, n - k, out + k);
+}
+
+/* Two packed bytes, eight pixels, at a time: lanes 0-3 are byte j's
+ * pixels, lanes 4-7 byte j + 1's. */
+__attribute__((target("avx2"))) static void
+warp_avx2(const unsigned char *base, int stride, const int *ub,
+    const int *vb, int nbytes, int split, const int *from,
+    unsigned char *row)
+{
+	const __m256i	lane = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3);
+	const __m256i	shifts = _mm256_setr_epi32(6, 4, 2, 0, 6, 4, 2, 0);
+	const __m256i	vstride = _mm256_set1_epi32(stride);
+	const __m256i	t1 = _mm256_set1_epi32(from[0] - 1);
+	const __m256i	t2 = _mm256_set1_epi32(from[1] - 1);
+	const __m256i	t3 = _mm256_set1_epi32(from[2] - 1);
+	const __m256i	three = _mm256_set1_epi32(3);
+	const __m256i	sp = _mm256_set1_epi32(split - 1);
+	int		j;
+
+	for (j = 0; j + 2 <= nbytes; j += 2) {
+		__m256i	cur, next, d, U, V, c, lv;
+
+		/* Four equal steps of each byte, truncated towards zero
+		 * as the portable version divides. */
+		cur = _mm256_setr_epi32(ub[j], ub[j], ub[j], ub[j],
+		    ub[j + 1], ub[j + 1], ub[j + 1], ub[j + 1]);
+		next = _mm256_setr_epi32(ub[j + 1], ub[j + 1], ub[j + 1],
+		    ub[j + 1], ub[j + 2], ub[j + 2], ub[j + 2], ub[j + 2]);
+		d = _mm256_sub_epi32(next, cur);
+		d = _mm256_srai_epi32(_mm256_add_epi32(d, _mm256_and_si256(
+		    _mm256_srai_epi32(d, 31), three)), 2);
+		U = _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
+		cur = _mm256_setr_epi32(vb[j], vb[j], vb[j], vb[j],
+		    vb[j + 1], vb[j + 1], vb[j + 1], vb[j + 1]);
+		next = _mm256_setr_epi32(vb[j + 1], vb[j + 1], vb[j + 1],
+		    vb[j + 1], vb[j + 2], vb[j + 2], vb[j + 2], vb[j + 2]);
+		d = _mm256_sub_epi32(next, cur);
+		d = _mm256_srai_epi32(_mm256_add_epi32(d, _mm256_and_si256(
+		    _mm256_srai_epi32(d, 31), three)), 2);
+		V = _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
+
+		c = tap8(base, vstride, stride, U, V, 8);
+		/* The shade: -(sum of three all-ones masks). */
+		lv = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(
+		    _mm256_add_epi32(_mm256_cmpgt_epi32(c, t1),
+		    _mm256_cmpgt_epi32(c, t2)), _mm256_cmpgt_epi32(c, t3)));
+		lv = _mm256_xor_si256(lv, _mm256_and_si256(
+		    _mm256_cmpgt_epi32(U, sp), three));
+		lv = _mm256_sllv_epi32(lv, shifts);
+		lv = _mm256_or_si256(lv, _mm256_shuffle_epi32(lv, 0x4e));
+		lv = _mm256_or_si256(lv, _mm256_shuffle_epi32(lv, 0xb1));
+		row[j] = (unsigned char)_mm256_cvtsi256_si32(lv);
+		row[j + 1] = (unsigned char)_mm256_extract_epi32(lv, 4);
+	}
+	warp_portable(base, stride, ub + j, vb + j, nbytes - j, split, from,
+	    row + j);
+}
+#endif
+
+void
+kernels_pick(struct kernels *k, int portable)
+{
+	k->glyph = glyph_portable;
+	k->warp = warp_portable;
+#ifdef HAVE_AVX2_KERNELS
+	__builtin_cpu_init();
+	if (!portable && __builtin_cpu_supports("avx2")) {
+		k->glyph = glyph_avx2;
+		k->warp = warp_avx2;
+	}
+#else
+	(void)portable;
+#endif
+}

@@ -1,0 +1,56 @@
+/*
+ * kernel.h: the renderer's two inner loops, the bilinear taps of one row,
+ * inside render/ only. Each has a portable version and, on x86-64
+ * processors with AVX2, one that takes eight taps at a time with the
+ * processor's gathers; both give the same bytes (test_render's
+ * test_pixels checks each).
+ */
+#ifndef VCODE_RENDER_KERNEL_H
+#define VCODE_RENDER_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes a raster must have readable past its last tap's 2x2 block: the
+ * eight-wide version loads four bytes where the block needs two. */
+#define KERNEL_SLACK	4
+
+/*
+ * BLEND: a * (256 - t) + b * t, for t in [0, 256], in one product; the
+ * bilinear taps' inner step.
+ */
+#define BLEND(a, b, t)	(((int)(a) << 8) + ((int)(b) - (int)(a)) * (t))
+
+/*
+ * One row of a glyph drawn into the coverage raster: for k in [0, n),
+ * out[k] = max(out[k], the glyph's bilinear coverage at (u + k du,
+ * v + k dv)), in 16.16 fixed point; every 2x2 block read must lie inside
+ * the glyph's gw-wide raster.
+ */
+typedef void	kernel_glyph_fn(const unsigned char *bits, int gw, int32_t u,
+		    int32_t v, int32_t du, int32_t dv, int n,
+		    unsigned char *out);
+
+/*
+ * One row of the warp: packed byte j of [0, nbytes) takes its four pixels
+ * from the coverage raster at base, stride wide, at positions (1/256 px,
+ * relative to base) running from (ub[j], vb[j]) towards (ub[j + 1],
+ * vb[j + 1]) in four equal steps; each is shaded to one of four levels
+ * (levels 1, 2 and 3 begin at coverage from[0], from[1], from[2]) and,
+ * from source x split on, swapped to the other tone (level ^ 3). Packed two bits a pixel, first pixel highest, into
+ * row[j].
+ */
+typedef void	kernel_warp_fn(const unsigned char *base, int stride,
+		    const int *ub, const int *vb, int nbytes, int split,
+		    const int *from, unsigned char *row);
+
+struct kernels {
+	kernel_glyph_fn	*glyph;
+	kernel_warp_fn	*warp;
+};
+
+/* kernels_pick: the fastest versions this processor runs, or the
+ * portable ones when portable is not 0. */
+void	kernels_pick(struct kernels *k, int portable);
+
+#endif
