@@ -4,9 +4,9 @@
  *
  * A tap reads a 2x2 block of coverage and blends it with 8-bit weights in
  * integers, so the eight-wide version computes the very same numbers as
- * the portable one: it loads each block's two rows with one gather each
- * (four bytes where two are needed: KERNEL_SLACK), and does the products
- * in 32-bit lanes. Which version runs is picked once per renderer.
+ * the portable one: it loads each block with one 32-bit gather from the
+ * raster's pairs (kernel.h) and does the products in 32-bit lanes. Which
+ * version runs is picked once per renderer.
  */
 #include <string.h>
 
@@ -26,11 +26,12 @@ level(int c, const int *from)
 }
 
 static void
-glyph_portable(const unsigned char *bits, int gw, int32_t u, int32_t v,
-    int32_t du, int32_t dv, int n, unsigned char *out)
+glyph_portable(const unsigned char *bits, const uint16_t *pairs, int gw,
+    int32_t u, int32_t v, int32_t du, int32_t dv, int n, unsigned char *out)
 {
 	int	k;
 
+	(void)pairs;
 	for (k = 0; k < n; k++, u += du, v += dv) {
 		const unsigned char *s = bits + (v >> 16) * gw + (u >> 16);
 		int fu = (u >> 8) & 0xff, fv = (v >> 8) & 0xff;
@@ -43,12 +44,13 @@ glyph_portable(const unsigned char *bits, int gw, int32_t u, int32_t v,
 }
 
 static void
-warp_portable(const unsigned char *base, int stride, const int *ub,
-    const int *vb, int nbytes, int split, const int *from,
+warp_portable(const unsigned char *base, const uint16_t *pairs, int stride,
+    const int *ub, const int *vb, int nbytes, int split, const int *from,
     unsigned char *row)
 {
 	int	j, i;
 
+	(void)pairs;
 	for (j = 0; j < nbytes; j++) {
 		int		u = ub[j], v = vb[j];
 		int		du = (ub[j + 1] - u) / 4, dv = (vb[j + 1] - v) / 4;
@@ -72,40 +74,36 @@ warp_portable(const unsigned char *base, int stride, const int *ub,
 /*
  * tap8: the bilinear coverage of eight taps at U, V (fixed point with
  * frac fractional bits, of which the top 8 weigh) in a raster of the
- * given stride. The gathers read four bytes at each block's rows.
+ * given stride, read from its pairs: bytes 0 and 2 of a gathered lane are
+ * the block's top row, 1 and 3 its bottom row.
  */
 __attribute__((target("avx2"))) static inline __m256i
-tap8(const unsigned char *bits, __m256i stride, int gw, __m256i u, __m256i v,
-    int frac)
+tap8(const uint16_t *pairs, __m256i stride, __m256i u, __m256i v, int frac)
 {
 	const __m256i	m255 = _mm256_set1_epi32(0xff);
 	const __m256i	k256 = _mm256_set1_epi32(256);
-	__m256i		idx, g0, g1, fu, fv, top, bot;
+	__m256i		idx, g, fu, fv, wu, top, bot;
 
 	idx = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srai_epi32(v, frac),
 	    stride), _mm256_srai_epi32(u, frac));
-	g0 = _mm256_i32gather_epi32((const int *)bits, idx, 1);
-	g1 = _mm256_i32gather_epi32((const int *)(bits + gw), idx, 1);
+	g = _mm256_i32gather_epi32((const int *)(const void *)pairs, idx, 2);
 	fu = _mm256_and_si256(_mm256_srai_epi32(u, frac - 8), m255);
 	fv = _mm256_and_si256(_mm256_srai_epi32(v, frac - 8), m255);
-	top = _mm256_add_epi32(
-	    _mm256_mullo_epi32(_mm256_and_si256(g0, m255),
-	    _mm256_sub_epi32(k256, fu)),
-	    _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(g0, 8), m255),
+	wu = _mm256_sub_epi32(k256, fu);
+	top = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_and_si256(g, m255), wu),
+	    _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(g, 16), m255),
 	    fu));
-	bot = _mm256_add_epi32(
-	    _mm256_mullo_epi32(_mm256_and_si256(g1, m255),
-	    _mm256_sub_epi32(k256, fu)),
-	    _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(g1, 8), m255),
-	    fu));
+	bot = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_and_si256(
+	    _mm256_srli_epi32(g, 8), m255), wu),
+	    _mm256_mullo_epi32(_mm256_srli_epi32(g, 24), fu));
 	return _mm256_srli_epi32(_mm256_add_epi32(
 	    _mm256_mullo_epi32(top, _mm256_sub_epi32(k256, fv)),
 	    _mm256_mullo_epi32(bot, fv)), 16);
 }
 
 __attribute__((target("avx2"))) static void
-glyph_avx2(const unsigned char *bits, int gw, int32_t u, int32_t v,
-    int32_t du, int32_t dv, int n, unsigned char *out)
+glyph_avx2(const unsigned char *bits, const uint16_t *pairs, int gw,
+    int32_t u, int32_t v, int32_t du, int32_t dv, int n, unsigned char *out)
 {
 	const __m256i	lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	const __m256i	stride = _mm256_set1_epi32(gw);
@@ -120,7 +118,7 @@ glyph_avx2(const unsigned char *bits, int gw, int32_t u, int32_t v,
 	for (k = 0; k + 8 <= n; k += 8) {
 		__m256i	U = _mm256_add_epi32(_mm256_set1_epi32(u + k * du), vdu);
 		__m256i	V = _mm256_add_epi32(_mm256_set1_epi32(v + k * dv), vdv);
-		__m256i	c = tap8(bits, stride, gw, U, V, 16);
+		__m256i	c = tap8(pairs, stride, U, V, 16);
 		__m128i	o8;
 		__m256i	o;
 		int32_t	lo, hi;
@@ -133,14 +131,15 @@ glyph_avx2(const unsigned char *bits, int gw, int32_t u, int32_t v,
 		memcpy(out + k, &lo, 4);
 		memcpy(out + k + 4, &hi, 4);
 	}
-	glyph_portable(bits, gw, u + k * du, v + k * dv, du, dv, n - k, out + k);
+	glyph_portable(bits, pairs, gw, u + k * du, v + k * dv, du, dv, n - k,
+	    out + k);
 }
 
 /* Two packed bytes, eight pixels, at a time: lanes 0-3 are byte j's
  * pixels, lanes 4-7 byte j + 1's. */
 __attribute__((target("avx2"))) static void
-warp_avx2(const unsigned char *base, int stride, const int *ub,
-    const int *vb, int nbytes, int split, const int *from,
+warp_avx2(const unsigned char *base, const uint16_t *pairs, int stride,
+    const int *ub, const int *vb, int nbytes, int split, const int *from,
     unsigned char *row)
 {
 	const __m256i	lane = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3);
@@ -175,7 +174,7 @@ warp_avx2(const unsigned char *base, int stride, const int *ub,
 		    _mm256_srai_epi32(d, 31), three)), 2);
 		V = _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
 
-		c = tap8(base, vstride, stride, U, V, 8);
+		c = tap8(pairs, vstride, U, V, 8);
 		/* The shade: -(sum of three all-ones masks). */
 		lv = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(
 		    _mm256_add_epi32(_mm256_cmpgt_epi32(c, t1),
@@ -188,8 +187,33 @@ warp_avx2(const unsigned char *base, int stride, const int *ub,
 		row[j] = (unsigned char)_mm256_cvtsi256_si32(lv);
 		row[j + 1] = (unsigned char)_mm256_extract_epi32(lv, 4);
 	}
-	warp_portable(base, stride, ub + j, vb + j, nbytes - j, split, from,
-	    row + j);
+	warp_portable(base, pairs, stride, ub + j, vb + j, nbytes - j, split,
+	    from, row + j);
+}
+
+__attribute__((target("avx2"))) static void
+pairs_avx2(const unsigned char *raster, int stride, size_t n,
+    uint16_t *pairs)
+{
+	size_t	i;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		__m256i	a = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (raster + i));
+		__m256i	b = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (raster + i + stride));
+		/* unpack works within 128-bit halves: put them back in
+		 * order. */
+		__m256i	lo = _mm256_unpacklo_epi8(a, b);
+		__m256i	hi = _mm256_unpackhi_epi8(a, b);
+
+		_mm256_storeu_si256((__m256i *)(void *)(pairs + i),
+		    _mm256_permute2x128_si256(lo, hi, 0x20));
+		_mm256_storeu_si256((__m256i *)(void *)(pairs + i + 16),
+		    _mm256_permute2x128_si256(lo, hi, 0x31));
+	}
+	for (; i < n; i++)
+		pairs[i] = (uint16_t)(raster[i] | raster[i + stride] << 8);
 }
 #endif
 
@@ -198,11 +222,13 @@ kernels_pick(struct kernels *k, int portable)
 {
 	k->glyph = glyph_portable;
 	k->warp = warp_portable;
+	k->pairs = NULL;
 #ifdef HAVE_AVX2_KERNELS
 	__builtin_cpu_init();
 	if (!portable && __builtin_cpu_supports("avx2")) {
 		k->glyph = glyph_avx2;
 		k->warp = warp_avx2;
+		k->pairs = pairs_avx2;
 	}
 #else
 	(void)portable;

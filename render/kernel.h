@@ -4,16 +4,16 @@
  * processors with AVX2, one that takes eight taps at a time with the
  * processor's gathers; both give the same bytes (test_render's
  * test_pixels checks each).
+ *
+ * The eight-wide versions read a raster's pairs: pairs[i] = raster[i] |
+ * raster[i + stride] << 8, a pixel and the one below it, so that one
+ * 32-bit gather brings a tap's whole 2x2 block (kernel_pairs makes them).
  */
 #ifndef VCODE_RENDER_KERNEL_H
 #define VCODE_RENDER_KERNEL_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Bytes a raster must have readable past its last tap's 2x2 block: the
- * eight-wide version loads four bytes where the block needs two. */
-#define KERNEL_SLACK	4
 
 /*
  * BLEND: a * (256 - t) + b * t, for t in [0, 256], in one product; the
@@ -27,9 +27,9 @@
  * v + k dv)), in 16.16 fixed point; every 2x2 block read must lie inside
  * the glyph's gw-wide raster.
  */
-typedef void	kernel_glyph_fn(const unsigned char *bits, int gw, int32_t u,
-		    int32_t v, int32_t du, int32_t dv, int n,
-		    unsigned char *out);
+typedef void	kernel_glyph_fn(const unsigned char *bits,
+		    const uint16_t *pairs, int gw, int32_t u, int32_t v,
+		    int32_t du, int32_t dv, int n, unsigned char *out);
 
 /*
  * One row of the warp: packed byte j of [0, nbytes) takes its four pixels
@@ -40,13 +40,19 @@ typedef void	kernel_glyph_fn(const unsigned char *bits, int gw, int32_t u,
  * from source x split on, swapped to the other tone (level ^ 3). Packed two bits a pixel, first pixel highest, into
  * row[j].
  */
-typedef void	kernel_warp_fn(const unsigned char *base, int stride,
-		    const int *ub, const int *vb, int nbytes, int split,
-		    const int *from, unsigned char *row);
+typedef void	kernel_warp_fn(const unsigned char *base,
+		    const uint16_t *pairs, int stride, const int *ub,
+		    const int *vb, int nbytes, int split, const int *from,
+		    unsigned char *row);
+
+/* The pairs of n pixels of a raster stride wide (whose next row is read). */
+typedef void	kernel_pairs_fn(const unsigned char *raster, int stride,
+		    size_t n, uint16_t *pairs);
 
 struct kernels {
 	kernel_glyph_fn	*glyph;
 	kernel_warp_fn	*warp;
+	kernel_pairs_fn	*pairs;	/* NULL: the versions picked read none */
 };
 
 /* kernels_pick: the fastest versions this processor runs, or the

@@ -122,6 +122,7 @@ struct glyph {
 	/* Ink support points, relative to the raster centre. */
 	float		 hx[HULL_DIRS], hy[HULL_DIRS];
 	unsigned char	*bits;		/* w * h coverage */
+	uint16_t	*pairs;		/* its pairs (kernel.h), w * h */
 };
 
 struct rgb {
@@ -143,8 +144,10 @@ struct render {
 	unsigned char	 palettes[PALETTES][3 * LEVELS]; /* PLTE's bytes */
 	int		 from[LEVELS - 1]; /* coverage where shades 1.. begin */
 	struct kernels	 kern;		/* the taps' inner loops */
-	/* Coverage raster with a zero border of padx/pady around the image. */
+	/* Coverage raster with a zero border of padx/pady around the image,
+	 * and its pairs (kernel.h) when the inner loops read them. */
 	unsigned char	*cov;
+	uint16_t	*covpairs;
 	int		 covstride, padx, pady;
 	/* Warp: amplitude (1/256 px), interpolation cells and weights. */
 	int		 warpx, warpy;
@@ -371,7 +374,9 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 	FT_Bitmap	*bm;
 	FT_UInt		 idx;
 	unsigned char	*bits;
+	uint16_t	*pairs;
 	unsigned int	 x, y;
+	size_t		 i;
 	int		 w, h;
 
 	g->cp = cp;
@@ -395,9 +400,13 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 	 * inside without a bounds check per tap. */
 	w = (int)bm->width + 2;
 	h = (int)bm->rows + 2;
-	if ((bits = realloc(g->bits, (size_t)w * h + KERNEL_SLACK)) == NULL)
+	if ((bits = realloc(g->bits, (size_t)w * h)) == NULL)
 		return -1;
-	memset(bits, 0, (size_t)w * h + KERNEL_SLACK);
+	g->bits = bits;
+	if ((pairs = realloc(g->pairs, (size_t)w * h * 2)) == NULL)
+		return -1;
+	g->pairs = pairs;
+	memset(bits, 0, (size_t)w * h);
 	for (y = 0; y < bm->rows; y++) {
 		const unsigned char *src = bm->buffer + (long)y * bm->pitch;
 		unsigned char *dst = bits + (size_t)(y + 1) * w + 1;
@@ -407,7 +416,10 @@ glyph_load(struct render *r, int face, uint32_t cp, struct glyph *g)
 			    src[x] :
 			    ((src[x >> 3] >> (7 - (x & 7))) & 1) * 255;
 	}
-	g->bits = bits;
+	/* No tap reads the last row as its top row. */
+	for (i = 0; i < (size_t)w * (h - 1); i++)
+		pairs[i] = (uint16_t)(bits[i] | bits[i + w] << 8);
+	memset(pairs + (size_t)w * (h - 1), 0, (size_t)w * 2);
 	g->w = w;
 	g->h = h;
 	g->top = (float)slot->bitmap_top + 1;
@@ -444,7 +456,7 @@ glyph_get(struct render *r, int face, uint32_t cp, struct glyph *spare)
 	}
 	if (g != spare) {
 		r->cached++;
-		r->cached_bytes += (size_t)g->w * g->h + sizeof(*g);
+		r->cached_bytes += (size_t)g->w * g->h * 3 + sizeof(*g);
 	}
 	return g;
 }
@@ -605,8 +617,8 @@ draw_glyph(struct render *r, const struct placed *p)
 		span_limit(u, du, umax, &lo, &hi);
 		span_limit(v, dv, vmax, &lo, &hi);
 		if (lo < hi)
-			r->kern.glyph(bits, gw, u + lo * du, v + lo * dv, du, dv,
-			    hi - lo, out + lo);
+			r->kern.glyph(bits, g->pairs, gw, u + lo * du,
+			    v + lo * dv, du, dv, hi - lo, out + lo);
 	}
 }
 
@@ -822,6 +834,7 @@ warp_pack(struct render *r)
 			    (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
 		}
 		r->kern.warp(r->cov + (size_t)(y + r->pady) * stride + r->padx,
+		    r->covpairs + (size_t)(y + r->pady) * stride + r->padx,
 		    stride, r->ub + x0 / per_byte, r->vb + x0 / per_byte,
 		    (x1 - x0) / per_byte, r->split, r->from, row + x0 / per_byte);
 		/* Bits past the width stay zero. */
@@ -1046,8 +1059,8 @@ render_new(int width, int height, const char *font_path, char *err,
 	if (faces_open(r, font_path, err, errlen) == -1)
 		goto fail;
 	r->cache = calloc(CACHE_SLOTS, sizeof(*r->cache));
-	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady) +
-	    KERNEL_SLACK, 1);
+	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady), 1);
+	r->covpairs = calloc((size_t)r->covstride * (height + 2 * r->pady), 2);
 	r->img = calloc(r->imgstride, (size_t)height);
 	r->wcol = calloc((size_t)width + 8, sizeof(int));
 	r->wcolt = calloc((size_t)width + 8, sizeof(int));
@@ -1060,7 +1073,8 @@ render_new(int width, int height, const char *font_path, char *err,
 		    r->deflater, r->imgstride * height);
 		r->out = malloc(r->outcap);
 	}
-	if (r->cache == NULL || r->cov == NULL || r->img == NULL ||
+	if (r->cache == NULL || r->cov == NULL || r->covpairs == NULL ||
+	    r->img == NULL ||
 	    r->wcol == NULL || r->wcolt == NULL || r->wrow == NULL ||
 	    r->wrowt == NULL || r->ub == NULL || r->vb == NULL ||
 	    r->deflater == NULL || r->out == NULL) {
@@ -1123,16 +1137,21 @@ render_free(struct render *r)
 	if (r == NULL)
 		return;
 	if (r->cache != NULL)
-		for (i = 0; i < CACHE_SLOTS; i++)
+		for (i = 0; i < CACHE_SLOTS; i++) {
 			free(r->cache[i].bits);
-	for (i = 0; i < RENDER_CHARS_MAX; i++)
+			free(r->cache[i].pairs);
+		}
+	for (i = 0; i < RENDER_CHARS_MAX; i++) {
 		free(r->spare[i].bits);
+		free(r->spare[i].pairs);
+	}
 	for (i = 0; i < r->nfaces; i++)
 		FT_Done_Face(r->faces[i]);
 	if (r->ft != NULL)
 		FT_Done_FreeType(r->ft);
 	free(r->cache);
 	free(r->cov);
+	free(r->covpairs);
 	free(r->img);
 	free(r->wcol);
 	free(r->wcolt);
@@ -1173,6 +1192,9 @@ render_png(struct render *r, const char *text, unsigned char **png,
 	for (i = 0; i < n; i++)
 		draw_glyph(r, &p[i]);
 	split_pick(r, p, n);
+	if (r->kern.pairs != NULL)
+		r->kern.pairs(r->cov, r->covstride, (size_t)r->covstride *
+		    (r->height + 2 * r->pady - 1), r->covpairs);
 	warp_pack(r);
 
 	if (encode(r, r->palettes[rnd_below(&r->rng, PALETTES)]) == -1)
