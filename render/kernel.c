@@ -70,7 +70,50 @@ warp_portable(const unsigned char *base, const uint16_t *pairs, int stride,
 	}
 }
 
+static void
+field_portable(const int *node, const int *cell, const int *weight, int n,
+    int base, int slope, int *out)
+{
+	int	k, c;
+
+	for (k = 0; k < n; k++) {
+		c = cell[k];
+		out[k] = base + k * slope + node[c] +
+		    (((node[c + 1] - node[c]) * weight[k]) >> 8);
+	}
+}
+
 #ifdef HAVE_AVX2_KERNELS
+/* The node table stays in a register: a lane's cell picks its entry. */
+__attribute__((target("avx2"))) static void
+field_avx2(const int *node, const int *cell, const int *weight, int n,
+    int base, int slope, int *out)
+{
+	const __m256i	lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	const __m256i	one = _mm256_set1_epi32(1);
+	const __m256i	t = _mm256_loadu_si256((const __m256i *)(const void *)
+	    node);
+	const __m256i	step = _mm256_mullo_epi32(lane, _mm256_set1_epi32(slope));
+	int		k;
+
+	for (k = 0; k + 8 <= n; k += 8) {
+		__m256i	c = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (cell + k));
+		__m256i	w = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (weight + k));
+		__m256i	a = _mm256_permutevar8x32_epi32(t, c);
+		__m256i	b = _mm256_permutevar8x32_epi32(t,
+		    _mm256_add_epi32(c, one));
+
+		_mm256_storeu_si256((__m256i *)(void *)(out + k),
+		    _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(base +
+		    k * slope), step), _mm256_add_epi32(a, _mm256_srai_epi32(
+		    _mm256_mullo_epi32(_mm256_sub_epi32(b, a), w), 8))));
+	}
+	field_portable(node, cell + k, weight + k, n - k, base + k * slope,
+	    slope, out + k);
+}
+
 /*
  * tap8: the bilinear coverage of eight taps at U, V (fixed point with
  * frac fractional bits, of which the top 8 weigh) in a raster of the
@@ -222,12 +265,14 @@ kernels_pick(struct kernels *k, int portable)
 {
 	k->glyph = glyph_portable;
 	k->warp = warp_portable;
+	k->field = field_portable;
 	k->pairs = NULL;
 #ifdef HAVE_AVX2_KERNELS
 	__builtin_cpu_init();
 	if (!portable && __builtin_cpu_supports("avx2")) {
 		k->glyph = glyph_avx2;
 		k->warp = warp_avx2;
+		k->field = field_avx2;
 		k->pairs = pairs_avx2;
 	}
 #else

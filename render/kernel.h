@@ -45,6 +45,16 @@ typedef void	kernel_warp_fn(const unsigned char *base,
 		    const int *vb, int nbytes, int split, const int *from,
 		    unsigned char *row);
 
+/*
+ * One row of the warp's displacement field at n points: out[k] = base +
+ * k * slope + node[c] + ((node[c + 1] - node[c]) * t >> 8), for c =
+ * cell[k] in [0, KERNEL_NODES - 1) and t = weight[k] in [0, 256]; node
+ * has KERNEL_NODES entries.
+ */
+#define KERNEL_NODES	8
+typedef void	kernel_field_fn(const int *node, const int *cell,
+		    const int *weight, int n, int base, int slope, int *out);
+
 /* The pairs of n pixels of a raster stride wide (whose next row is read). */
 typedef void	kernel_pairs_fn(const unsigned char *raster, int stride,
 		    size_t n, uint16_t *pairs);
@@ -52,6 +62,7 @@ typedef void	kernel_pairs_fn(const unsigned char *raster, int stride,
 struct kernels {
 	kernel_glyph_fn	*glyph;
 	kernel_warp_fn	*warp;
+	kernel_field_fn	*field;
 	kernel_pairs_fn	*pairs;	/* NULL: the versions picked read none */
 };
 

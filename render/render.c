@@ -90,10 +90,11 @@
  * smoothstep-interpolated, fresh per image. Amplitudes are fractions of
  * the image height; the margins are sized from them.
  */
-#define WARP_GX			6
+#define WARP_GX			6	/* at most KERNEL_NODES */
 #define WARP_GY			4
 #define WARP_X			0.07f
 #define WARP_Y			0.05f
+_Static_assert(WARP_GX <= KERNEL_NODES, "the field's nodes fit a kernel's");
 
 /* ---- Colour and PNG. ---- */
 /* LEVELS shades from background (index 0) to foreground (LEVELS - 1). */
@@ -151,6 +152,7 @@ struct render {
 	int		 covstride, padx, pady;
 	/* Warp: amplitude (1/256 px), interpolation cells and weights. */
 	int		 warpx, warpy;
+	/* Cells and weights at each packed byte's first column, each row. */
 	int		*wcol, *wcolt, *wrow, *wrowt;
 	int		*ub, *vb;	/* one row's field at each packed byte */
 	/* Packed PNG rows, each after its filter byte (0). */
@@ -778,8 +780,8 @@ warp_pack(struct render *r)
 	const int	 per_byte = 8 / PNG_DEPTH, stride = r->covstride;
 	const int	 tail = r->width % per_byte;
 	int		 gdx[WARP_GY][WARP_GX], gdy[WARP_GY][WARP_GX];
-	int		 rdx[WARP_GX], rdy[WARP_GX];
-	int		 x, y, i, j, x0, x1, y0, y1, dots;
+	int		 rdx[KERNEL_NODES] = { 0 }, rdy[KERNEL_NODES] = { 0 };
+	int		 y, i, j, x0, x1, y0, y1, dots;
 
 	for (j = 0; j < WARP_GY; j++)
 		for (i = 0; i < WARP_GX; i++) {
@@ -825,14 +827,12 @@ warp_pack(struct render *r)
 		 * exact to a fraction of a pixel. Positions are in 1/256 px
 		 * (the padding keeps every tap inside cov: no bounds test).
 		 */
-		for (x = x0; x <= x1; x += per_byte) {
-			int ci = r->wcol[x], ti = r->wcolt[x];
-
-			r->ub[x / per_byte] = (x << 8) + rdx[ci] +
-			    (((rdx[ci + 1] - rdx[ci]) * ti) >> 8);
-			r->vb[x / per_byte] = rdy[ci] +
-			    (((rdy[ci + 1] - rdy[ci]) * ti) >> 8);
-		}
+		r->kern.field(rdx, r->wcol + x0 / per_byte,
+		    r->wcolt + x0 / per_byte, (x1 - x0) / per_byte + 1, x0 << 8,
+		    per_byte << 8, r->ub + x0 / per_byte);
+		r->kern.field(rdy, r->wcol + x0 / per_byte,
+		    r->wcolt + x0 / per_byte, (x1 - x0) / per_byte + 1, 0, 0,
+		    r->vb + x0 / per_byte);
 		r->kern.warp(r->cov + (size_t)(y + r->pady) * stride + r->padx,
 		    r->covpairs + (size_t)(y + r->pady) * stride + r->padx,
 		    stride, r->ub + x0 / per_byte, r->vb + x0 / per_byte,
@@ -990,17 +990,17 @@ faces_open(struct render *r, const char *path, char *err, size_t errlen)
 }
 
 /*
- * warp_tables: for n pixels along a side of size pixels, the grid cell
- * and the smoothstep weight 0..256 within it. Pixels past size (the tail
- * of a last packed byte) stay in the last cell.
+ * warp_tables: for n pixels step apart along a side of size pixels, the
+ * grid cell and the smoothstep weight 0..256 within it. Pixels past size
+ * (the tail of a last packed byte) stay in the last cell.
  */
 static void
-warp_tables(int *cell, int *weight, int n, int size, int nodes)
+warp_tables(int *cell, int *weight, int n, int step, int size, int nodes)
 {
 	int	i, c;
 
 	for (i = 0; i < n; i++) {
-		float	f = (i + 0.5f) * (nodes - 1) / size, t;
+		float	f = (i * step + 0.5f) * (nodes - 1) / size, t;
 
 		c = (int)f;
 		if (c > nodes - 2)
@@ -1062,8 +1062,8 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady), 1);
 	r->covpairs = calloc((size_t)r->covstride * (height + 2 * r->pady), 2);
 	r->img = calloc(r->imgstride, (size_t)height);
-	r->wcol = calloc((size_t)width + 8, sizeof(int));
-	r->wcolt = calloc((size_t)width + 8, sizeof(int));
+	r->wcol = calloc((size_t)width / 4 + 4, sizeof(int));
+	r->wcolt = calloc((size_t)width / 4 + 4, sizeof(int));
 	r->wrow = calloc((size_t)height, sizeof(int));
 	r->wrowt = calloc((size_t)height, sizeof(int));
 	r->ub = calloc((size_t)width / 4 + 4, sizeof(int));
@@ -1087,8 +1087,8 @@ render_new(int width, int height, const char *font_path, char *err,
 		if ((k = (c * (LEVELS - 1) + 127) / 255) > 0)
 			r->from[k - 1] = c;
 	kernels_pick(&r->kern, 0);
-	warp_tables(r->wcol, r->wcolt, width + 8, width, WARP_GX);
-	warp_tables(r->wrow, r->wrowt, height, height, WARP_GY);
+	warp_tables(r->wcol, r->wcolt, width / 4 + 4, 4, width, WARP_GX);
+	warp_tables(r->wrow, r->wrowt, height, 1, height, WARP_GY);
 	palettes_make(r);
 	return r;
 fail:
