@@ -84,7 +84,8 @@ field_portable(const int *node, const int *cell, const int *weight, int n,
 }
 
 #ifdef HAVE_AVX2_KERNELS
-/* The node table stays in a register: a lane's cell picks its entry. */
+/* The node table stays in a register: a lane's cell picks its entry.
+ * Eight points at a time, n rounded up (kernel.h). */
 __attribute__((target("avx2"))) static void
 field_avx2(const int *node, const int *cell, const int *weight, int n,
     int base, int slope, int *out)
@@ -96,7 +97,7 @@ field_avx2(const int *node, const int *cell, const int *weight, int n,
 	const __m256i	step = _mm256_mullo_epi32(lane, _mm256_set1_epi32(slope));
 	int		k;
 
-	for (k = 0; k + 8 <= n; k += 8) {
+	for (k = 0; k < n; k += 8) {
 		__m256i	c = _mm256_loadu_si256((const __m256i *)(const void *)
 		    (cell + k));
 		__m256i	w = _mm256_loadu_si256((const __m256i *)(const void *)
@@ -110,18 +111,18 @@ field_avx2(const int *node, const int *cell, const int *weight, int n,
 		    k * slope), step), _mm256_add_epi32(a, _mm256_srai_epi32(
 		    _mm256_mullo_epi32(_mm256_sub_epi32(b, a), w), 8))));
 	}
-	field_portable(node, cell + k, weight + k, n - k, base + k * slope,
-	    slope, out + k);
 }
 
 /*
  * tap8: the bilinear coverage of eight taps at U, V (fixed point with
  * frac fractional bits, of which the top 8 weigh) in a raster of the
  * given stride, read from its pairs: bytes 0 and 2 of a gathered lane are
- * the block's top row, 1 and 3 its bottom row.
+ * the block's top row, 1 and 3 its bottom row. Lanes off in mask read
+ * nothing and give 0.
  */
 __attribute__((target("avx2"))) static inline __m256i
-tap8(const uint16_t *pairs, __m256i stride, __m256i u, __m256i v, int frac)
+tap8(const uint16_t *pairs, __m256i stride, __m256i u, __m256i v, int frac,
+    __m256i mask)
 {
 	const __m256i	m255 = _mm256_set1_epi32(0xff);
 	const __m256i	k256 = _mm256_set1_epi32(256);
@@ -129,7 +130,8 @@ tap8(const uint16_t *pairs, __m256i stride, __m256i u, __m256i v, int frac)
 
 	idx = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srai_epi32(v, frac),
 	    stride), _mm256_srai_epi32(u, frac));
-	g = _mm256_i32gather_epi32((const int *)(const void *)pairs, idx, 2);
+	g = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(),
+	    (const int *)(const void *)pairs, idx, mask, 2);
 	fu = _mm256_and_si256(_mm256_srai_epi32(u, frac - 8), m255);
 	fv = _mm256_and_si256(_mm256_srai_epi32(v, frac - 8), m255);
 	wu = _mm256_sub_epi32(k256, fu);
@@ -158,28 +160,34 @@ glyph_avx2(const unsigned char *bits, const uint16_t *pairs, int gw,
 	    -1, -1, -1, -1, -1, -1, -1, -1);
 	int		k;
 
-	for (k = 0; k + 8 <= n; k += 8) {
+	/* The last taps of a row, fewer than eight, through a copy. */
+	for (k = 0; k < n; k += 8) {
 		__m256i	U = _mm256_add_epi32(_mm256_set1_epi32(u + k * du), vdu);
 		__m256i	V = _mm256_add_epi32(_mm256_set1_epi32(v + k * dv), vdv);
-		__m256i	c = tap8(pairs, stride, U, V, 16);
-		__m128i	o8;
-		__m256i	o;
-		int32_t	lo, hi;
+		__m256i	c = tap8(pairs, stride, U, V, 16, _mm256_cmpgt_epi32(
+		    _mm256_set1_epi32(n - k), lane));
+		unsigned char	 part[8] = { 0 }, *o8 = out + k;
+		__m256i		 o;
+		int32_t		 lo, hi;
 
-		o8 = _mm_loadl_epi64((const __m128i *)(const void *)(out + k));
-		o = _mm256_max_epu32(_mm256_cvtepu8_epi32(o8), c);
+		if (n - k < 8)
+			o8 = memcpy(part, out + k, (size_t)(n - k));
+		o = _mm256_max_epu32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
+		    (const __m128i *)(const void *)o8)), c);
 		o = _mm256_shuffle_epi8(o, pick);
 		lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(o));
 		hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(o, 1));
-		memcpy(out + k, &lo, 4);
-		memcpy(out + k + 4, &hi, 4);
+		memcpy(o8, &lo, 4);
+		memcpy(o8 + 4, &hi, 4);
+		if (n - k < 8)
+			memcpy(out + k, part, (size_t)(n - k));
 	}
-	glyph_portable(bits, pairs, gw, u + k * du, v + k * dv, du, dv, n - k,
-	    out + k);
+	(void)bits;
 }
 
 /* Two packed bytes, eight pixels, at a time: lanes 0-3 are byte j's
- * pixels, lanes 4-7 byte j + 1's. */
+ * pixels, lanes 4-7 byte j + 1's (off for an odd last byte, whose ub and
+ * vb still have an entry after theirs: kernel.h). */
 __attribute__((target("avx2"))) static void
 warp_avx2(const unsigned char *base, const uint16_t *pairs, int stride,
     const int *ub, const int *vb, int nbytes, int split, const int *from,
@@ -193,31 +201,34 @@ warp_avx2(const unsigned char *base, const uint16_t *pairs, int stride,
 	const __m256i	t3 = _mm256_set1_epi32(from[2] - 1);
 	const __m256i	three = _mm256_set1_epi32(3);
 	const __m256i	sp = _mm256_set1_epi32(split - 1);
+	const __m256i	all = _mm256_set1_epi32(-1);
+	const __m256i	half = _mm256_setr_epi32(-1, -1, -1, -1, 0, 0, 0, 0);
+	/* Byte j's start and end, byte j + 1's, from entries j to j + 3. */
+	const __m256i	at0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+	const __m256i	at1 = _mm256_setr_epi32(1, 1, 1, 1, 2, 2, 2, 2);
 	int		j;
 
-	for (j = 0; j + 2 <= nbytes; j += 2) {
-		__m256i	cur, next, d, U, V, c, lv;
+	for (j = 0; j < nbytes; j += 2) {
+		__m256i	q, cur, d, U, V, c, lv;
 
 		/* Four equal steps of each byte, truncated towards zero
 		 * as the portable version divides. */
-		cur = _mm256_setr_epi32(ub[j], ub[j], ub[j], ub[j],
-		    ub[j + 1], ub[j + 1], ub[j + 1], ub[j + 1]);
-		next = _mm256_setr_epi32(ub[j + 1], ub[j + 1], ub[j + 1],
-		    ub[j + 1], ub[j + 2], ub[j + 2], ub[j + 2], ub[j + 2]);
-		d = _mm256_sub_epi32(next, cur);
+		q = _mm256_castsi128_si256(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(ub + j)));
+		cur = _mm256_permutevar8x32_epi32(q, at0);
+		d = _mm256_sub_epi32(_mm256_permutevar8x32_epi32(q, at1), cur);
 		d = _mm256_srai_epi32(_mm256_add_epi32(d, _mm256_and_si256(
 		    _mm256_srai_epi32(d, 31), three)), 2);
 		U = _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
-		cur = _mm256_setr_epi32(vb[j], vb[j], vb[j], vb[j],
-		    vb[j + 1], vb[j + 1], vb[j + 1], vb[j + 1]);
-		next = _mm256_setr_epi32(vb[j + 1], vb[j + 1], vb[j + 1],
-		    vb[j + 1], vb[j + 2], vb[j + 2], vb[j + 2], vb[j + 2]);
-		d = _mm256_sub_epi32(next, cur);
+		q = _mm256_castsi128_si256(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(vb + j)));
+		cur = _mm256_permutevar8x32_epi32(q, at0);
+		d = _mm256_sub_epi32(_mm256_permutevar8x32_epi32(q, at1), cur);
 		d = _mm256_srai_epi32(_mm256_add_epi32(d, _mm256_and_si256(
 		    _mm256_srai_epi32(d, 31), three)), 2);
 		V = _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
 
-		c = tap8(pairs, vstride, U, V, 8);
+		c = tap8(pairs, vstride, U, V, 8, j + 1 < nbytes ? all : half);
 		/* The shade: -(sum of three all-ones masks). */
 		lv = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(
 		    _mm256_add_epi32(_mm256_cmpgt_epi32(c, t1),
@@ -228,10 +239,10 @@ warp_avx2(const unsigned char *base, const uint16_t *pairs, int stride,
 		lv = _mm256_or_si256(lv, _mm256_shuffle_epi32(lv, 0x4e));
 		lv = _mm256_or_si256(lv, _mm256_shuffle_epi32(lv, 0xb1));
 		row[j] = (unsigned char)_mm256_cvtsi256_si32(lv);
-		row[j + 1] = (unsigned char)_mm256_extract_epi32(lv, 4);
+		if (j + 1 < nbytes)
+			row[j + 1] = (unsigned char)_mm256_extract_epi32(lv, 4);
 	}
-	warp_portable(base, pairs, stride, ub + j, vb + j, nbytes - j, split,
-	    from, row + j);
+	(void)base;
 }
 
 __attribute__((target("avx2"))) static void

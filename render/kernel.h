@@ -37,8 +37,9 @@ typedef void	kernel_glyph_fn(const unsigned char *bits,
  * relative to base) running from (ub[j], vb[j]) towards (ub[j + 1],
  * vb[j + 1]) in four equal steps; each is shaded to one of four levels
  * (levels 1, 2 and 3 begin at coverage from[0], from[1], from[2]) and,
- * from source x split on, swapped to the other tone (level ^ 3). Packed two bits a pixel, first pixel highest, into
- * row[j].
+ * from source x split on, swapped to the other tone (level ^ 3).
+ * Packed two bits a pixel, first pixel highest, into row[j]. ub and vb
+ * are read up to entry nbytes + 2 (past the last byte's end, unused).
  */
 typedef void	kernel_warp_fn(const unsigned char *base,
 		    const uint16_t *pairs, int stride, const int *ub,
@@ -49,8 +50,10 @@ typedef void	kernel_warp_fn(const unsigned char *base,
  * One row of the warp's displacement field at n points: out[k] = base +
  * k * slope + node[c] + ((node[c + 1] - node[c]) * t >> 8), for c =
  * cell[k] in [0, KERNEL_NODES - 1) and t = weight[k] in [0, 256]; node
- * has KERNEL_NODES entries.
+ * has KERNEL_NODES entries. cell, weight and out have room for n rounded
+ * up to a multiple of KERNEL_ROUND (which out may be written to).
  */
+#define KERNEL_ROUND	8
 #define KERNEL_NODES	8
 typedef void	kernel_field_fn(const int *node, const int *cell,
 		    const int *weight, int n, int base, int slope, int *out);

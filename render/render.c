@@ -42,6 +42,9 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 #include <libdeflate.h>
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 #include "render/kernel.h"
 #include "render/render.h"
@@ -533,6 +536,20 @@ ink_grow(struct render *r, int x0, int y0, int x1, int y1)
 	if (y1 > r->ink_y1) r->ink_y1 = y1;
 }
 
+/*
+ * fix16: lrintf(f * 65536), without the call: the conversion rounds as
+ * lrintf does, to nearest, ties to even, in the default rounding mode.
+ */
+static inline int32_t
+fix16(float f)
+{
+#ifdef __SSE__
+	return _mm_cvtss_si32(_mm_set_ss(f * 65536));
+#else
+	return (int32_t)lrintf(f * 65536);
+#endif
+}
+
 /* floor_div: floor(a / b) for b > 0 and any sign of a. */
 static int64_t
 floor_div(int64_t a, int64_t b)
@@ -601,8 +618,8 @@ draw_glyph(struct render *r, const struct placed *p)
 		return;
 	ink_grow(r, x0, y0, x1, y1);
 
-	du = (int32_t)lrintf(i00 * 65536);
-	dv = (int32_t)lrintf(i10 * 65536);
+	du = fix16(i00);
+	dv = fix16(i10);
 	/* Sample positions are shifted half a pixel for bilinear taps. */
 	hu = g->w / 2.0f - 0.5f;
 	hv = g->h / 2.0f - 0.5f;
@@ -610,8 +627,8 @@ draw_glyph(struct render *r, const struct placed *p)
 	vmax = (g->h - 1) << 16;
 	for (y = y0; y < y1; y++) {
 		float	qx = x0 + 0.5f - p->cx, qy = y + 0.5f - p->cy;
-		int32_t	u = (int32_t)lrintf((i00 * qx + i01 * qy + hu) * 65536);
-		int32_t	v = (int32_t)lrintf((i10 * qx + i11 * qy + hv) * 65536);
+		int32_t	u = fix16(i00 * qx + i01 * qy + hu);
+		int32_t	v = fix16(i10 * qx + i11 * qy + hv);
 		int	lo = 0, hi = x1 - x0;
 		unsigned char *out = r->cov + (size_t)(y + r->pady) *
 		    r->covstride + x0 + r->padx;
@@ -1062,12 +1079,12 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->cov = calloc((size_t)r->covstride * (height + 2 * r->pady), 1);
 	r->covpairs = calloc((size_t)r->covstride * (height + 2 * r->pady), 2);
 	r->img = calloc(r->imgstride, (size_t)height);
-	r->wcol = calloc((size_t)width / 4 + 4, sizeof(int));
-	r->wcolt = calloc((size_t)width / 4 + 4, sizeof(int));
+	r->wcol = calloc((size_t)width / 4 + 2 + KERNEL_ROUND, sizeof(int));
+	r->wcolt = calloc((size_t)width / 4 + 2 + KERNEL_ROUND, sizeof(int));
 	r->wrow = calloc((size_t)height, sizeof(int));
 	r->wrowt = calloc((size_t)height, sizeof(int));
-	r->ub = calloc((size_t)width / 4 + 4, sizeof(int));
-	r->vb = calloc((size_t)width / 4 + 4, sizeof(int));
+	r->ub = calloc((size_t)width / 4 + 2 + KERNEL_ROUND, sizeof(int));
+	r->vb = calloc((size_t)width / 4 + 2 + KERNEL_ROUND, sizeof(int));
 	if ((r->deflater = libdeflate_alloc_compressor(PNG_DEFLATE_LEVEL)) != NULL) {
 		r->outcap = PNG_FRAMING + libdeflate_zlib_compress_bound(
 		    r->deflater, r->imgstride * height);
@@ -1087,7 +1104,8 @@ render_new(int width, int height, const char *font_path, char *err,
 		if ((k = (c * (LEVELS - 1) + 127) / 255) > 0)
 			r->from[k - 1] = c;
 	kernels_pick(&r->kern, 0);
-	warp_tables(r->wcol, r->wcolt, width / 4 + 4, 4, width, WARP_GX);
+	warp_tables(r->wcol, r->wcolt, width / 4 + 2 + KERNEL_ROUND, 4, width,
+	    WARP_GX);
 	warp_tables(r->wrow, r->wrowt, height, 1, height, WARP_GY);
 	palettes_make(r);
 	return r;
