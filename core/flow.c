@@ -73,7 +73,9 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		    store_del(h->ctx->store, prekey) == -1)
 			goto dberr;
 	}
-	if (store_put(h->ctx->store, key, answer, cfg->captcha_ttl) == -1)
+	/* The answer is on its way to Redis while the challenge is drawn;
+	 * nothing is served before Redis has taken it. */
+	if (store_put_send(h->ctx->store, key, answer, cfg->captcha_ttl) == -1)
 		goto dberr;
 	if (kind == CH_IMAGE)
 		rc = render_png(h->ctx->render, text, &body, &len);
@@ -82,6 +84,11 @@ captcha_serve(struct hreq *h, enum challenge kind)
 		    (lang->state == FIELD_OK ? strcmp(lang->val, "en") == 0 :
 		    cfg->lang == VC_LANG_EN) ? RENDER_LANG_EN : RENDER_LANG_ZH,
 		    &body, &len);
+	if (store_put_wait(h->ctx->store) == -1) {
+		if (rc == 0)
+			free(body);
+		goto dberr;
+	}
 	if (rc == -1) {
 		log_error("%s: %s failed", __func__, kind == CH_IMAGE ?
 		    "render" : "audio");

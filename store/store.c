@@ -968,23 +968,58 @@ not_primary(const redisReply *r)
 }
 
 /*
- * Runs one command on the current connection. NULL (no reply) drops the
- * connection; so does a reply that not_primary() recognises, which is
- * still returned to the caller.
+ * command_send: writes one command out on the current connection, so
+ * that Redis works on it while the caller goes on; command_wait then
+ * reads its reply. 0, or -1 with the connection dropped.
+ */
+static int
+command_send(struct store *st, int argc, const char **argv,
+    const size_t *lens)
+{
+	int	 done = 0;
+
+	if (redisAppendCommandArgv(st->c, argc, argv, lens) == REDIS_OK)
+		while (redisBufferWrite(st->c, &done) == REDIS_OK)
+			if (done)
+				return 0;
+	snprintf(st->err, sizeof(st->err), "redis: %s",
+	    st->c->err ? st->c->errstr : "cannot send");
+	disconnect(st);
+	return -1;
+}
+
+/*
+ * command_wait: the reply to the command sent last. NULL (no reply) drops
+ * the connection; so does a reply that not_primary() recognises, which
+ * is still returned to the caller.
  */
 static redisReply *
-command(struct store *st, int argc, const char **argv, const size_t *lens)
+command_wait(struct store *st)
 {
-	redisReply	*r;
+	void	*r = NULL;
 
-	r = redisCommandArgv(st->c, argc, argv, lens);
-	if (r == NULL) {
+	if (st->c == NULL) {
+		snprintf(st->err, sizeof(st->err), "redis: not connected");
+		return NULL;
+	}
+	if (redisGetReply(st->c, &r) != REDIS_OK || r == NULL) {
 		snprintf(st->err, sizeof(st->err), "redis: %s",
 		    st->c->err ? st->c->errstr : "no reply");
 		disconnect(st);
-	} else if (not_primary(r))
+		return NULL;
+	}
+	if (not_primary(r))
 		disconnect(st);
 	return r;
+}
+
+/* Runs one command on the current connection: command_send, command_wait. */
+static redisReply *
+command(struct store *st, int argc, const char **argv, const size_t *lens)
+{
+	if (command_send(st, argc, argv, lens) == -1)
+		return NULL;
+	return command_wait(st);
 }
 
 /*
@@ -1165,22 +1200,28 @@ run_long(struct store *st, int argc, const char **argv, int extra_ms)
 	return r;
 }
 
-/* Expects an integer or status reply; 0 or -1. */
-int
-run_simple(struct store *st, int argc, const char **argv, long long *out)
+/* simple: r, expected an integer or status reply; 0 or -1. Frees r. */
+static int
+simple(struct store *st, const char *what, redisReply *r, long long *out)
 {
-	redisReply	*r;
-	int		 rc = 0;
+	int	 rc = 0;
 
-	if ((r = run(st, argc, argv)) == NULL)
+	if (r == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_ERROR) {
-		refuse(st, argv[0], r);
+		refuse(st, what, r);
 		rc = -1;
 	} else if (out != NULL)
 		*out = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
 	freeReplyObject(r);
 	return rc;
+}
+
+/* Expects an integer or status reply; 0 or -1. */
+int
+run_simple(struct store *st, int argc, const char **argv, long long *out)
+{
+	return simple(st, argv[0], run(st, argc, argv), out);
 }
 
 int
@@ -1206,13 +1247,30 @@ store_writable(struct store *st)
 }
 
 int
-store_put(struct store *st, const char *key, const char *val, int ttl)
+store_put_send(struct store *st, const char *key, const char *val, int ttl)
 {
 	char		 t[16];
 	const char	*argv[] = { "SET", key, val, "EX", t };
 
 	snprintf(t, sizeof(t), "%d", ttl);
-	return failed(st, run_simple(st, 5, argv, NULL));
+	st->refused = 0;
+	if (connect_store(st) == -1)
+		return failed(st, -1);
+	return failed(st, command_send(st, 5, argv, NULL));
+}
+
+int
+store_put_wait(struct store *st)
+{
+	return failed(st, simple(st, "SET", command_wait(st), NULL));
+}
+
+int
+store_put(struct store *st, const char *key, const char *val, int ttl)
+{
+	if (store_put_send(st, key, val, ttl) == -1)
+		return -1;
+	return store_put_wait(st);
 }
 
 int

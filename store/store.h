@@ -80,7 +80,15 @@ const char	*store_strerror(const struct store *);
  * dropped, so the next call looks for the primary again).
  */
 int		 store_writable(struct store *);
-/* store_put: SET key val EX ttl. 0 or -1. */
+/*
+ * store_put: SET key val EX ttl. 0 or -1. In two halves, so that the
+ * caller works while Redis answers: store_put_send writes the command
+ * out, store_put_wait (to be called after a send that returned 0, before
+ * any other call) reads the reply. 0 or -1 each.
+ */
+int		 store_put_send(struct store *, const char *key,
+		    const char *val, int ttl);
+int		 store_put_wait(struct store *);
 int		 store_put(struct store *, const char *key, const char *val,
 		    int ttl);
 /* store_del: DEL key (missing is fine). 0 or -1. */

@@ -102,6 +102,24 @@ if start_vcoded prefork VCODE_IP_HOURLY_LIMIT=0 VCODE_WORKERS=3 VCODE_REDIS_TIME
 	flows "$P resumed (2):"
 	expect_eq "$P same workers" "$w0" "$(workers)"
 	check_ttls "$P every key has a TTL"
+
+	# The answer goes to Redis while the picture is drawn: a write Redis
+	# answers with an error must still be a DBERR, never a picture whose
+	# answer was not stored.
+	P="[redis refuses writes]"
+	rcli config set maxmemory-policy noeviction >/dev/null
+	rcli config set maxmemory 1 >/dev/null
+	for d in $DIALECTS; do
+		image "$d" "$(new_id)"
+		expect_code "$P $d image: 503 DBERR" "$d" 503 DB
+		expect_match "$P $d image: JSON, not a PNG" '^application/json' "$H_CTYPE"
+	done
+	http GET "/image_codes/$(new_id)/audio"
+	expect_code "$P audio: 503 DBERR" meiduo 503 DB
+	expect_match "$P audio: JSON, not a WAV" '^application/json' "$H_CTYPE"
+	rcli config set maxmemory 0 >/dev/null
+	flows "$P writes taken again:"
+	expect_eq "$P same workers" "$w0" "$(workers)"
 fi
 stop_vcoded
 
