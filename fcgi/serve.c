@@ -3,9 +3,10 @@
  * it between requests: SIGTERM and SIGINT stop it, SIGUSR1 reopens the
  * request log.
  */
+#include <sys/epoll.h>
+
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +37,35 @@ fcgx_write(void *arg, const void *buf, size_t len)
 	    (int)len ? 0 : -1;
 }
 
+/* What finish() reads of a body the request left unread: nginx's
+ * client_max_body_size in deploy/, and past what any route takes. */
+#define DRAIN_MAX	(64 * 1024)
+
 static volatile sig_atomic_t stopping, reopening;
+
+/*
+ * finish: ends the request. Once everything the web server sent has been
+ * read (its stdin to the end, reading at most DRAIN_MAX bytes more here),
+ * the connection is closed at once. Otherwise libfcgi closes it
+ * gracefully: shutdown, then wait up to 2 s for the server to close its
+ * end, so that unread bytes never turn the close into a reset that could
+ * lose the reply. The graceful close costs the worker a wait and a wake-up
+ * per request, which a request read to its end does not need.
+ */
+static void
+finish(FCGX_Request *rq)
+{
+	char	 buf[4096];
+	size_t	 drained = 0;
+	int	 n;
+
+	while (drained < DRAIN_MAX &&
+	    (n = FCGX_GetStr(buf, sizeof(buf), rq->in)) > 0)
+		drained += (size_t)n;
+	if (FCGX_HasSeenEOF(rq->in) == EOF && FCGX_GetError(rq->in) == 0)
+		(void)FCGX_Detach(rq);
+	FCGX_Finish_r(rq);
+}
 
 static void
 on_signal(int sig)
@@ -49,29 +78,31 @@ on_signal(int sig)
 
 /*
  * fcgi_serve: the worker loop. SIGTERM, SIGINT and SIGUSR1 are blocked
- * except while the worker waits in ppoll() for a connection: a worker
+ * except while the worker waits for a connection: a worker
  * told to stop finishes the request it has accepted, including one whose
  * parameters are still arriving, and stops only between requests; the
  * request log is reopened between requests too, so no line is split
  * between two files. The caller keeps SIGUSR1 blocked until here: a
  * worker signalled before its handler is set would otherwise die of it.
  * After max_requests requests (0: no limit) the worker ends, 0, for the
- * master to replace. The listening socket is non-blocking, so a
- * connection another worker took first sends this one back to ppoll().
+ * master to replace. The workers wait through epoll with EPOLLEXCLUSIVE,
+ * so that a connection wakes one idle worker, not all of them; the
+ * listening socket is non-blocking, so a connection another worker took
+ * first sends this one back to waiting.
  */
 int
 fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 {
 	struct vc_ctx		*ctx;
 	struct sigaction	 sa;
-	struct pollfd		 pfd;
+	struct epoll_event	 ev;
 	sigset_t		 block, waiting;
 	FCGX_Request		 rq;
 	struct io		 io;
 	char			 err[VC_ERR_MAX];
 	unsigned		 fails = 0;
 	long			 served = 0;
-	int			 fl, rc, status = 1;
+	int			 fl, rc, ep = -1, status = 1;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -108,6 +139,13 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 		    strerror(errno));
 		goto out;
 	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
+		log_error("%s: epoll: %s", __func__, strerror(errno));
+		goto out;
+	}
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("%s: libfcgi initialisation failed", __func__);
@@ -117,15 +155,13 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 	io.read = fcgx_read;
 	io.write = fcgx_write;
 	io.arg = &rq;
-	pfd.fd = listen_fd;
-	pfd.events = POLLIN;
 	log_debug("worker ready");
 	while (!stopping) {
 		if (reopening) {
 			reopening = 0;
 			access_log_reopen();
 		}
-		if (ppoll(&pfd, 1, NULL, &waiting) == -1) {
+		if (epoll_pwait(ep, &ev, 1, -1, &waiting) == -1) {
 			if (errno != EINTR && ++fails % 100 == 1)
 				log_warn("%s: poll failed: %s", __func__,
 				    strerror(errno));
@@ -148,7 +184,7 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 		}
 		fails = 0;
 		fcgi_request(ctx, &io);
-		FCGX_Finish_r(&rq);
+		finish(&rq);
 		vc_log_tick();
 		if (max_requests > 0 && ++served >= max_requests) {
 			log_debug("worker served %ld requests: recycled",
@@ -161,6 +197,8 @@ fcgi_serve(const struct vc_config *cfg, int listen_fd, int max_requests)
 	if (stopping)
 		log_debug("worker stopped");
 out:
+	if (ep != -1)
+		close(ep);
 	access_log_close();
 	ctx_free(ctx);
 	/* The master ends its children with _exit: no atexit. */
