@@ -185,6 +185,29 @@ glyph_avx2(const unsigned char *bits, const uint16_t *pairs, int gw,
 	(void)bits;
 }
 
+/*
+ * steps8: the positions of two packed bytes' eight pixels along one
+ * axis, from the field at the bytes' ends (e[0] to e[2]; e[3] is read and
+ * unused): four equal steps each, truncated towards zero as the portable
+ * version divides.
+ */
+__attribute__((target("avx2"))) static inline __m256i
+steps8(const int *e)
+{
+	const __m256i	lane = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3);
+	const __m256i	at0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+	const __m256i	at1 = _mm256_setr_epi32(1, 1, 1, 1, 2, 2, 2, 2);
+	__m256i		q, cur, d;
+
+	q = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)
+	    (const void *)e));
+	cur = _mm256_permutevar8x32_epi32(q, at0);
+	d = _mm256_sub_epi32(_mm256_permutevar8x32_epi32(q, at1), cur);
+	d = _mm256_srai_epi32(_mm256_add_epi32(d, _mm256_and_si256(
+	    _mm256_srai_epi32(d, 31), _mm256_set1_epi32(3))), 2);
+	return _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
+}
+
 /* Two packed bytes, eight pixels, at a time: lanes 0-3 are byte j's
  * pixels, lanes 4-7 byte j + 1's (off for an odd last byte, whose ub and
  * vb still have an entry after theirs: kernel.h). */
@@ -193,7 +216,6 @@ warp_avx2(const unsigned char *base, const uint16_t *pairs, int stride,
     const int *ub, const int *vb, int nbytes, int split, const int *from,
     unsigned char *row)
 {
-	const __m256i	lane = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3);
 	const __m256i	shifts = _mm256_setr_epi32(6, 4, 2, 0, 6, 4, 2, 0);
 	const __m256i	vstride = _mm256_set1_epi32(stride);
 	const __m256i	t1 = _mm256_set1_epi32(from[0] - 1);
@@ -203,30 +225,13 @@ warp_avx2(const unsigned char *base, const uint16_t *pairs, int stride,
 	const __m256i	sp = _mm256_set1_epi32(split - 1);
 	const __m256i	all = _mm256_set1_epi32(-1);
 	const __m256i	half = _mm256_setr_epi32(-1, -1, -1, -1, 0, 0, 0, 0);
-	/* Byte j's start and end, byte j + 1's, from entries j to j + 3. */
-	const __m256i	at0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-	const __m256i	at1 = _mm256_setr_epi32(1, 1, 1, 1, 2, 2, 2, 2);
 	int		j;
 
 	for (j = 0; j < nbytes; j += 2) {
-		__m256i	q, cur, d, U, V, c, lv;
+		__m256i	U, V, c, lv;
 
-		/* Four equal steps of each byte, truncated towards zero
-		 * as the portable version divides. */
-		q = _mm256_castsi128_si256(_mm_loadu_si128(
-		    (const __m128i *)(const void *)(ub + j)));
-		cur = _mm256_permutevar8x32_epi32(q, at0);
-		d = _mm256_sub_epi32(_mm256_permutevar8x32_epi32(q, at1), cur);
-		d = _mm256_srai_epi32(_mm256_add_epi32(d, _mm256_and_si256(
-		    _mm256_srai_epi32(d, 31), three)), 2);
-		U = _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
-		q = _mm256_castsi128_si256(_mm_loadu_si128(
-		    (const __m128i *)(const void *)(vb + j)));
-		cur = _mm256_permutevar8x32_epi32(q, at0);
-		d = _mm256_sub_epi32(_mm256_permutevar8x32_epi32(q, at1), cur);
-		d = _mm256_srai_epi32(_mm256_add_epi32(d, _mm256_and_si256(
-		    _mm256_srai_epi32(d, 31), three)), 2);
-		V = _mm256_add_epi32(cur, _mm256_mullo_epi32(lane, d));
+		U = steps8(ub + j);
+		V = steps8(vb + j);
 
 		c = tap8(pairs, vstride, U, V, 8, j + 1 < nbytes ? all : half);
 		/* The shade: -(sum of three all-ones masks). */

@@ -195,20 +195,10 @@ stop_seed() {
 	rm -f "$T/seed.sock"
 }
 
-# seed_answers TAG: SMS_IDS captcha answers in Redis, ids ls-TAG-K, the
-# answer of K spelled as sms.lua's answer() spells it (loadtest.sh's
-# seed()).
+# seed_answers TAG: SMS_IDS captcha answers in Redis (answers_pipe).
 seed_answers() {
-	awk -v tag="$1" -v n="$SMS_IDS" -v ttl=$((SECS + 300)) 'BEGIN {
-		cs = "369ACDEFHKLMNPRTUVW"
-		for (k = 0; k < n; k++) {
-			a = ""; m = k
-			for (i = 0; i < 4; i++) {
-				a = a substr(cs, m % 19 + 1, 1); m = int(m / 19)
-			}
-			printf "SET img_ls-%s-%d %s EX %d\r\n", tag, k, a, ttl
-		}
-	}' | timeout 120 redis-cli -s "$REDIS_SOCK" --pipe >"$T/seed.out" 2>&1 ||
+	answers_pipe "$1" "$SMS_IDS" $((SECS + 300)) |
+	    timeout 120 redis-cli -s "$REDIS_SOCK" --pipe >"$T/seed.out" 2>&1 ||
 	    { echo "bench: seeding captcha answers failed: $(tail -n 2 "$T/seed.out")" >&2; return 1; }
 }
 

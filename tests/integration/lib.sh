@@ -414,6 +414,23 @@ start_nginx() {
 	it_bail "nginx did not start (see nginx-start.log)"
 }
 
+# answers_pipe TAG N TTL: N captcha answers as redis-cli --pipe input
+# (SET img_ls-TAG-K ANSWER EX TTL), the answer of K spelled as
+# tests/load/sms.lua's answer() spells it, so that a load that cannot
+# read pictures can still pass the captcha (make loadtest, make bench).
+answers_pipe() {
+	awk -v tag="$1" -v n="$2" -v ttl="$3" 'BEGIN {
+		cs = "369ACDEFHKLMNPRTUVW"
+		for (k = 0; k < n; k++) {
+			a = ""; m = k
+			for (i = 0; i < 4; i++) {
+				a = a substr(cs, m % 19 + 1, 1); m = int(m / 19)
+			}
+			printf "SET img_ls-%s-%d %s EX %d\r\n", tag, k, a, ttl
+		}
+	}'
+}
+
 # ---- apache ---------------------------------------------------------------
 
 # start_apache SNIPPET: Debian's apache2 as an unprivileged instance of its

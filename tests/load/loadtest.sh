@@ -160,19 +160,11 @@ rss_check() {
 
 # ---- the load -------------------------------------------------------------------
 
-# seed TAG: NIDS captcha answers in Redis, ids ls-TAG-K, the answer of K
-# spelled as sms.lua's answer() spells it.
+# seed TAG: NIDS captcha answers in Redis (answers_pipe).
 seed() {
-	awk -v tag="$1" -v n="$NIDS" -v ttl=$((PHASE + 300)) 'BEGIN {
-		cs = "369ACDEFHKLMNPRTUVW"
-		for (k = 0; k < n; k++) {
-			a = ""; m = k
-			for (i = 0; i < 4; i++) {
-				a = a substr(cs, m % 19 + 1, 1); m = int(m / 19)
-			}
-			printf "SET img_ls-%s-%d %s EX %d\r\n", tag, k, a, ttl
-		}
-	}' | timeout 300 redis-cli $LCLI_ARGS --pipe >"$T/seed.out" 2>&1 ||
+	# shellcheck disable=SC2086
+	answers_pipe "$1" "$NIDS" $((PHASE + 300)) |
+	    timeout 300 redis-cli $LCLI_ARGS --pipe >"$T/seed.out" 2>&1 ||
 	    it_bail "seeding captcha answers failed: $(tail -n 2 "$T/seed.out")"
 }
 
