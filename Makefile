@@ -1,7 +1,7 @@
 # vcode — plain GNU make, libraries found with pkg-config.
 
 CC	?= cc
-PKGS	 = fcgi hiredis libpng libdeflate jansson libcurl freetype2 libcrypto
+PKGS	 = fcgi hiredis libpng libisal zlib jansson libcurl freetype2 libcrypto
 CFLAGS	?= -O2 -g
 # What the build needs whatever CFLAGS or CPPFLAGS are given on the command
 # line (make CFLAGS='-O0 -g' keeps the include paths and the warnings).

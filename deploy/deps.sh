@@ -14,7 +14,7 @@
 # redis-sentinel (loadtest's Sentinel phase), and the seed's captcha view
 # that make bench measures vcode against (tests/bench/seed_flask.py):
 # python3-flask, python3-pil, python3-redis under gunicorn.
-PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev libdeflate-dev
+PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev libisal-dev zlib1g-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
 if [ "${1:-}" = test ]; then

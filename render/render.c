@@ -19,8 +19,9 @@
  *      foreground, with the shades swapped from one gap between glyphs on
  *      (two tones: what defeats off-the-shelf OCR at no cost to people);
  *      a few dots are sprinkled on;
- *   5. the shades are packed 2 bits a pixel, compressed by libdeflate and
- *      framed as an indexed PNG, into a buffer kept by the renderer.
+ *   5. the shades are packed 2 bits a pixel, compressed by ISA-L's igzip
+ *      (with Huffman codes made once per renderer from images of its own)
+ *      and framed as an indexed PNG, into a buffer kept by the renderer.
  *
  * Everything that does not change per image (faces, glyph rasters and
  * outlines of their ink, palettes, warp interpolation tables, scratch
@@ -41,7 +42,8 @@
 
 #include <ft2build.h>
 #include FT_FREETYPE_H
-#include <libdeflate.h>
+#include <isa-l/igzip_lib.h>
+#include <zlib.h>
 #ifdef __SSE__
 #include <xmmintrin.h>
 #endif
@@ -106,14 +108,22 @@ _Static_assert(WARP_GX <= KERNEL_NODES, "the field's nodes fit a kernel's");
 #define PALETTES		256	/* colour pairs made at start-up */
 #define CONTRAST_MIN		7.0	/* WCAG "AAA" luminance contrast */
 /*
- * Chosen by measurement at 120x40 (README, "Speed"): for these 1.2 KB
- * images libdeflate's level 1 takes 11.6 us and gives 531 bytes where
- * zlib's best setting (level 9, Z_RLE, memLevel 5) took 18.7 us for 572;
- * its higher levels save under 30 bytes for up to twice the time. PNG
- * filters only add bytes to 2-bit indices: every row is filter 0.
+ * Chosen by measurement at 120x40 (README, "Speed"), deflating the rows of
+ * 300 captchas: ISA-L's level 0 with Huffman codes made from this
+ * renderer's own images took 2.6 us an image for 575 bytes, where
+ * libdeflate's fastest level took 11.5 us for 531 and zlib's best setting
+ * (level 9, Z_RLE, memLevel 5) 18.7 us for 572: on 1.2 KB the others
+ * spend most of their time building a Huffman code per image. HUFF_SAMPLES
+ * images drawn at start-up (the renderer's size, HUFF_SEED) give the
+ * code; every symbol gets one, so any image can be written. PNG filters
+ * only add bytes to 2-bit indices: every row is filter 0.
  */
-#define PNG_DEFLATE_LEVEL	1
+#define PNG_DEFLATE_LEVEL	0
 #define PNG_FRAMING		(8 + 25 + 12 + 3 * LEVELS + 12 + 12)
+#define HUFF_SAMPLES		16
+#define HUFF_SEED		0x5eed
+/* What any image may take deflated: ISA-L's stored blocks at worst. */
+#define DEFLATE_BOUND(n)	((n) + (n) / 8 + 1024)
 
 struct glyph {
 	uint32_t	 cp;		/* code point or NOTDEF_KEY */
@@ -161,7 +171,8 @@ struct render {
 	/* Packed PNG rows, each after its filter byte (0). */
 	unsigned char	*img;
 	size_t		 rowbytes, imgstride;
-	struct libdeflate_compressor *deflater;
+	struct isal_hufftables *huff;	/* made by huff_make */
+	struct isal_zstream *zs;
 	unsigned char	*out;		/* PNG being written */
 	size_t		 outlen, outcap;
 	/* Bounding box of this image's ink in cov, image coordinates. */
@@ -895,7 +906,7 @@ png_chunk(unsigned char *p, const char *type, size_t n)
 {
 	put32(p, (uint32_t)n);
 	memcpy(p + 4, type, 4);
-	put32(p + 8 + n, libdeflate_crc32(0, p + 4, n + 4));
+	put32(p + 8 + n, (uint32_t)crc32(0, p + 4, (uInt)(n + 4)));
 	return p + 12 + n;
 }
 
@@ -921,15 +932,86 @@ encode(struct render *r, const unsigned char *pal)
 	p = png_chunk(p, "IHDR", 13);
 	memcpy(p + 8, pal, 3 * LEVELS);
 	p = png_chunk(p, "PLTE", 3 * LEVELS);
-	n = libdeflate_zlib_compress(r->deflater, r->img,
-	    r->imgstride * r->height, p + 8,
-	    r->outcap - (size_t)(p - r->out) - 24);
-	if (n == 0)
+	isal_deflate_stateless_init(r->zs);
+	r->zs->level = PNG_DEFLATE_LEVEL;
+	r->zs->gzip_flag = IGZIP_ZLIB;
+	r->zs->hufftables = r->huff;
+	r->zs->end_of_stream = 1;
+	r->zs->flush = NO_FLUSH;
+	r->zs->next_in = r->img;
+	r->zs->avail_in = (uint32_t)(r->imgstride * r->height);
+	r->zs->next_out = p + 8;
+	r->zs->avail_out = (uint32_t)(r->outcap - (size_t)(p - r->out) - 24);
+	if (isal_deflate_stateless(r->zs) != COMP_OK)
 		return -1;
+	n = r->zs->total_out;
 	p = png_chunk(p, "IDAT", n);
 	p = png_chunk(p, "IEND", 0);
 	r->outlen = (size_t)(p - r->out);
 	return 0;
+}
+
+/* ---- One image. ---- */
+
+/* draw: text's pixels, packed, into r->img (steps 1 to 4). 0 or -1. */
+static int
+draw(struct render *r, const char *text)
+{
+	uint32_t	cps[RENDER_CHARS_MAX];
+	struct placed	p[RENDER_CHARS_MAX];
+	int		n, i;
+
+	if ((n = utf8_decode(text, cps, RENDER_CHARS_MAX)) <= 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((p[i].g = glyph_pick(r, cps[i], &r->spare[i])) == NULL)
+			return -1;
+		p[i].symbol = is_symbol(cps[i]);
+		p[i].op = cps[i] == '+' || cps[i] == '-';
+	}
+	layout(r, p, n);
+
+	memset(r->cov, 0, (size_t)r->covstride * (r->height + 2 * r->pady));
+	r->ink_x0 = r->ink_y0 = INT32_MAX;
+	r->ink_x1 = r->ink_y1 = 0;
+	for (i = 0; i < n; i++)
+		draw_glyph(r, &p[i]);
+	split_pick(r, p, n);
+	if (r->kern.pairs != NULL)
+		r->kern.pairs(r->cov, r->covstride, (size_t)r->covstride *
+		    (r->height + 2 * r->pady - 1), r->covpairs);
+	warp_pack(r);
+	return 0;
+}
+
+/*
+ * huff_make: the Huffman code of this renderer's PNGs, from the rows of
+ * HUFF_SAMPLES images of its own size drawn from HUFF_SEED; the random
+ * state is put back after. 0 or -1.
+ */
+static int
+huff_make(struct render *r)
+{
+	static const char *const texts[] = {
+		"ACDE", "FHKL", "MNPR", "TUVW", "XY34", "6793", "7+4=?", "K9Q2",
+	};
+	struct isal_huff_histogram	*hist;
+	uint64_t			 saved = r->rng;
+	int				 i, rc = 0;
+
+	if ((hist = calloc(1, sizeof(*hist))) == NULL)
+		return -1;
+	r->rng = HUFF_SEED;
+	for (i = 0; i < HUFF_SAMPLES && rc == 0; i++)
+		if ((rc = draw(r, texts[i % (sizeof(texts) /
+		    sizeof(texts[0]))])) == 0)
+			isal_update_histogram(r->img, (int)(r->imgstride *
+			    r->height), hist);
+	r->rng = saved;
+	if (rc == 0 && isal_create_hufftables(r->huff, hist) != 0)
+		rc = -1;
+	free(hist);
+	return rc;
 }
 
 /* ---- Public API. ---- */
@@ -1085,16 +1167,15 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->wrowt = calloc((size_t)height, sizeof(int));
 	r->ub = calloc((size_t)width / 4 + 2 + KERNEL_ROUND, sizeof(int));
 	r->vb = calloc((size_t)width / 4 + 2 + KERNEL_ROUND, sizeof(int));
-	if ((r->deflater = libdeflate_alloc_compressor(PNG_DEFLATE_LEVEL)) != NULL) {
-		r->outcap = PNG_FRAMING + libdeflate_zlib_compress_bound(
-		    r->deflater, r->imgstride * height);
-		r->out = malloc(r->outcap);
-	}
+	r->huff = calloc(1, sizeof(*r->huff));
+	r->zs = calloc(1, sizeof(*r->zs));
+	r->outcap = PNG_FRAMING + DEFLATE_BOUND(r->imgstride * height);
+	r->out = malloc(r->outcap);
 	if (r->cache == NULL || r->cov == NULL || r->covpairs == NULL ||
 	    r->img == NULL ||
 	    r->wcol == NULL || r->wcolt == NULL || r->wrow == NULL ||
 	    r->wrowt == NULL || r->ub == NULL || r->vb == NULL ||
-	    r->deflater == NULL || r->out == NULL) {
+	    r->huff == NULL || r->zs == NULL || r->out == NULL) {
 		render_errf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1108,6 +1189,10 @@ render_new(int width, int height, const char *font_path, char *err,
 	    WARP_GX);
 	warp_tables(r->wrow, r->wrowt, height, 1, height, WARP_GY);
 	palettes_make(r);
+	if (huff_make(r) == -1) {
+		render_errf(err, errlen, "cannot make the PNG's Huffman code");
+		goto fail;
+	}
 	return r;
 fail:
 	render_free(r);
@@ -1177,8 +1262,8 @@ render_free(struct render *r)
 	free(r->wrowt);
 	free(r->ub);
 	free(r->vb);
-	if (r->deflater != NULL)
-		libdeflate_free_compressor(r->deflater);
+	free(r->huff);
+	free(r->zs);
 	free(r->out);
 	free(r->font_path);
 	free(r);
@@ -1188,33 +1273,10 @@ int
 render_png(struct render *r, const char *text, unsigned char **png,
     size_t *len)
 {
-	uint32_t	cps[RENDER_CHARS_MAX];
-	struct placed	p[RENDER_CHARS_MAX];
-	int		n, i;
-
 	if (r == NULL || text == NULL || png == NULL || len == NULL)
 		return -1;
-	if ((n = utf8_decode(text, cps, RENDER_CHARS_MAX)) <= 0)
+	if (draw(r, text) == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((p[i].g = glyph_pick(r, cps[i], &r->spare[i])) == NULL)
-			return -1;
-		p[i].symbol = is_symbol(cps[i]);
-		p[i].op = cps[i] == '+' || cps[i] == '-';
-	}
-	layout(r, p, n);
-
-	memset(r->cov, 0, (size_t)r->covstride * (r->height + 2 * r->pady));
-	r->ink_x0 = r->ink_y0 = INT32_MAX;
-	r->ink_x1 = r->ink_y1 = 0;
-	for (i = 0; i < n; i++)
-		draw_glyph(r, &p[i]);
-	split_pick(r, p, n);
-	if (r->kern.pairs != NULL)
-		r->kern.pairs(r->cov, r->covstride, (size_t)r->covstride *
-		    (r->height + 2 * r->pady - 1), r->covpairs);
-	warp_pack(r);
-
 	if (encode(r, r->palettes[rnd_below(&r->rng, PALETTES)]) == -1)
 		return -1;
 	if ((*png = malloc(r->outlen)) == NULL)
