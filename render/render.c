@@ -114,9 +114,11 @@ _Static_assert(WARP_GX <= KERNEL_NODES, "the field's nodes fit a kernel's");
  * libdeflate's fastest level took 11.5 us for 531 and zlib's best setting
  * (level 9, Z_RLE, memLevel 5) 18.7 us for 572: on 1.2 KB the others
  * spend most of their time building a Huffman code per image. HUFF_SAMPLES
- * images drawn at start-up (the renderer's size, HUFF_SEED) give the
- * code; every symbol gets one, so any image can be written. PNG filters
- * only add bytes to 2-bit indices: every row is filter 0.
+ * images drawn by render_prewarm (the renderer's size, HUFF_SEED) give
+ * the code; every symbol gets one, so any image can be written. Until
+ * then (a CGI process, which draws one image) ISA-L's general code serves:
+ * 786 bytes. PNG filters only add bytes to 2-bit indices: every row is
+ * filter 0.
  */
 #define PNG_DEFLATE_LEVEL	0
 #define PNG_FRAMING		(8 + 25 + 12 + 3 * LEVELS + 12 + 12)
@@ -172,6 +174,7 @@ struct render {
 	unsigned char	*img;
 	size_t		 rowbytes, imgstride;
 	struct isal_hufftables *huff;	/* made by huff_make */
+	int		 huff_made;	/* else ISA-L's general code */
 	struct isal_zstream *zs;
 	unsigned char	*out;		/* PNG being written */
 	size_t		 outlen, outcap;
@@ -935,7 +938,8 @@ encode(struct render *r, const unsigned char *pal)
 	isal_deflate_stateless_init(r->zs);
 	r->zs->level = PNG_DEFLATE_LEVEL;
 	r->zs->gzip_flag = IGZIP_ZLIB;
-	r->zs->hufftables = r->huff;
+	if (r->huff_made)
+		r->zs->hufftables = r->huff;
 	r->zs->end_of_stream = 1;
 	r->zs->flush = NO_FLUSH;
 	r->zs->next_in = r->img;
@@ -1010,6 +1014,7 @@ huff_make(struct render *r)
 	r->rng = saved;
 	if (rc == 0 && isal_create_hufftables(r->huff, hist) != 0)
 		rc = -1;
+	r->huff_made = rc == 0;
 	free(hist);
 	return rc;
 }
@@ -1189,10 +1194,6 @@ render_new(int width, int height, const char *font_path, char *err,
 	    WARP_GX);
 	warp_tables(r->wrow, r->wrowt, height, 1, height, WARP_GY);
 	palettes_make(r);
-	if (huff_make(r) == -1) {
-		render_errf(err, errlen, "cannot make the PNG's Huffman code");
-		goto fail;
-	}
 	return r;
 fail:
 	render_free(r);
@@ -1229,6 +1230,10 @@ render_prewarm(struct render *r, char *err, size_t errlen)
 				render_errf(err, errlen, "out of memory");
 				return -1;
 			}
+	if (huff_make(r) == -1) {
+		render_errf(err, errlen, "cannot make the PNG's Huffman code");
+		return -1;
+	}
 	return 0;
 }
 

@@ -44,8 +44,10 @@ int		 render_check(struct render *, const char *alphabet,
 		    char *err, size_t errlen);
 /*
  * render_prewarm: rasterises printable ASCII in every face now rather
- * than on first use, for a long-lived worker whose first requests should
- * cost what the later ones do. 0, or -1 with err (out of memory).
+ * than on first use, and makes the PNGs' Huffman code from sample images
+ * of the renderer's own (smaller PNGs than the general code that serves
+ * until then), for a long-lived worker whose first requests should cost
+ * what the later ones do. 0, or -1 with err (out of memory).
  */
 int		 render_prewarm(struct render *, char *err, size_t errlen);
 /* render_free: releases everything; accepts NULL. */

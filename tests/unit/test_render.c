@@ -367,6 +367,46 @@ test_kernels_agree(void **state)
 	}
 }
 
+/*
+ * render_prewarm makes the PNGs' Huffman code from images of the
+ * renderer's own: the same pixels in fewer bytes than ISA-L's general
+ * code, which serves a renderer never prewarmed (a CGI process).
+ */
+static void
+test_huffman(void **state)
+{
+	static const char	*texts[] = { "ACDE", "7+4=?", "KMNP", "XY34" };
+	struct render		*cold, *warm;
+	struct decoded		 a, b;
+	size_t			 la, lb, ca = 0, cb = 0, i;
+	char			 err[VC_ERR_MAX] = "";
+
+	(void)state;
+	cold = new_or_fail(120, 40, NULL);
+	warm = new_or_fail(120, 40, NULL);
+	if (render_prewarm(warm, err, sizeof(err)) != 0)
+		fail_msg("render_prewarm: expected 0, saw -1: %s", err);
+	for (i = 0; i < 200; i++) {
+		render_seed(cold, i);
+		render_seed(warm, i);
+		render_or_fail(cold, texts[i % 4], &a, &la);
+		render_or_fail(warm, texts[i % 4], &b, &lb);
+		if (memcmp(a.rgb, b.rgb, (size_t)a.width * a.height * 3) != 0)
+			fail_msg("image %zu: the two codes gave other pixels", i);
+		free(a.rgb);
+		free(b.rgb);
+		ca += la;
+		cb += lb;
+	}
+	print_message("huffman: 200 images, %zu bytes with the general code, "
+	    "%zu with the renderer's own\n", ca, cb);
+	if (cb >= ca * 9 / 10)
+		fail_msg("the renderer's own code: expected under 90%% of the "
+		    "general code's %zu bytes, saw %zu", ca, cb);
+	render_free(cold);
+	render_free(warm);
+}
+
 /* 1..12 characters draw; 0, 13 and broken UTF-8 are refused. */
 static void
 test_lengths(void **state)
@@ -891,6 +931,7 @@ main(void)
 		cmocka_unit_test(test_sheet),
 		cmocka_unit_test(test_pixels),
 		cmocka_unit_test(test_kernels_agree),
+		cmocka_unit_test(test_huffman),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
