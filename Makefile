@@ -52,7 +52,7 @@ VCODED_OBJS = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c)) $(SMSD_OBJS)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all run stop test unit valgrind integration bench benchfcgi attack fraudsim deps \
+.PHONY: all run stop test unit valgrind integration bench benchfcgi benchdeflate attack fraudsim deps \
 	clean pkgcheck fuzz fuzzers install uninstall testdeps loadtest
 all: $(B)/vcoded $(B)/vcode-smsd $(B)/vcode-render
 
@@ -121,8 +121,21 @@ valgrind: all $(UNIT_BINS)
 
 bench: deps all $(B)/tests/nothing
 	@sh deploy/deps.sh load
+	@$(MAKE) -s $(B)/tests/deflate
 	@VCODED=$(CURDIR)/$(B)/vcoded NOTHING=$(CURDIR)/$(B)/tests/nothing \
-	    sh tests/bench/bench.sh
+	    DEFLATE=$(CURDIR)/$(B)/tests/deflate sh tests/bench/bench.sh
+
+# The captcha PNG's deflate four ways on the rows of 300 captchas
+# (tests/bench/deflate.c; libdeflate, for the comparison, from deps.sh load).
+benchdeflate: deps all
+	@sh deploy/deps.sh load
+	@$(MAKE) -s $(B)/tests/deflate
+	@d=$$(mktemp -d) && $(B)/vcode-render -n 300 -o "$$d" >/dev/null && \
+	    $(B)/tests/deflate "$$d"; rc=$$?; rm -rf "$$d"; exit $$rc
+
+$(B)/tests/deflate: tests/bench/deflate.c | pkgcheck
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpng -lz -ldeflate -lisal
 
 # make bench's first figures alone: vcoded's captcha, audio and SMS routes
 # against a FastCGI responder that does nothing and against the seed's

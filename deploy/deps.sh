@@ -13,7 +13,8 @@
 # deps.sh load: what make loadtest and make bench add, wrk (the load),
 # redis-sentinel (loadtest's Sentinel phase), and the seed's captcha view
 # that make bench measures vcode against (tests/bench/seed_flask.py):
-# python3-flask, python3-pil, python3-redis under gunicorn.
+# python3-flask, python3-pil, python3-redis under gunicorn; libdeflate-dev
+# (make bench's deflate comparison, tests/bench/deflate.c).
 PKGS="build-essential pkg-config libfcgi-dev libhiredis-dev libpng-dev libisal-dev zlib1g-dev
 libjansson-dev libcurl4-openssl-dev libfreetype-dev libssl-dev libcmocka-dev
 fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-wqy-microhei redis-server redis-tools nginx-light spawn-fcgi curl jq python3"
@@ -23,7 +24,7 @@ if [ "${1:-}" = test ]; then
 	# A machine's own Node.js (not Debian's) is used as it is.
 	command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 fi
-[ "${1:-}" = load ] && PKGS="$PKGS wrk redis-sentinel python3-flask python3-pil
+[ "${1:-}" = load ] && PKGS="$PKGS wrk redis-sentinel libdeflate-dev python3-flask python3-pil
     python3-redis gunicorn"
 missing=""
 for p in $PKGS; do

@@ -52,6 +52,12 @@ echo "$out" | awk '
 portable=$("$bin" --portable --bench "$n" ${2:+-c "$2"}) ||
     { echo "bench: vcode-render --portable failed" >&2; exit 1; }
 echo "portable inner loops: $(echo "$portable" | tail -n 1)"
+# The PNG's deflate four ways on 300 captchas' rows (tests/bench/deflate.c).
+if [ -n "${DEFLATE:-}" ] && [ -x "$DEFLATE" ]; then
+	d=$(mktemp -d) && "$bin" -n 300 -o "$d" >/dev/null && "$DEFLATE" "$d" ||
+	    echo "bench: the deflate comparison failed"
+	rm -rf "$d"
+fi
 # What a request costs on CGI hosting (a new process each time).
 if command -v python3 >/dev/null && command -v redis-server >/dev/null; then
 	python3 "$here/tests/bench/cgi.py" "$here/build/vcoded" 200 ||
