@@ -799,6 +799,14 @@ try_send() {
 	sms "$1" "$2" "$ANSWER" "$id"
 }
 
+# try_new VAR DIALECT: try_send to a new mobile, which is kept in VAR and
+# in USED (the values logs_clean looks for in the logs).
+try_new() {
+	printf -v "$1" %s "$(new_mobile)"
+	USED+=("${!1}")
+	try_send "$2" "${!1}"
+}
+
 # send_ok DIALECT MOBILE: try_send; 0 when the reply is OK.
 send_ok() {
 	try_send "$1" "$2" || return 1

@@ -112,9 +112,7 @@ kept() {
 # sets M.
 one() {
 	set_mode "$3"
-	M=$(new_mobile)
-	USED+=("$M")
-	try_send "$D" "$M"
+	try_new M "$D"
 	set_mode ok
 }
 
@@ -125,9 +123,7 @@ for prov in aliyun tencent; do
 	genv "$prov"
 	if restart "${PENV[@]}"; then
 		for d in $DIALECTS; do
-			m=$(new_mobile)
-			USED+=("$m")
-			try_send "$d" "$m"
+			try_new m "$d"
 			sent_ok "$P ok $d" "$prov" "$d" "$m"
 		done
 
@@ -181,9 +177,7 @@ for prov in aliyun tencent; do
 		# -- the stand-in down: nothing sent, rolled back
 		fake_stop
 		D=${DL[2]}
-		M=$(new_mobile)
-		USED+=("$M")
-		try_send "$D" "$M"
+		try_new M "$D"
 		failed "$P stand-in down $D" "$prov" "$D" "$M" "$prov: .*onnect"
 		fake_start
 	fi
@@ -193,9 +187,7 @@ for prov in aliyun tencent; do
 	genv "$prov" wrong
 	if restart "${PENV[@]}"; then
 		D=${DL[0]}
-		M=$(new_mobile)
-		USED+=("$M")
-		try_send "$D" "$M"
+		try_new M "$D"
 		if [ "$prov" = aliyun ]; then why="Code 'SignatureDoesNotMatch'"; else why="Error 'AuthFailure.SignatureFailure'"; fi
 		failed "$P wrong secret $D" "$prov" "$D" "$M" "$why"
 		expect_eq "$P wrong secret: the stand-in refused it for the signature" \

@@ -92,9 +92,7 @@ for prov in ccp webhook; do
 	if restart "${PENV[@]}"; then
 		# -- ok: each dialect
 		for d in $DIALECTS; do
-			m=$(new_mobile)
-			USED+=("$m")
-			try_send "$d" "$m"
+			try_new m "$d"
 			sent_ok "$P ok $d" "$prov" "$d" "$m"
 		done
 
@@ -125,9 +123,7 @@ for prov in ccp webhook; do
 		# gateways' error texts do: the log line says why, with neither
 		d=${DL[2]}
 		set_mode echo
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "$d" "$m"
+		try_new m "$d"
 		failed "$P echo $d" "$d" "$m"
 		c=$(flast_r "$m" .code)
 		expect_match "$P echo $d: the stand-in got a code to echo" '^[0-9]{6}$' "$c"
@@ -141,9 +137,7 @@ for prov in ccp webhook; do
 		# -- slow: past the client's 5 s timeout (one dialect)
 		if [ "$prov" = ccp ]; then d=${DL[0]}; else d=${DL[1]}; fi
 		set_mode slow
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "$d" "$m"
+		try_new m "$d"
 		# Sent, no answer: the gateway may deliver it, so the limits
 		# stand (SMSSENDERR, try again in a minute), nothing is undone,
 		# and 9 more requests within the interval reach nobody.
@@ -167,21 +161,15 @@ for prov in ccp webhook; do
 		# delivery unknown, the limits stand.
 		if [ "$prov" = ccp ]; then d=${DL[1]}; else d=${DL[2]}; fi
 		set_mode garbage
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "$d" "$m"
+		try_new m "$d"
 		kept "$P garbage $d" "$d" "$m"
 
 		# -- the status decides: 500 (ccp's body says success) and 204
 		set_mode status500
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "$d" "$m"
+		try_new m "$d"
 		kept "$P HTTP 500 $d" "$d" "$m"
 		set_mode status204
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "$d" "$m"
+		try_new m "$d"
 		if [ "$prov" = ccp ]; then
 			kept "$P HTTP 204, no JSON (ccp needs 200 + JSON) $d" "$d" "$m"
 		else
@@ -193,9 +181,7 @@ for prov in ccp webhook; do
 		wait_workers 3
 		before=$(workers)
 		fake_stop
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "${DL[0]}" "$m"
+		try_new m "${DL[0]}"
 		failed "$P stand-in down ${DL[0]}" "${DL[0]}" "$m"
 		try_send "${DL[1]}" "$m"
 		expect_code "$P stand-in down, again ${DL[1]}: reply SEND" "${DL[1]}" 200 SEND
@@ -208,9 +194,7 @@ for prov in ccp webhook; do
 	set_mode ok
 	penv "$prov" wrong
 	if restart "${PENV[@]}"; then
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "${DL[2]}" "$m"
+		try_new m "${DL[2]}"
 		failed "$P wrong credential ${DL[2]}" "${DL[2]}" "$m"
 		expect_eq "$P wrong credential: the stand-in refused it" "1 false" \
 		    "$(fcount "$m") $(flast "$m" .ok)"
@@ -225,15 +209,11 @@ set_mode ok
 penv ccp
 if stop_vcoded && start_vcoded spawn "${PENV[@]}"; then
 	for d in $DIALECTS; do
-		m=$(new_mobile)
-		USED+=("$m")
-		try_send "$d" "$m"
+		try_new m "$d"
 		sent_ok "$P $d" ccp "$d" "$m"
 	done
 	set_mode refuse
-	m=$(new_mobile)
-	USED+=("$m")
-	try_send meiduo "$m"
+	try_new m meiduo
 	failed "$P refuse meiduo" meiduo "$m"
 	set_mode ok
 fi
