@@ -203,6 +203,24 @@ class Handler(BaseHTTPRequestHandler):
             raise Bad("bad Content-Length")
         return self.rfile.read(n)
 
+    def answer_mode(self, mode, success, failed=None,
+                    garbage=(200, b"not json")):
+        """What every provider answers alike, after its own refusals:
+        garbage, HTTP 500 (with failed as the body, else success: the
+        status decides), 204, and success, slow or held first as the
+        mode says."""
+        if mode == "garbage":
+            self.answer(*garbage)
+        elif mode == "status500":
+            self.answer(500, success if failed is None else failed)
+        elif mode == "status204":
+            self.answer(204)
+        else:
+            if mode == "slow":
+                time.sleep(SLOW_SECONDS)
+            hold(mode)
+            self.answer(200, success)
+
     def answer(self, status, body=b"", ctype="application/json"):
         try:
             self.send_response(status)
@@ -309,17 +327,8 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "echo":
             self.answer(200, json.dumps({"statusCode": "160038",
                                          "statusMsg": echoed(fields)}).encode())
-        elif mode == "garbage":
-            self.answer(200, b"not json")
-        elif mode == "status500":
-            self.answer(500, success)
-        elif mode == "status204":
-            self.answer(204)
         else:
-            if mode == "slow":
-                time.sleep(SLOW_SECONDS)
-            hold(mode)
-            self.answer(200, success)
+            self.answer_mode(mode, success)
 
     def ccp_verify(self, path_sid, query, body, fields):
         opts = self.server.opts
@@ -421,17 +430,11 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(422, b'{"error":"refused"}')
         elif mode == "echo":
             self.answer(422, json.dumps({"error": echoed(fields)}).encode())
-        elif mode == "status500":
-            self.answer(500, b'{"error":"server error"}')
-        elif mode == "garbage":
-            self.answer(502, b"<html>bad gateway</html>", "text/html")
-        elif mode == "status204":
-            self.answer(204)
         else:
-            if mode == "slow":
-                time.sleep(SLOW_SECONDS)
-            hold(mode)
-            self.answer(200, b'{"ok":true}')
+            self.answer_mode(mode, b'{"ok":true}',
+                             failed=b'{"error":"server error"}',
+                             garbage=(502, b"<html>bad gateway</html>",
+                                      "text/html"))
 
     def webhook_verify(self, query, body, fields):
         opts = self.server.opts
@@ -534,17 +537,8 @@ class Handler(BaseHTTPRequestHandler):
             refuse("isv.MOBILE_NUMBER_ILLEGAL" if kind == "aliyun" else
                    "InvalidParameterValue.IncorrectPhoneNumber",
                    echoed(fields))
-        elif mode == "garbage":
-            self.answer(200, b"not json")
-        elif mode == "status500":
-            self.answer(500, ok)
-        elif mode == "status204":
-            self.answer(204)
         else:
-            if mode == "slow":
-                time.sleep(SLOW_SECONDS)
-            hold(mode)
-            self.answer(200, ok)
+            self.answer_mode(mode, ok)
 
     @staticmethod
     def aliyun_reply(code, message):
