@@ -53,17 +53,7 @@ command -v python3 >/dev/null || { echo "fraudsim: python3 not found" >&2; exit 
 
 need_vcoded
 it_init
-# A folder of its own name: a clean-up of stale /tmp/vcode-it.* folders
-# (test runs elsewhere) must not take this 20-minute run's. Nothing has
-# started yet, so the paths it_init made can move with it.
-fs_t=/tmp/vcode-fraudsim.${T##*.}
-mv "$T" "$fs_t" || it_bail "cannot rename $T"
-T=$fs_t
-VCODED=$T/vcoded
-REDIS_SOCK=$T/redis.sock
-VC_SOCK=$T/vcoded.sock
-SMS_LOG=$T/sms.log
-CONF=$T/vcode.conf
+it_move vcode-fraudsim
 ROWS=$T/rows.jsonl
 : >"$ROWS"
 FRAUDSIM_API_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')

@@ -278,12 +278,27 @@ it_init() {
 		n=$((n - 1))
 	done
 	[ $n -gt 0 ] || it_bail "cannot copy a working $VCODED"
+	it_paths
+	write_conf
+}
+
+# it_paths: the paths of the test's own files, inside $T.
+it_paths() {
 	VCODED=$T/vcoded
 	REDIS_SOCK=$T/redis.sock
 	VC_SOCK=$T/vcoded.sock
 	SMS_LOG=$T/sms.log
 	CONF=$T/vcode.conf
-	write_conf
+}
+
+# it_move NAME: the test's folder, before anything has started in it,
+# renamed /tmp/NAME.SUFFIX, so that a clean-up of stale /tmp/vcode-it.*
+# folders (test runs elsewhere) cannot take a long run's.
+it_move() {
+	local to=/tmp/$1.${T##*.}
+	mv "$T" "$to" || it_bail "cannot rename $T"
+	T=$to
+	it_paths
 }
 
 # write_conf [EXTRA LINES...]: the base configuration file that every mode

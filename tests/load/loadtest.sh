@@ -69,16 +69,7 @@ done
 
 need_vcoded
 it_init
-# A folder of its own name, as fraudsim.sh does: a clean-up of stale
-# /tmp/vcode-it.* folders must not take this run's.
-lt_t=/tmp/vcode-load.${T##*.}
-mv "$T" "$lt_t" || it_bail "cannot rename $T"
-T=$lt_t
-VCODED=$T/vcoded
-REDIS_SOCK=$T/redis.sock
-VC_SOCK=$T/vcoded.sock
-SMS_LOG=$T/sms.log
-CONF=$T/vcode.conf
+it_move vcode-load
 REPORT=$T/report
 ROWS=$T/rows
 : >"$REPORT"
