@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/digits.h"
+
 struct fields {
 	char	*buf;		/* the input, NUL-terminated, owned */
 	char	*f[16];		/* fields; absent ones are NULL */
@@ -69,14 +71,7 @@ digits_ok(const char *err, long http, size_t code_len)
 	int		 seen_status = 0, seen_code = 0;
 
 	snprintf(status, sizeof(status), "%ld", http);
-	while (*p != '\0') {
-		if (*p < '0' || *p > '9') {
-			p++;
-			continue;
-		}
-		for (run = p; *p >= '0' && *p <= '9'; p++)
-			;
-		n = (size_t)(p - run);
+	while ((run = digit_run(&p, &n)) != NULL) {
 		if (!seen_status && n == strlen(status) &&
 		    strncmp(run, status, n) == 0)
 			seen_status = 1;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "sms/sms.h"
+#include "tests/digits.h"
 
 /*
  * expect_digits: fails unless every run of ASCII digits in err is one of
@@ -26,14 +27,7 @@ expect_digits(const char *what, const char *err, const char *const *allowed)
 	const char	*p = err, *run;
 	size_t		 n, i;
 
-	while (*p != '\0') {
-		if (*p < '0' || *p > '9') {
-			p++;
-			continue;
-		}
-		for (run = p; *p >= '0' && *p <= '9'; p++)
-			;
-		n = (size_t)(p - run);
+	while ((run = digit_run(&p, &n)) != NULL) {
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strlen(allowed[i]) == n &&
 			    strncmp(allowed[i], run, n) == 0)
