@@ -218,9 +218,7 @@ for prov in aliyun tencent; do
 	set_mode ok
 	smsd_start "$prov" VCODE_SMS_MAX_TRIES=3
 	S=$SPID
-	m=$(new_mobile)
-	USED+=("$m")
-	send_ok meiduo "$m"
+	try_new m meiduo
 	c=$(rcli get "sms_$m")
 	USED+=("$c")
 	w=$(wire "$prov" "$m")
@@ -229,9 +227,7 @@ for prov in aliyun tencent; do
 	    "true $c 5" "$(flast "$w" .ok) $(flast_r "$w" .code) $(flast_r "$w" .minutes)"
 
 	set_mode refuse
-	m=$(new_mobile)
-	USED+=("$m")
-	send_ok ihome "$m"
+	try_new m ihome
 	w=$(wire "$prov" "$m")
 	wait_for 15 '[ "$(rcli xlen vcode:outbox:dead)" = 1 ]'
 	dead=$(xentries vcode:outbox:dead | jq -c '.[0]')
@@ -246,9 +242,7 @@ for prov in aliyun tencent; do
 	rcli del vcode:outbox:dead >/dev/null
 
 	set_mode status500
-	m=$(new_mobile)
-	USED+=("$m")
-	send_ok news "$m"
+	try_new m news
 	w=$(wire "$prov" "$m")
 	wait_for 10 '[ "$(ostat unknown_final)" = 1 ]'
 	expect_eq "$P HTTP 500: unknown, not resent (sms_resend_unknown = 0)" \
