@@ -140,6 +140,15 @@ class Bad(Exception):
     """A request that fails verification; the message is the reason."""
 
 
+def note_params(fields, params):
+    """A template's parameters, [code, minutes], into fields (what the
+    log records), as far as they are strings."""
+    if isinstance(params, list):
+        for i, name in enumerate(("code", "minutes")):
+            if len(params) > i and isinstance(params[i], str):
+                fields[name] = params[i]
+
+
 def json_object(body):
     """The body as a JSON object, or Bad."""
     try:
@@ -338,11 +347,7 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(doc.get("to"), str):
             fields["mobile"] = doc["to"]
         datas = doc.get("datas")
-        if isinstance(datas, list):
-            if len(datas) > 0 and isinstance(datas[0], str):
-                fields["code"] = datas[0]
-            if len(datas) > 1 and isinstance(datas[1], str):
-                fields["minutes"] = datas[1]
+        note_params(fields, datas)
         if isinstance(doc.get("templateId"), str):
             fields["template"] = doc["templateId"]
 
@@ -659,12 +664,7 @@ class Handler(BaseHTTPRequestHandler):
             nums = doc.get("PhoneNumberSet")
             if isinstance(nums, list) and nums and isinstance(nums[0], str):
                 fields["mobile"] = nums[0]
-            ps = doc.get("TemplateParamSet")
-            if isinstance(ps, list):
-                if len(ps) > 0 and isinstance(ps[0], str):
-                    fields["code"] = ps[0]
-                if len(ps) > 1 and isinstance(ps[1], str):
-                    fields["minutes"] = ps[1]
+            note_params(fields, doc.get("TemplateParamSet"))
             for k, f in (("TemplateId", "template"), ("SignName", "sign")):
                 if isinstance(doc.get(k), str):
                     fields[f] = doc[k]
