@@ -172,7 +172,7 @@ struct render {
 	int		*ub, *vb;	/* one row's field at each packed byte */
 	/* Packed PNG rows, each after its filter byte (0). */
 	unsigned char	*img;
-	size_t		 rowbytes, imgstride;
+	size_t		 imgstride;
 	struct isal_hufftables *huff;	/* made by huff_make */
 	int		 huff_made;	/* else ISA-L's general code */
 	struct isal_zstream *zs;
@@ -1149,8 +1149,7 @@ render_new(int width, int height, const char *font_path, char *err,
 	r->padx = (r->warpx + 255) / 256 + 2;
 	r->pady = (r->warpy + 255) / 256 + 2;
 	r->covstride = width + 2 * r->padx;
-	r->rowbytes = ((size_t)width * PNG_DEPTH + 7) / 8;
-	r->imgstride = r->rowbytes + 1;
+	r->imgstride = ((size_t)width * PNG_DEPTH + 7) / 8 + 1;
 	if (rnd_seed(&r->rng) == -1) {
 		render_errf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;

@@ -1162,11 +1162,18 @@ run(struct store *st, int argc, const char **argv)
 	return run_long(st, argc, argv, 0);
 }
 
+/* ready: a call begins: no refusal yet, and a live connection. 0 or -1. */
+static int
+ready(struct store *st)
+{
+	st->refused = 0;
+	return connect_store(st);
+}
+
 redisReply *
 run_lens(struct store *st, int argc, const char **argv, const size_t *lens)
 {
-	st->refused = 0;
-	if (connect_store(st) == -1)
+	if (ready(st) == -1)
 		return NULL;
 	return command(st, argc, argv, lens);
 }
@@ -1179,8 +1186,7 @@ run_long(struct store *st, int argc, const char **argv, int extra_ms)
 
 	if (extra_ms <= 0)
 		return run_lens(st, argc, argv, NULL);
-	st->refused = 0;
-	if (connect_store(st) == -1)
+	if (ready(st) == -1)
 		return NULL;
 	tv = st->timeout;
 	tv.tv_sec += extra_ms / 1000;
@@ -1253,8 +1259,7 @@ store_put_send(struct store *st, const char *key, const char *val, int ttl)
 	const char	*argv[] = { "SET", key, val, "EX", t };
 
 	snprintf(t, sizeof(t), "%d", ttl);
-	st->refused = 0;
-	if (connect_store(st) == -1)
+	if (ready(st) == -1)
 		return failed(st, -1);
 	return failed(st, command_send(st, 5, argv, NULL));
 }
